@@ -1,0 +1,293 @@
+// Package config loads and validates config.yaml. Unknown keys are errors that
+// name the key, so a typo never silently falls back to a default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole of config.yaml.
+type Config struct {
+	DataDir  string    `yaml:"data_dir"`
+	HTTP     HTTP      `yaml:"http"`
+	Seedbox  Seedbox   `yaml:"seedbox"`
+	Tracker  Tracker   `yaml:"tracker"`
+	Fetch    Fetch     `yaml:"fetch"`
+	Schedule Schedule  `yaml:"schedule"`
+	Demo     *bool     `yaml:"demo"` // serve the built-in demo podcast at /demo/feed.xml; default true
+	Feeds    []Feed    `yaml:"feeds"`
+	Sponsors []Sponsor `yaml:"sponsors"`
+}
+
+// HTTP is the web server: feeds, torrents, tracker, reports.
+type HTTP struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+}
+
+// Seedbox configures the seeding client.
+type Seedbox struct {
+	PeerPort        int   `yaml:"peer_port"`
+	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
+	DisableUTP      bool  `yaml:"disable_utp"`
+}
+
+// Tracker configures the embedded tracker.
+type Tracker struct {
+	UDPListen     string   `yaml:"udp_listen"`
+	ExtraAnnounce []string `yaml:"extra_announce"`
+}
+
+// Fetch limits what the gateway downloads from strangers' URLs.
+type Fetch struct {
+	AllowPrivateNetworks bool   `yaml:"allow_private_networks"`
+	MaxFeedBytes         int64  `yaml:"max_feed_bytes"`      // default 20 MiB
+	MaxEnclosureBytes    int64  `yaml:"max_enclosure_bytes"` // default 8 GiB
+	MaxRedirects         int    `yaml:"max_redirects"`       // default 5
+	FeedTimeout          string `yaml:"feed_timeout"`        // default 60s
+	UserAgent            string `yaml:"user_agent"`
+}
+
+// Schedule holds robfig/cron specs.
+type Schedule struct {
+	Poll   string `yaml:"poll"`
+	Scrape string `yaml:"scrape"`
+}
+
+// Feed is one subscribed podcast.
+type Feed struct {
+	Slug         string `yaml:"slug"`
+	URL          string `yaml:"url"`
+	Schedule     string `yaml:"schedule"`      // overrides schedule.poll for this feed
+	OwnerConsent bool   `yaml:"owner_consent"` // republish even if the feed says podcast:locked yes
+}
+
+// Sponsor may read the reports of the feeds it is given.
+type Sponsor struct {
+	Name        string   `yaml:"name"`
+	Token       string   `yaml:"token"`
+	TokenSHA256 string   `yaml:"token_sha256"`
+	Feeds       []string `yaml:"feeds"`
+}
+
+// DemoEnabled reports whether the built-in demo podcast is served.
+func (c *Config) DemoEnabled() bool { return c.Demo == nil || *c.Demo }
+
+var (
+	slugRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	hexSHA256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	unknownKey  = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+)
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML, applies defaults and validates.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	// An empty file is fine: every key has a default.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, cleanYAMLError(err)
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// cleanYAMLError turns yaml's "field foo not found in type config.HTTP" into a
+// message that names the key as the user wrote it.
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	if m := unknownKey.FindAllStringSubmatch(msg, -1); len(m) > 0 {
+		var parts []string
+		for _, x := range m {
+			parts = append(parts, fmt.Sprintf("line %s: unknown key %q in %s", x[1], x[2], sectionName(x[3])))
+		}
+		return errors.New(strings.Join(parts, "; "))
+	}
+	return err
+}
+
+func sectionName(typ string) string {
+	switch typ {
+	case "Config":
+		return "the top level"
+	case "Feed":
+		return "a feeds entry"
+	case "Sponsor":
+		return "a sponsors entry"
+	default:
+		return strings.ToLower(typ)
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if c.HTTP.PublicURL == "" {
+		c.HTTP.PublicURL = "http://" + c.HTTP.Listen
+	}
+	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")
+	if c.Seedbox.PeerPort == 0 {
+		c.Seedbox.PeerPort = 6881
+	}
+	if c.Tracker.UDPListen == "" {
+		c.Tracker.UDPListen = "127.0.0.1:6969"
+	}
+	if c.Fetch.MaxFeedBytes == 0 {
+		c.Fetch.MaxFeedBytes = 20 << 20
+	}
+	if c.Fetch.MaxEnclosureBytes == 0 {
+		c.Fetch.MaxEnclosureBytes = 8 << 30
+	}
+	if c.Fetch.MaxRedirects == 0 {
+		c.Fetch.MaxRedirects = 5
+	}
+	if c.Fetch.FeedTimeout == "" {
+		c.Fetch.FeedTimeout = "60s"
+	}
+	if c.Fetch.UserAgent == "" {
+		c.Fetch.UserAgent = "Seedcast/1 (+podcast-to-BitTorrent gateway)"
+	}
+	if c.Schedule.Poll == "" {
+		c.Schedule.Poll = "@every 15m"
+	}
+	if c.Schedule.Scrape == "" {
+		c.Schedule.Scrape = "@every 10m"
+	}
+}
+
+// CronParser is the spec syntax every schedule uses: standard five fields
+// plus descriptors such as @every 15m and @hourly.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a cron spec the way the scheduler will.
+func ParseSchedule(spec string) (cron.Schedule, error) { return cronParser.Parse(spec) }
+
+// Validate checks every key and says which one is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%v", err)
+	}
+	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)
+	}
+	if c.Seedbox.PeerPort < 0 || c.Seedbox.PeerPort > 65535 {
+		bad("seedbox.peer_port", "%d is not a port", c.Seedbox.PeerPort)
+	}
+	if c.Seedbox.UploadRateLimit < 0 {
+		bad("seedbox.upload_rate_limit", "must not be negative")
+	}
+	if c.Tracker.UDPListen != "off" {
+		if _, _, err := net.SplitHostPort(c.Tracker.UDPListen); err != nil {
+			bad("tracker.udp_listen", "%v (or \"off\")", err)
+		}
+	}
+	for i, a := range c.Tracker.ExtraAnnounce {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "udp") || u.Host == "" {
+			bad(fmt.Sprintf("tracker.extra_announce[%d]", i), "%q is not an http, https or udp tracker URL", a)
+		}
+	}
+	if c.Fetch.MaxFeedBytes < 0 {
+		bad("fetch.max_feed_bytes", "must be positive")
+	}
+	if c.Fetch.MaxEnclosureBytes < 0 {
+		bad("fetch.max_enclosure_bytes", "must be positive")
+	}
+	if c.Fetch.MaxRedirects < 0 {
+		bad("fetch.max_redirects", "must not be negative")
+	}
+	if _, err := c.FeedTimeout(); err != nil {
+		bad("fetch.feed_timeout", "%v", err)
+	}
+	if _, err := ParseSchedule(c.Schedule.Poll); err != nil {
+		bad("schedule.poll", "%q: %v", c.Schedule.Poll, err)
+	}
+	if _, err := ParseSchedule(c.Schedule.Scrape); err != nil {
+		bad("schedule.scrape", "%q: %v", c.Schedule.Scrape, err)
+	}
+	slugs := map[string]bool{}
+	for i, f := range c.Feeds {
+		key := fmt.Sprintf("feeds[%d]", i)
+		if !slugRE.MatchString(f.Slug) {
+			bad(key+".slug", "%q must be 1-63 characters of a-z, 0-9 and -", f.Slug)
+		} else if slugs[f.Slug] {
+			bad(key+".slug", "%q is used twice", f.Slug)
+		}
+		slugs[f.Slug] = true
+		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(key+".url", "%q is not an absolute http(s) URL", f.URL)
+		}
+		if f.Schedule != "" {
+			if _, err := ParseSchedule(f.Schedule); err != nil {
+				bad(key+".schedule", "%q: %v", f.Schedule, err)
+			}
+		}
+	}
+	for i, s := range c.Sponsors {
+		key := fmt.Sprintf("sponsors[%d]", i)
+		if s.Name == "" {
+			bad(key+".name", "is required")
+		}
+		switch {
+		case s.Token != "" && s.TokenSHA256 != "":
+			bad(key+".token", "set token or token_sha256, not both")
+		case s.Token == "" && s.TokenSHA256 == "":
+			bad(key+".token", "token or token_sha256 is required")
+		case s.Token != "" && len(s.Token) < 16:
+			bad(key+".token", "must be at least 16 characters")
+		case s.TokenSHA256 != "" && !hexSHA256RE.MatchString(s.TokenSHA256):
+			bad(key+".token_sha256", "must be 64 lowercase hex characters")
+		}
+		for j, slug := range s.Feeds {
+			if !slugs[slug] {
+				bad(fmt.Sprintf("%s.feeds[%d]", key, j), "%q is not a configured feed slug", slug)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FeedTimeout is fetch.feed_timeout as a duration.
+func (c *Config) FeedTimeout() (time.Duration, error) {
+	d, err := time.ParseDuration(c.Fetch.FeedTimeout)
+	if err == nil && d <= 0 {
+		err = errors.New("must be positive")
+	}
+	return d, err
+}

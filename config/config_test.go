@@ -1,0 +1,87 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestShippedConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Feeds) == 0 || c.Feeds[0].Slug != "demo" {
+		t.Fatalf("shipped config should subscribe to the demo feed, got %+v", c.Feeds)
+	}
+	if !c.DemoEnabled() {
+		t.Fatal("shipped config should serve the demo podcast")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "./data" || c.HTTP.PublicURL != "http://127.0.0.1:8080" || c.Seedbox.PeerPort != 6881 ||
+		c.Schedule.Poll != "@every 15m" || c.Fetch.MaxFeedBytes != 20<<20 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level key", "data_dri: x\n", `unknown key "data_dri" in the top level`},
+		{"unknown nested key", "http:\n  listn: x\n", `unknown key "listn" in http`},
+		{"unknown feed key", "feeds:\n  - slug: a\n    url: http://x/\n    shedule: '@daily'\n", `unknown key "shedule" in a feeds entry`},
+		{"bad cron", "schedule:\n  poll: every tuesday\n", "schedule.poll"},
+		{"bad every", "schedule:\n  scrape: '@every soon'\n", "schedule.scrape"},
+		{"bad feed schedule", "feeds:\n  - slug: a\n    url: http://x/\n    schedule: '* *'\n", "feeds[0].schedule"},
+		{"bad slug", "feeds:\n  - slug: Bad/Slug\n    url: http://x/\n", "feeds[0].slug"},
+		{"duplicate slug", "feeds:\n  - slug: a\n    url: http://x/\n  - slug: a\n    url: http://y/\n", `feeds[1].slug: "a" is used twice`},
+		{"feed url scheme", "feeds:\n  - slug: a\n    url: file:///etc/passwd\n", "feeds[0].url"},
+		{"bad timeout", "fetch:\n  feed_timeout: soon\n", "fetch.feed_timeout"},
+		{"bad tracker", "tracker:\n  extra_announce: [ftp://x/announce]\n", "tracker.extra_announce[0]"},
+		{"bad public url", "http:\n  public_url: example.com\n", "http.public_url"},
+		{"sponsor unknown feed", "feeds:\n  - slug: a\n    url: http://x/\nsponsors:\n  - name: acme\n    token: 0123456789abcdef0\n    feeds: [b]\n", "sponsors[0].feeds[0]"},
+		{"sponsor short token", "sponsors:\n  - name: acme\n    token: short\n", "sponsors[0].token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("no error for %q", tc.yaml)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("nope: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("error %v should name %s", err, path)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	shipped, _ := os.ReadFile(filepath.Join("..", "config.yaml"))
+	f.Add(shipped)
+	f.Add([]byte("feeds:\n  - slug: a\n    url: http://x/\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}

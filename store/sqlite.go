@@ -1,0 +1,482 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// SQLite is the embedded store: one file in data_dir, WAL mode, one writer
+// connection and a small pool of readers.
+type SQLite struct {
+	w *sql.DB // exactly one connection: SQLite allows one writer at a time
+	r *sql.DB
+}
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE feeds (
+		slug TEXT PRIMARY KEY,
+		url TEXT NOT NULL,
+		title TEXT NOT NULL DEFAULT '',
+		link TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '',
+		language TEXT NOT NULL DEFAULT '',
+		copyright TEXT NOT NULL DEFAULT '',
+		author TEXT NOT NULL DEFAULT '',
+		image_url TEXT NOT NULL DEFAULT '',
+		podcast_guid TEXT NOT NULL DEFAULT '',
+		extra TEXT NOT NULL DEFAULT '',
+		etag TEXT NOT NULL DEFAULT '',
+		last_modified TEXT NOT NULL DEFAULT '',
+		last_poll_at INTEGER NOT NULL DEFAULT 0,
+		last_ok_at INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		updated_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE episodes (
+		feed_slug TEXT NOT NULL REFERENCES feeds(slug),
+		key TEXT NOT NULL,
+		position INTEGER NOT NULL DEFAULT 0,
+		guid TEXT NOT NULL DEFAULT '',
+		guid_is_permalink INTEGER NOT NULL DEFAULT 0,
+		title TEXT NOT NULL DEFAULT '',
+		link TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '',
+		content TEXT NOT NULL DEFAULT '',
+		author TEXT NOT NULL DEFAULT '',
+		published INTEGER NOT NULL DEFAULT 0,
+		extra TEXT NOT NULL DEFAULT '',
+		enclosure_url TEXT NOT NULL DEFAULT '',
+		enclosure_type TEXT NOT NULL DEFAULT '',
+		enclosure_length INTEGER NOT NULL DEFAULT 0,
+		state TEXT NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		info_hash TEXT NOT NULL DEFAULT '',
+		torrent_path TEXT NOT NULL DEFAULT '',
+		torrent_size INTEGER NOT NULL DEFAULT 0,
+		media_path TEXT NOT NULL DEFAULT '',
+		media_size INTEGER NOT NULL DEFAULT 0,
+		sha256 TEXT NOT NULL DEFAULT '',
+		published_at INTEGER NOT NULL DEFAULT 0,
+		seen_at INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (feed_slug, key)
+	);
+	CREATE INDEX episodes_info_hash ON episodes(info_hash) WHERE info_hash != '';
+	CREATE TABLE completions (
+		info_hash TEXT NOT NULL,
+		peer_key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, peer_key)
+	);
+	CREATE INDEX completions_at ON completions(info_hash, at);
+	CREATE TABLE snapshots (
+		tracker TEXT NOT NULL,
+		info_hash TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		complete INTEGER NOT NULL,
+		incomplete INTEGER NOT NULL,
+		downloaded INTEGER NOT NULL
+	);
+	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+}
+
+// OpenSQLite opens (creating if needed) the database at path and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// synchronous(FULL): a committed publication survives power loss too, and
+	// writes are rare enough that the cost does not matter.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &SQLite{w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	var version int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (s *SQLite) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// EnsureFeed creates the feed row for a configured slug, or updates its URL.
+func (s *SQLite) EnsureFeed(ctx context.Context, slug, url string) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO feeds(slug, url) VALUES(?, ?)
+		ON CONFLICT(slug) DO UPDATE SET url = excluded.url`, slug, url)
+	if err != nil {
+		return fmt.Errorf("store: ensure feed %s: %w", slug, err)
+	}
+	return nil
+}
+
+const feedCols = `slug, url, title, link, description, language, copyright, author, image_url,
+	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanFeed(row scanner) (Feed, error) {
+	var f Feed
+	var poll, ok, upd int64
+	err := row.Scan(&f.Slug, &f.URL, &f.Title, &f.Link, &f.Description, &f.Language, &f.Copyright,
+		&f.Author, &f.ImageURL, &f.PodcastGUID, &f.Extra, &f.ETag, &f.LastModified, &poll, &ok,
+		&f.LastError, &upd)
+	f.LastPollAt, f.LastOKAt, f.UpdatedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd)
+	return f, err
+}
+
+// Feed returns one feed by slug, or ErrNotFound.
+func (s *SQLite) Feed(ctx context.Context, slug string) (Feed, error) {
+	f, err := scanFeed(s.r.QueryRowContext(ctx, "SELECT "+feedCols+" FROM feeds WHERE slug = ?", slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Feed{}, fmt.Errorf("store: feed %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return Feed{}, fmt.Errorf("store: feed %q: %w", slug, err)
+	}
+	return f, nil
+}
+
+// Feeds lists every feed, ordered by slug.
+func (s *SQLite) Feeds(ctx context.Context) ([]Feed, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+feedCols+" FROM feeds ORDER BY slug")
+	if err != nil {
+		return nil, fmt.Errorf("store: feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []Feed
+	for rows.Next() {
+		f, err := scanFeed(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: feeds: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// SaveChannel stores the channel metadata of a successful parse together with
+// the validators that fetched it, and the episodes it listed, in one
+// transaction: new episodes arrive as pending, known ones get their metadata
+// refreshed and keep their state and torrent.
+func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time.Time) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE feeds SET title=?, link=?, description=?, language=?,
+		copyright=?, author=?, image_url=?, podcast_guid=?, extra=?, etag=?, last_modified=?,
+		last_poll_at=?, last_ok_at=?, last_error='', updated_at=? WHERE slug=?`,
+		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
+		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(at), f.Slug)
+	if err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, ErrNotFound)
+	}
+	for _, e := range eps {
+		_, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
+			guid_is_permalink, title, link, description, content, author, published, extra,
+			enclosure_url, enclosure_type, enclosure_length, state, seen_at)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
+			guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
+			link=excluded.link, description=excluded.description, content=excluded.content,
+			author=excluded.author, published=excluded.published, extra=excluded.extra,
+			seen_at=excluded.seen_at,
+			-- a published episode keeps the enclosure its torrent was made from
+			enclosure_url=CASE WHEN state='published' THEN enclosure_url ELSE excluded.enclosure_url END,
+			enclosure_type=CASE WHEN state='published' THEN enclosure_type ELSE excluded.enclosure_type END,
+			enclosure_length=CASE WHEN state='published' THEN enclosure_length ELSE excluded.enclosure_length END`,
+			f.Slug, e.Key, e.Position, e.GUID, e.GUIDIsPermaLink, e.Title, e.Link, e.Description,
+			e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
+			e.EnclosureLength, StatePending, unix(at))
+		if err != nil {
+			return fmt.Errorf("store: save episode %s/%s: %w", f.Slug, e.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
+	}
+	return nil
+}
+
+// RecordPoll notes a poll that did not change the channel: a 304 (errMsg
+// empty) or a failure (errMsg says why, in plain words).
+func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error {
+	var err error
+	if errMsg == "" {
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=?, last_ok_at=?, last_error=''
+			WHERE slug=?`, unix(at), unix(at), slug)
+	} else {
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=?, last_error=? WHERE slug=?`,
+			unix(at), errMsg, slug)
+	}
+	if err != nil {
+		return fmt.Errorf("store: record poll %s: %w", slug, err)
+	}
+	return nil
+}
+
+const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
+	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
+	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at`
+
+func scanEpisode(row scanner) (Episode, error) {
+	var e Episode
+	var pub, pubAt, seen int64
+	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
+		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
+		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
+		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen)
+	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
+	return e, err
+}
+
+func (s *SQLite) episodes(ctx context.Context, where string, args ...any) ([]Episode, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+episodeCols+" FROM episodes WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: episodes: %w", err)
+	}
+	defer rows.Close()
+	var out []Episode
+	for rows.Next() {
+		e, err := scanEpisode(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: episodes: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: episodes: %w", err)
+	}
+	return out, nil
+}
+
+// Episode returns one episode, or ErrNotFound.
+func (s *SQLite) Episode(ctx context.Context, slug, key string) (Episode, error) {
+	e, err := scanEpisode(s.r.QueryRowContext(ctx,
+		"SELECT "+episodeCols+" FROM episodes WHERE feed_slug=? AND key=?", slug, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Episode{}, fmt.Errorf("store: episode %s/%s: %w", slug, key, ErrNotFound)
+	}
+	if err != nil {
+		return Episode{}, fmt.Errorf("store: episode %s/%s: %w", slug, key, err)
+	}
+	return e, nil
+}
+
+// EpisodeByInfoHash returns the published episode whose torrent has that hash.
+func (s *SQLite) EpisodeByInfoHash(ctx context.Context, infoHash string) (Episode, error) {
+	e, err := scanEpisode(s.r.QueryRowContext(ctx,
+		"SELECT "+episodeCols+" FROM episodes WHERE info_hash=? AND state='published'", infoHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Episode{}, fmt.Errorf("store: info hash %s: %w", infoHash, ErrNotFound)
+	}
+	if err != nil {
+		return Episode{}, fmt.Errorf("store: info hash %s: %w", infoHash, err)
+	}
+	return e, nil
+}
+
+// Unpublished lists the feed's episodes with an enclosure that still need a
+// download (pending or failed), in source order.
+func (s *SQLite) Unpublished(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, `feed_slug=? AND state != 'published' AND enclosure_url != ''
+		ORDER BY position`, slug)
+}
+
+// Published lists the feed's published episodes in source order.
+func (s *SQLite) Published(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, "feed_slug=? AND state='published' ORDER BY position, published DESC", slug)
+}
+
+// Publish marks an episode published with its torrent. It is the single
+// moment an episode becomes visible in the output feed.
+func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
+		torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?
+		WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
+		p.MediaSize, p.SHA256, unix(p.At), slug, key)
+	if err != nil {
+		return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: publish %s/%s: %w", slug, key, ErrNotFound)
+	}
+	return nil
+}
+
+// Fail records why an episode's download failed; it stays eligible for retry.
+func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=?
+		WHERE feed_slug=? AND key=? AND state != 'published'`, msg, slug, key)
+	if err != nil {
+		return fmt.Errorf("store: fail %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
+// Torrents lists every published torrent, for the seeder and the tracker.
+func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path
+		FROM episodes WHERE state='published' ORDER BY feed_slug, position`)
+	if err != nil {
+		return nil, fmt.Errorf("store: torrents: %w", err)
+	}
+	defer rows.Close()
+	var out []Torrent
+	for rows.Next() {
+		var t Torrent
+		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath); err != nil {
+			return nil, fmt.Errorf("store: torrents: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RecordCompletion stores a completion once per (torrent, peer) and reports
+// whether it was new.
+func (s *SQLite) RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO completions(info_hash, peer_key, at) VALUES(?,?,?)
+		ON CONFLICT DO NOTHING`, infoHash, peerKey, unix(at))
+	if err != nil {
+		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
+	}
+	return n == 1, nil
+}
+
+// CompletionCount is the number of distinct peers that completed the torrent.
+func (s *SQLite) CompletionCount(ctx context.Context, infoHash string) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM completions WHERE info_hash=?", infoHash).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: completion count %s: %w", infoHash, err)
+	}
+	return n, nil
+}
+
+// Completions lists the completion times of a torrent, oldest first.
+func (s *SQLite) Completions(ctx context.Context, infoHash string) ([]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT at FROM completions WHERE info_hash=? ORDER BY at", infoHash)
+	if err != nil {
+		return nil, fmt.Errorf("store: completions %s: %w", infoHash, err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, fmt.Errorf("store: completions %s: %w", infoHash, err)
+		}
+		out = append(out, fromUnix(at))
+	}
+	return out, rows.Err()
+}
+
+// AddSnapshots stores scrape results in one transaction.
+func (s *SQLite) AddSnapshots(ctx context.Context, snaps []Snapshot) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: add snapshots: %w", err)
+	}
+	defer tx.Rollback()
+	for _, sn := range snaps {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete,
+			incomplete, downloaded) VALUES(?,?,?,?,?,?)`, sn.Tracker, sn.InfoHash, unix(sn.At),
+			sn.Complete, sn.Incomplete, sn.Downloaded); err != nil {
+			return fmt.Errorf("store: add snapshot %s@%s: %w", sn.InfoHash, sn.Tracker, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: add snapshots: %w", err)
+	}
+	return nil
+}
+
+// Snapshots lists a torrent's scrape history on every tracker, oldest first.
+func (s *SQLite) Snapshots(ctx context.Context, infoHash string) ([]Snapshot, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tracker, info_hash, at, complete, incomplete, downloaded
+		FROM snapshots WHERE info_hash=? ORDER BY at, tracker`, infoHash)
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
+	}
+	defer rows.Close()
+	var out []Snapshot
+	for rows.Next() {
+		var sn Snapshot
+		var at int64
+		if err := rows.Scan(&sn.Tracker, &sn.InfoHash, &at, &sn.Complete, &sn.Incomplete, &sn.Downloaded); err != nil {
+			return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
+		}
+		sn.At = fromUnix(at)
+		out = append(out, sn)
+	}
+	return out, rows.Err()
+}

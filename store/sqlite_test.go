@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T) (*SQLite, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "seedcast.db")
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestEpisodeLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTest(t)
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
+		t.Fatal(err)
+	}
+	eps := []Episode{
+		{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3", EnclosureType: "audio/mpeg", EnclosureLength: 10},
+		{Key: "guid:b", GUID: "b", Title: "B", Position: 1, EnclosureURL: "http://example.com/b.mp3"},
+		{Key: "guid:c", GUID: "c", Title: "no enclosure", Position: 2},
+	}
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo", ETag: `"x"`}, eps, at); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := s.Unpublished(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 2 || pending[0].Key != "guid:a" || pending[1].Key != "guid:b" {
+		t.Fatalf("unpublished = %+v, want a and b", pending)
+	}
+
+	pub := Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567", TorrentPath: "torrents/a.torrent",
+		TorrentSize: 321, MediaPath: "media/demo/a.mp3", MediaSize: 10, At: at}
+	if err := s.Publish(ctx, "demo", "guid:a", pub); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(ctx, "demo", "guid:b", "origin said 500"); err != nil {
+		t.Fatal(err)
+	}
+	// A later poll where the enclosure URL gained a tracking parameter must
+	// not change what the published torrent was made from.
+	eps[0].EnclosureURL = "http://example.com/a.mp3?utm_source=x"
+	eps[0].Title = "A, renamed"
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// Reopen: everything is durable.
+	s2, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	published, err := s2.Published(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(published) != 1 {
+		t.Fatalf("published = %d episodes, want 1", len(published))
+	}
+	got := published[0]
+	if got.Title != "A, renamed" || got.EnclosureURL != "http://example.com/a.mp3" || got.InfoHash != pub.InfoHash ||
+		got.TorrentSize != 321 || !got.PublishedAt.Equal(at) {
+		t.Fatalf("published episode = %+v", got)
+	}
+	b, err := s2.Episode(ctx, "demo", "guid:b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.State != StateFailed || b.Error != "origin said 500" {
+		t.Fatalf("episode b = %s %q, want failed with its error", b.State, b.Error)
+	}
+	if _, err := s2.Episode(ctx, "demo", "guid:zzz"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing episode err = %v, want ErrNotFound", err)
+	}
+	if _, err := s2.Feed(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing feed err = %v, want ErrNotFound", err)
+	}
+	ts, err := s2.Torrents(ctx)
+	if err != nil || len(ts) != 1 || ts[0].InfoHash != pub.InfoHash {
+		t.Fatalf("torrents = %+v, %v", ts, err)
+	}
+	f, err := s2.Feed(ctx, "demo")
+	if err != nil || f.Title != "Demo 2" {
+		t.Fatalf("feed = %+v, %v", f, err)
+	}
+}
+
+func TestCompletionsOncePerPeer(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	ih := "0123456789abcdef0123456789abcdef01234567"
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		peer string
+		want bool
+	}{{"p1", true}, {"p2", true}, {"p1", false}} {
+		added, err := s.RecordCompletion(ctx, ih, c.peer, at.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added != c.want {
+			t.Fatalf("completion %d (%s): added=%v, want %v", i, c.peer, added, c.want)
+		}
+	}
+	n, err := s.CompletionCount(ctx, ih)
+	if err != nil || n != 2 {
+		t.Fatalf("count = %d, %v; want 2", n, err)
+	}
+	times, err := s.Completions(ctx, ih)
+	if err != nil || len(times) != 2 || !times[0].Equal(at) {
+		t.Fatalf("completions = %v, %v", times, err)
+	}
+}
+
+func TestSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	ih := "0123456789abcdef0123456789abcdef01234567"
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	in := []Snapshot{
+		{Tracker: "udp://b", InfoHash: ih, At: at.Add(time.Hour), Complete: 1, Downloaded: 3},
+		{Tracker: "http://a", InfoHash: ih, At: at, Complete: 2, Incomplete: 1, Downloaded: 5},
+	}
+	if err := s.AddSnapshots(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Snapshots(ctx, ih)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != in[1] || got[1] != in[0] {
+		t.Fatalf("snapshots = %+v", got)
+	}
+}

@@ -1,0 +1,115 @@
+// Package store holds Seedcast's durable state: feeds, episodes and their
+// torrents, tracker completions and scrape snapshots. The SQLite
+// implementation lives in this package; the types here are the vocabulary the
+// worker, publisher and reports share.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a feed or episode does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Feed is one subscribed podcast: its configuration, the channel metadata
+// from the last successful parse, and the state of its polling.
+type Feed struct {
+	Slug string
+	URL  string
+
+	Title       string
+	Link        string
+	Description string
+	Language    string
+	Copyright   string
+	Author      string
+	ImageURL    string
+	PodcastGUID string
+	// Extra is a well-formed XML fragment of the channel's itunes:* and
+	// podcast:* elements, copied through to the output feed.
+	Extra string
+
+	ETag         string
+	LastModified string
+	LastPollAt   time.Time
+	LastOKAt     time.Time
+	LastError    string
+	UpdatedAt    time.Time // when the channel metadata last changed
+}
+
+// Episode states.
+const (
+	StatePending   = "pending"   // seen in the source, not yet downloaded
+	StatePublished = "published" // media complete, torrent written, in the output feed
+	StateFailed    = "failed"    // last download attempt failed; retried on the next poll
+)
+
+// Episode is one item of a feed and, once published, its torrent.
+type Episode struct {
+	FeedSlug string
+	Key      string // identity within the feed (see feeds.EpisodeKey)
+	Position int    // index in the source feed, 0 = first
+
+	GUID            string
+	GUIDIsPermaLink bool
+	Title           string
+	Link            string
+	Description     string
+	Content         string
+	Author          string
+	Published       time.Time
+	Extra           string // item itunes:* and podcast:* elements as an XML fragment
+
+	EnclosureURL    string
+	EnclosureType   string
+	EnclosureLength int64 // as declared by the source
+
+	State string
+	Error string
+
+	InfoHash    string // 40 lowercase hex characters
+	TorrentPath string // relative to data_dir
+	TorrentSize int64
+	MediaPath   string // relative to data_dir
+	MediaSize   int64
+	SHA256      string // hex, of the media
+	PublishedAt time.Time
+	SeenAt      time.Time
+}
+
+// Torrent is what the seeder and tracker need to know of a published episode.
+type Torrent struct {
+	FeedSlug    string
+	Key         string
+	InfoHash    string
+	TorrentPath string
+	MediaPath   string
+}
+
+// Publication carries the results of a successful download and torrent build.
+type Publication struct {
+	InfoHash    string
+	TorrentPath string
+	TorrentSize int64
+	MediaPath   string
+	MediaSize   int64
+	SHA256      string
+	At          time.Time
+}
+
+// Snapshot is one scrape result of one torrent on one tracker.
+type Snapshot struct {
+	Tracker    string
+	InfoHash   string
+	At         time.Time
+	Complete   int64
+	Incomplete int64
+	Downloaded int64
+}
+
+// Completion is one counted download on the embedded tracker.
+type Completion struct {
+	InfoHash string
+	At       time.Time
+}
