@@ -1,0 +1,212 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seedcast/seedcast/store"
+)
+
+// Store is what the publisher reads; *store.SQLite satisfies it.
+type Store interface {
+	Feed(ctx context.Context, slug string) (store.Feed, error) // wraps store.ErrNotFound when missing
+	Published(ctx context.Context, slug string) ([]store.Episode, error)
+	EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Episode, error)
+}
+
+// Publisher serves the output feeds and .torrent files.
+type Publisher struct {
+	cfg Config
+	st  Store
+	log *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]rendered // by slug
+}
+
+// rendered is one feed document and what it was made from.
+type rendered struct {
+	key     string
+	body    []byte
+	etag    string
+	modTime time.Time
+}
+
+// New returns a Publisher; cfg.PublicURL should have no trailing slash.
+func New(cfg Config, st Store, log *slog.Logger) *Publisher {
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Publisher{cfg: cfg, st: st, log: log, cache: make(map[string]rendered)}
+}
+
+// Routes registers GET /feeds/{slug}.rss, GET /torrents/{infohash}.torrent and
+// GET /healthz (GET patterns also answer HEAD).
+func (p *Publisher) Routes(mux *http.ServeMux) {
+	// ServeMux wildcards are whole path segments, so the suffix is checked
+	// in the handlers.
+	mux.HandleFunc("GET /feeds/{file}", p.serveFeed)
+	mux.HandleFunc("GET /torrents/{file}", p.serveTorrent)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok"))
+	})
+}
+
+func (p *Publisher) serveFeed(w http.ResponseWriter, r *http.Request) {
+	slug, ok := strings.CutSuffix(r.PathValue("file"), ".rss")
+	if !ok || slug == "" {
+		http.NotFound(w, r)
+		return
+	}
+	doc, err := p.feed(r.Context(), slug)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		p.log.Error("publisher: serve feed", "feed", slug, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/rss+xml; charset=utf-8")
+	h.Set("ETag", doc.etag)
+	// ServeContent answers If-None-Match / If-Modified-Since with 304.
+	http.ServeContent(w, r, "", doc.modTime, bytes.NewReader(doc.body))
+}
+
+// feed returns the feed document, rendering it only when its inputs changed.
+func (p *Publisher) feed(ctx context.Context, slug string) (rendered, error) {
+	f, err := p.st.Feed(ctx, slug)
+	if err != nil {
+		return rendered{}, err
+	}
+	eps, err := p.st.Published(ctx, slug)
+	if err != nil {
+		return rendered{}, err
+	}
+	// The store bumps UpdatedAt on every channel save (which also refreshes
+	// episode metadata) and PublishedAt on every publication, so these three
+	// change whenever the output can.
+	modTime := f.UpdatedAt
+	for _, e := range eps {
+		if e.PublishedAt.After(modTime) {
+			modTime = e.PublishedAt
+		}
+	}
+	key := fmt.Sprintf("%d/%d/%d", f.UpdatedAt.UnixNano(), len(eps), modTime.UnixNano())
+
+	p.mu.Lock()
+	doc, ok := p.cache[slug]
+	p.mu.Unlock()
+	if ok && doc.key == key {
+		return doc, nil
+	}
+
+	body, dropped, err := render(p.cfg, f, eps)
+	if err != nil {
+		return rendered{}, err
+	}
+	for _, d := range dropped {
+		p.log.Warn("publisher: left out of feed", "feed", slug, "what", d)
+	}
+	sum := sha256.Sum256(body)
+	doc = rendered{
+		key:     key,
+		body:    body,
+		etag:    `"` + hex.EncodeToString(sum[:16]) + `"`,
+		modTime: modTime,
+	}
+	p.mu.Lock()
+	p.cache[slug] = doc
+	p.mu.Unlock()
+	return doc, nil
+}
+
+func (p *Publisher) serveTorrent(w http.ResponseWriter, r *http.Request) {
+	ih, ok := strings.CutSuffix(r.PathValue("file"), ".torrent")
+	// Only a well-formed hash reaches the store, and never the filesystem.
+	if !ok || !infoHashRE.MatchString(ih) {
+		http.NotFound(w, r)
+		return
+	}
+	ih = strings.ToLower(ih)
+	e, err := p.st.EpisodeByInfoHash(r.Context(), ih)
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		p.log.Error("publisher: serve torrent", "info_hash", ih, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	f, err := p.openTorrent(e.TorrentPath)
+	if err != nil {
+		p.log.Error("publisher: serve torrent", "info_hash", ih, "feed", e.FeedSlug, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		p.log.Error("publisher: serve torrent: not a regular file", "info_hash", ih, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", torrentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment",
+		map[string]string{"filename": torrentFilename(e.Title, ih)}))
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// openTorrent opens a stored path inside DataDir. os.OpenInRoot refuses
+// "..", absolute paths and symlinks that lead outside the root.
+func (p *Publisher) openTorrent(rel string) (*os.File, error) {
+	if rel == "" || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("publisher: torrent path %q is not inside the data dir", rel)
+	}
+	f, err := os.OpenInRoot(p.cfg.DataDir, rel)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: open torrent: %w", err)
+	}
+	return f, nil
+}
+
+// torrentFilename makes a download name from the episode title using only
+// characters safe in every filesystem and header.
+func torrentFilename(title, ih string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range title {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 80 {
+			break
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if name == "" {
+		name = ih
+	}
+	return name + ".torrent"
+}

@@ -1,0 +1,340 @@
+// Package publisher serves what listeners fetch: the torrent feed of each
+// podcast (RSS 2.0 with BEP 36 enclosures) and the .torrent files it points to.
+package publisher
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/feeds"
+
+	"github.com/seedcast/seedcast/store"
+)
+
+// Namespaces declared on the <rss> root. Extra fragments may use the itunes
+// and podcast prefixes without declaring them.
+const (
+	nsItunes  = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+	nsPodcast = "https://podcastindex.org/namespace/1.0"
+	nsContent = "http://purl.org/rss/1.0/modules/content/"
+	nsAtom    = "http://www.w3.org/2005/Atom"
+
+	torrentType = "application/x-bittorrent"
+)
+
+// Config says where the publisher's URLs point and where its files live.
+type Config struct {
+	PublicURL string // e.g. http://127.0.0.1:8080, base of every URL published; no trailing slash
+	DataDir   string // .torrent paths in store.Episode.TorrentPath are relative to this
+	// Trackers are announce URLs added to magnet links (tr=); optional.
+	Trackers []string
+}
+
+// rssRoot is the <rss> element. gorilla/feeds only declares the content
+// namespace, so the root is ours and the channel embeds gorilla's.
+type rssRoot struct {
+	XMLName   xml.Name `xml:"rss"`
+	Version   string   `xml:"version,attr"`
+	NSItunes  string   `xml:"xmlns:itunes,attr"`
+	NSPodcast string   `xml:"xmlns:podcast,attr"`
+	NSContent string   `xml:"xmlns:content,attr"`
+	NSAtom    string   `xml:"xmlns:atom,attr"`
+	Channel   *rssChannel
+}
+
+// FeedXml lets feeds.WriteXML write the document.
+func (r *rssRoot) FeedXml() interface{} { return r }
+
+type rssChannel struct {
+	XMLName xml.Name `xml:"channel"`
+	*feeds.RssFeed
+	AtomLink    *atomLink `xml:"atom:link"`
+	PodcastGUID string    `xml:"podcast:guid,omitempty"`
+	Extra       string    `xml:",innerxml"`
+	// Shadows RssFeed.Items: gorilla's item type has no room for our extras.
+	Items []*rssItem `xml:"item"`
+}
+
+type atomLink struct {
+	Href string `xml:"href,attr"`
+	Rel  string `xml:"rel,attr"`
+	Type string `xml:"type,attr"`
+}
+
+type rssItem struct {
+	XMLName xml.Name `xml:"item"`
+	*feeds.RssItem
+	Extra     string        `xml:",innerxml"`
+	Alternate *altEnclosure `xml:"podcast:alternateEnclosure"`
+}
+
+// altEnclosure is the Podcasting 2.0 way to offer the same media through the
+// torrent, a magnet and the original URL, for apps that read it.
+type altEnclosure struct {
+	Type      string     `xml:"type,attr"`
+	Length    int64      `xml:"length,attr,omitempty"`
+	Sources   []pcSource `xml:"podcast:source"`
+	Integrity *pcIntegrity
+}
+
+type pcSource struct {
+	URI         string `xml:"uri,attr"`
+	ContentType string `xml:"contentType,attr,omitempty"`
+}
+
+type pcIntegrity struct {
+	XMLName xml.Name `xml:"podcast:integrity"`
+	Type    string   `xml:"type,attr"`
+	Value   string   `xml:"value,attr"`
+}
+
+var infoHashRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+
+// RenderRSS writes the torrent feed of f with one item per episode, in the
+// given order. Episodes without a valid info hash are left out, as are Extra
+// fragments that are not well-formed XML: one bad row must not break the feed.
+func RenderRSS(cfg Config, f store.Feed, eps []store.Episode) ([]byte, error) {
+	b, _, err := render(cfg, f, eps)
+	return b, err
+}
+
+// render is RenderRSS that also says what it left out, so the handler can log it.
+func render(cfg Config, f store.Feed, eps []store.Episode) ([]byte, []string, error) {
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	var dropped []string
+
+	title := clean(f.Title)
+	desc := clean(f.Description)
+	if desc == "" {
+		desc = title
+	}
+	ch := &rssChannel{
+		RssFeed: &feeds.RssFeed{
+			Title:       title,
+			Link:        clean(f.Link),
+			Description: desc,
+			Language:    clean(f.Language),
+			Copyright:   clean(f.Copyright),
+			Generator:   "Seedcast",
+		},
+		AtomLink: &atomLink{
+			Href: base + "/feeds/" + url.PathEscape(f.Slug) + ".rss",
+			Rel:  "self",
+			Type: "application/rss+xml",
+		},
+		PodcastGUID: clean(f.PodcastGUID),
+	}
+	if f.ImageURL != "" {
+		ch.Image = &feeds.RssImage{Url: clean(f.ImageURL), Title: title, Link: clean(f.Link)}
+	}
+	if ok, why := fragmentOK(f.Extra); ok {
+		ch.Extra = f.Extra
+	} else {
+		dropped = append(dropped, "channel extra: "+why)
+	}
+
+	var newest time.Time // latest episode date, for the channel pubDate
+	built := f.UpdatedAt // latest change of anything in the feed
+	for _, e := range eps {
+		if !infoHashRE.MatchString(e.InfoHash) {
+			dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
+			continue
+		}
+		it, why := newItem(cfg, base, e)
+		if why != "" {
+			dropped = append(dropped, fmt.Sprintf("episode %q extra: %s", e.Key, why))
+		}
+		ch.Items = append(ch.Items, it)
+		if e.Published.After(newest) {
+			newest = e.Published
+		}
+		if e.PublishedAt.After(built) {
+			built = e.PublishedAt
+		}
+	}
+	if newest.IsZero() {
+		newest = built
+	}
+	ch.PubDate = rfc1123z(newest)
+	ch.LastBuildDate = rfc1123z(built)
+
+	root := &rssRoot{
+		Version:   "2.0",
+		NSItunes:  nsItunes,
+		NSPodcast: nsPodcast,
+		NSContent: nsContent,
+		NSAtom:    nsAtom,
+		Channel:   ch,
+	}
+	var buf bytes.Buffer
+	if err := feeds.WriteXML(root, &buf); err != nil {
+		return nil, dropped, fmt.Errorf("publisher: render feed %q: %w", f.Slug, err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), dropped, nil
+}
+
+// newItem builds one item; the string is why its Extra was dropped, if it was.
+func newItem(cfg Config, base string, e store.Episode) (*rssItem, string) {
+	ih := strings.ToLower(e.InfoHash)
+	torrentURL := base + "/torrents/" + ih + ".torrent"
+	title := clean(e.Title)
+
+	guid := &feeds.RssGuid{Id: clean(e.GUID), IsPermaLink: strconv.FormatBool(e.GUIDIsPermaLink)}
+	if guid.Id == "" {
+		guid = &feeds.RssGuid{Id: clean(e.Key), IsPermaLink: "false"}
+	}
+	it := &rssItem{RssItem: &feeds.RssItem{
+		Title:       title,
+		Link:        clean(e.Link),
+		Description: clean(e.Description),
+		Author:      clean(e.Author),
+		Guid:        guid,
+		PubDate:     rfc1123z(e.Published),
+		// Set directly: gorilla's Item conversion would drop it on empty fields.
+		Enclosure: &feeds.RssEnclosure{
+			Url:    torrentURL,
+			Length: strconv.FormatInt(e.TorrentSize, 10),
+			Type:   torrentType,
+		},
+	}}
+	if c := clean(e.Content); c != "" {
+		it.Content = &feeds.RssContent{Content: c}
+	}
+
+	alt := &altEnclosure{
+		Type:   clean(e.EnclosureType),
+		Length: e.MediaSize,
+		Sources: []pcSource{
+			{URI: torrentURL, ContentType: torrentType},
+			{URI: magnet(cfg, ih, title, torrentURL, clean(e.EnclosureURL))},
+		},
+	}
+	if alt.Type == "" {
+		alt.Type = "application/octet-stream"
+	}
+	if u := clean(e.EnclosureURL); u != "" {
+		alt.Sources = append(alt.Sources, pcSource{URI: u})
+	}
+	if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
+		alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
+	}
+	it.Alternate = alt
+
+	ok, why := fragmentOK(e.Extra)
+	if ok {
+		it.Extra = e.Extra
+	}
+	return it, why
+}
+
+// magnet builds a BEP 9 link: the hash, a display name, our trackers, the
+// .torrent as exact source and the original URL as web seed.
+func magnet(cfg Config, ih, name, torrentURL, webseed string) string {
+	var b strings.Builder
+	b.WriteString("magnet:?xt=urn:btih:" + ih)
+	if name != "" {
+		b.WriteString("&dn=" + url.QueryEscape(name))
+	}
+	for _, tr := range cfg.Trackers {
+		b.WriteString("&tr=" + url.QueryEscape(tr))
+	}
+	b.WriteString("&xs=" + url.QueryEscape(torrentURL))
+	if webseed != "" {
+		b.WriteString("&ws=" + url.QueryEscape(webseed))
+	}
+	return b.String()
+}
+
+func rfc1123z(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC1123Z)
+}
+
+// clean drops what XML 1.0 cannot carry: invalid UTF-8 and characters outside
+// its Char production (most C0 controls, surrogates, U+FFFE/U+FFFF).
+// encoding/xml would turn some into U+FFFD but writes CDATA unchecked.
+func clean(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !xmlChar(r) }) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !(r == utf8.RuneError && n == 1) && xmlChar(r) {
+			b.WriteRune(r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		(r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) ||
+		(r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// fragmentOK checks that an Extra fragment is well-formed XML whose prefixes
+// are all declared, either on our root or inside the fragment itself, so that
+// namespace-aware readers (feedparser, libxml2) accept the feed.
+func fragmentOK(frag string) (bool, string) {
+	if strings.TrimSpace(frag) == "" {
+		return true, ""
+	}
+	doc := `<x xmlns:itunes="` + nsItunes + `" xmlns:podcast="` + nsPodcast +
+		`" xmlns:content="` + nsContent + `" xmlns:atom="` + nsAtom + `">` + frag + `</x>`
+	d := xml.NewDecoder(strings.NewReader(doc))
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return true, ""
+		}
+		if err != nil {
+			return false, err.Error()
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			// The decoder leaves an undeclared prefix in Space; a declared
+			// one becomes its URI, which always holds a colon.
+			if undeclared(t.Name.Space) {
+				return false, "undeclared prefix " + t.Name.Space
+			}
+			for _, a := range t.Attr {
+				if a.Name.Space != "xmlns" && undeclared(a.Name.Space) {
+					return false, "undeclared prefix " + a.Name.Space
+				}
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 0 {
+				// Closing our wrapper early means the fragment closed it.
+				if _, err := d.Token(); err != io.EOF {
+					return false, "unbalanced fragment"
+				}
+				return true, ""
+			}
+		case xml.ProcInst, xml.Directive:
+			return false, "processing instruction or directive in fragment"
+		}
+	}
+}
+
+func undeclared(space string) bool {
+	return space != "" && !strings.Contains(space, ":")
+}
