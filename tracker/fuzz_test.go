@@ -1,0 +1,98 @@
+package tracker
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"testing"
+)
+
+func FuzzParseAnnounce(f *testing.F) {
+	f.Add(announceValues(hashA, "a", 7001, 10).Encode())
+	f.Add(announceValues(hashA, "a", 7001, 0).Encode() + "&event=stopped&compact=0&numwant=-5")
+	f.Add(announceValues(hashA, "b", 7002, -1).Encode() + "&event=completed&numwant=3")
+	f.Add("info_hash=%aa&peer_id=x&port=99999&left=-0")
+	f.Add("a=1;b=2&%zz")
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		// A fresh tracker per input keeps coverage deterministic for the fuzzer.
+		tr := fuzzTracker(t)
+		announce, scrape := tr.AnnounceHandler(), tr.ScrapeHandler()
+		q, err := parseAnnounce(rawQuery)
+		if err == nil {
+			if q.req.left < 0 || q.req.numWant < -1 {
+				t.Fatalf("out of range: %+v", q)
+			}
+		}
+		_, _ = parseScrape(rawQuery)
+		for _, h := range []http.Handler{announce, scrape} {
+			r := &http.Request{
+				Method:     http.MethodGet,
+				URL:        &url.URL{Path: "/", RawQuery: rawQuery},
+				RemoteAddr: "192.0.2.1:1234",
+				Header:     http.Header{},
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r.WithContext(t.Context()))
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d", w.Code)
+			}
+		}
+	})
+}
+
+func FuzzUDPPacket(f *testing.F) {
+	f.Add(udpRequest(udpProtocolID, actionConnect, 1, nil))
+	f.Add(udpRequest(0, actionAnnounce, 2, announceBody(hashA, "a", 10, eventStarted, 7001)))
+	f.Add(udpRequest(0, actionAnnounce, 2, announceBody(hashA, "a", 0, eventStopped, 7001)))
+	f.Add(udpRequest(0, actionScrape, 3, append(hashA[:], hashU[:]...)))
+	f.Add([]byte{1, 2, 3})
+	src := netip.MustParseAddrPort("192.0.2.1:1234")
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		tr := fuzzTracker(t)
+		reply := tr.handleUDP(t.Context(), pkt, src)
+		checkReply(t, pkt, reply)
+		// Without a valid connection ID a reply must not amplify a spoofed request.
+		if len(reply) > len(pkt) {
+			t.Fatalf("reply of %d bytes to a %d-byte unauthenticated packet", len(reply), len(pkt))
+		}
+		// Again with a valid connection ID, to reach the announce and scrape parsers.
+		if len(pkt) >= udpHeaderLen && binary.BigEndian.Uint32(pkt[8:12]) != actionConnect {
+			id := tr.connectionID(src, tr.now().Unix()/60)
+			authed := append(id[:], pkt[8:]...)
+			checkReply(t, authed, tr.handleUDP(t.Context(), authed, src))
+		}
+	})
+}
+
+// fuzzTracker tracks hashA with peer "a" as a leecher, so that one fuzzed
+// announce can reach the completion path.
+func fuzzTracker(t *testing.T) *Tracker {
+	tr := New(Config{}, nil, slog.New(slog.DiscardHandler), nil)
+	if err := tr.Allow(t.Context(), hashA); err != nil {
+		t.Fatal(err)
+	}
+	req := announceRequest{
+		infoHash: hashA,
+		peerID:   peerID("a"),
+		addr:     netip.MustParseAddrPort("192.0.2.1:7001"),
+		left:     10,
+		numWant:  -1,
+	}
+	if _, err := tr.announce(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func checkReply(t *testing.T, pkt, reply []byte) {
+	t.Helper()
+	if reply == nil {
+		return
+	}
+	if len(reply) < 8 || string(reply[4:8]) != string(pkt[12:16]) {
+		t.Fatalf("reply %x does not echo the transaction id of %x", reply, pkt)
+	}
+}

@@ -1,0 +1,405 @@
+// Package tracker is Seedcast's embedded BitTorrent tracker: HTTP (BEP 3, 23, 48) and
+// UDP (BEP 15) announce and scrape for an allow-list of info hashes, with completion
+// counting persisted through a Store.
+package tracker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Config tunes the tracker. Zero values get the defaults documented on each field.
+type Config struct {
+	AnnounceInterval   time.Duration // told to clients; default 15m when zero
+	PeerTTL            time.Duration // a peer not heard from for this long is expired; default 2*AnnounceInterval+1m
+	MaxNumWant         int           // cap on peers returned; default 50
+	MaxPeersPerTorrent int           // default 10000; beyond it new peers are not stored (still answered)
+}
+
+func (c Config) withDefaults() Config {
+	if c.AnnounceInterval <= 0 {
+		c.AnnounceInterval = 15 * time.Minute
+	}
+	if c.PeerTTL <= 0 {
+		c.PeerTTL = 2*c.AnnounceInterval + time.Minute
+	}
+	if c.MaxNumWant <= 0 {
+		c.MaxNumWant = 50
+	}
+	if c.MaxPeersPerTorrent <= 0 {
+		c.MaxPeersPerTorrent = 10000
+	}
+	return c
+}
+
+// Store persists completions. Implemented by the lead's SQLite store; info hashes are
+// 40-char lowercase hex.
+type Store interface {
+	// RecordCompletion stores one completion for (infoHash, peerKey) and reports whether it was new
+	// (false when that peer had already been counted for that torrent).
+	RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (added bool, err error)
+	CompletionCount(ctx context.Context, infoHash string) (int64, error)
+}
+
+// Stats is what a scrape reports for one torrent.
+type Stats struct{ Complete, Incomplete, Downloaded int64 }
+
+// storeTimeout bounds one store call made on behalf of a client request.
+const storeTimeout = 5 * time.Second
+
+// Tracker holds the swarms of the allowed info hashes. It is safe for concurrent use.
+type Tracker struct {
+	cfg   Config
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
+	// udpKey keys the HMAC behind UDP connection IDs; random per process, so IDs
+	// cannot be forged and do not survive a restart (clients simply reconnect).
+	udpKey []byte
+
+	mu     sync.Mutex
+	swarms map[[20]byte]*swarm
+}
+
+type swarm struct {
+	peers      map[[20]byte]*peer // keyed by peer_id
+	seeders    int64
+	leechers   int64
+	downloaded int64 // in-memory mirror of Store.CompletionCount
+}
+
+type peer struct {
+	addr     netip.AddrPort
+	seeder   bool
+	lastSeen time.Time
+	// wasLeecher is set once the peer announced left>0: only such a peer can complete.
+	wasLeecher bool
+	// counted avoids asking the store again for a peer already counted in this session.
+	counted bool
+}
+
+// New returns a Tracker. st may be nil, in which case completions are counted in
+// memory only. now nil means time.Now.
+func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	key := make([]byte, 32)
+	// crypto/rand.Read never returns an error (it crashes the program instead).
+	_, _ = rand.Read(key)
+	return &Tracker{
+		cfg:    cfg.withDefaults(),
+		store:  st,
+		log:    log,
+		now:    now,
+		udpKey: key,
+		swarms: make(map[[20]byte]*swarm),
+	}
+}
+
+// Allow starts tracking infoHash, loading its completion count from the Store.
+// Allowing an already tracked hash does nothing.
+func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
+	t.mu.Lock()
+	_, ok := t.swarms[infoHash]
+	t.mu.Unlock()
+	if ok {
+		return nil
+	}
+	var count int64
+	if t.store != nil {
+		var err error
+		count, err = t.store.CompletionCount(ctx, hex.EncodeToString(infoHash[:]))
+		if err != nil {
+			return fmt.Errorf("tracker: load completion count of %x: %w", infoHash, err)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.swarms[infoHash]; !ok {
+		t.swarms[infoHash] = &swarm{peers: make(map[[20]byte]*peer), downloaded: count}
+	}
+	return nil
+}
+
+// Forget stops tracking infoHash and drops its peers.
+func (t *Tracker) Forget(infoHash [20]byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.swarms, infoHash)
+}
+
+// Stats reports the scrape figures of infoHash, and false if it is not tracked.
+func (t *Tracker) Stats(infoHash [20]byte) (Stats, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.swarms[infoHash]
+	if !ok {
+		return Stats{}, false
+	}
+	return s.stats(), true
+}
+
+func (s *swarm) stats() Stats {
+	return Stats{Complete: s.seeders, Incomplete: s.leechers, Downloaded: s.downloaded}
+}
+
+// Run expires idle peers periodically until ctx is done.
+func (t *Tracker) Run(ctx context.Context) {
+	every := min(t.cfg.PeerTTL/2, time.Minute)
+	every = max(every, time.Second)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.sweep()
+		}
+	}
+}
+
+// sweep removes every peer not heard from within PeerTTL.
+func (t *Tracker) sweep() {
+	cutoff := t.now().Add(-t.cfg.PeerTTL)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	expired := 0
+	for _, s := range t.swarms {
+		for id, p := range s.peers {
+			if p.lastSeen.Before(cutoff) {
+				s.remove(id)
+				expired++
+			}
+		}
+	}
+	if expired > 0 {
+		t.log.Debug("tracker: expired idle peers", "count", expired)
+	}
+}
+
+func (s *swarm) remove(id [20]byte) {
+	p, ok := s.peers[id]
+	if !ok {
+		return
+	}
+	if p.seeder {
+		s.seeders--
+	} else {
+		s.leechers--
+	}
+	delete(s.peers, id)
+}
+
+// event is an announce event, numbered as in BEP 15.
+type event int32
+
+const (
+	eventNone event = iota
+	eventCompleted
+	eventStarted
+	eventStopped
+)
+
+// announceRequest is an announce from either frontend, already validated.
+type announceRequest struct {
+	infoHash [20]byte
+	peerID   [20]byte
+	addr     netip.AddrPort // IP from the connection, port from the request
+	left     int64
+	event    event
+	numWant  int // negative means the default
+	// sameFamily limits the reply to peers of the requester's address family, for
+	// UDP replies that can carry only one.
+	sameFamily bool
+}
+
+type peerInfo struct {
+	id   [20]byte
+	addr netip.AddrPort
+}
+
+type announceResponse struct {
+	interval time.Duration
+	stats    Stats
+	peers    []peerInfo
+}
+
+// clientError is an error whose text is safe and useful to send to a client.
+type clientError string
+
+func (e clientError) Error() string { return string(e) }
+
+const (
+	errUnknownInfoHash clientError = "unknown info hash"
+)
+
+// announce updates the swarm with one announce and picks peers for the reply.
+func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceResponse, error) {
+	now := t.now()
+	completed, err := t.updatePeer(req, now)
+	if err != nil {
+		return announceResponse{}, err
+	}
+	if completed {
+		t.recordCompletion(ctx, req, now)
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.swarms[req.infoHash]
+	if !ok {
+		// Forgotten while we were recording the completion.
+		return announceResponse{}, errUnknownInfoHash
+	}
+	resp := announceResponse{interval: t.cfg.AnnounceInterval, stats: s.stats()}
+	if req.event != eventStopped {
+		resp.peers = s.pick(req, t.numWant(req.numWant), now.Add(-t.cfg.PeerTTL))
+	}
+	return resp, nil
+}
+
+func (t *Tracker) numWant(n int) int {
+	if n < 0 || n > t.cfg.MaxNumWant {
+		return t.cfg.MaxNumWant
+	}
+	return n
+}
+
+// updatePeer applies req to the swarm and reports whether it completes a download
+// that has to be recorded.
+func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.swarms[req.infoHash]
+	if !ok {
+		return false, errUnknownInfoHash
+	}
+	seeder := req.left == 0
+	p, known := s.peers[req.peerID]
+	if known && seeder && p.wasLeecher && !p.counted {
+		p.counted = true
+		completed = true
+	}
+	if req.event == eventStopped {
+		s.remove(req.peerID)
+		return completed, nil
+	}
+	if !known {
+		if len(s.peers) >= t.cfg.MaxPeersPerTorrent {
+			return false, nil
+		}
+		p = &peer{}
+		s.peers[req.peerID] = p
+	} else if p.seeder {
+		s.seeders--
+	} else {
+		s.leechers--
+	}
+	if seeder {
+		s.seeders++
+	} else {
+		s.leechers++
+		p.wasLeecher = true
+	}
+	p.seeder = seeder
+	p.addr = req.addr
+	p.lastSeen = now
+	return completed, nil
+}
+
+// recordCompletion persists one completion and bumps the in-memory count when the
+// store says it is new. It runs without the lock held, as the store does I/O.
+func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now time.Time) {
+	infoHash := hex.EncodeToString(req.infoHash[:])
+	peerKey := hex.EncodeToString(req.peerID[:])
+	added := true
+	if t.store != nil {
+		// The completion must not be lost because the client hung up mid-request.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		var err error
+		added, err = t.store.RecordCompletion(ctx, infoHash, peerKey, now)
+		if err != nil {
+			t.log.Error("tracker: record completion", "info_hash", infoHash, "peer_id", peerKey, "err", err)
+			t.uncount(req)
+			return
+		}
+	}
+	if !added {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.swarms[req.infoHash]; ok {
+		s.downloaded++
+	}
+	t.log.Debug("tracker: completion", "info_hash", infoHash, "peer_id", peerKey)
+}
+
+// uncount lets a later announce of the same peer retry a completion the store failed to record.
+func (t *Tracker) uncount(req announceRequest) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.swarms[req.infoHash]; ok {
+		if p, ok := s.peers[req.peerID]; ok {
+			p.counted = false
+		}
+	}
+}
+
+// pick returns up to n live peers other than the requester. Seeders get only
+// leechers, as other seeders are of no use to them. Map order is random enough to
+// spread load across the swarm.
+func (s *swarm) pick(req announceRequest, n int, cutoff time.Time) []peerInfo {
+	if n == 0 {
+		return nil
+	}
+	seeder := req.left == 0
+	out := make([]peerInfo, 0, min(n, len(s.peers)))
+	for id, p := range s.peers {
+		if len(out) >= n {
+			break
+		}
+		if id == req.peerID || p.addr.Port() == 0 || p.lastSeen.Before(cutoff) {
+			continue
+		}
+		if seeder && p.seeder {
+			continue
+		}
+		if req.sameFamily && p.addr.Addr().Is4() != req.addr.Addr().Is4() {
+			continue
+		}
+		out = append(out, peerInfo{id: id, addr: p.addr})
+	}
+	return out
+}
+
+// scrape returns the stats of the tracked hashes among infoHashes; none means all.
+func (t *Tracker) scrape(infoHashes [][20]byte) map[[20]byte]Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[[20]byte]Stats)
+	if len(infoHashes) == 0 {
+		for ih, s := range t.swarms {
+			out[ih] = s.stats()
+		}
+		return out
+	}
+	for _, ih := range infoHashes {
+		if s, ok := t.swarms[ih]; ok {
+			out[ih] = s.stats()
+		}
+	}
+	return out
+}
