@@ -1,0 +1,156 @@
+package seedbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+)
+
+// MetaOptions are the parts of a .torrent that do not come from the downloaded bytes.
+type MetaOptions struct {
+	Name         string     // info.name: file name shown to users; "" = base name of Download.Path
+	AnnounceList [][]string // tiers; Announce = first URL of first tier
+	WebSeeds     []string   // BEP 19 url-list (the enclosure URL)
+	CreatedBy    string
+	CreationDate time.Time // zero = omitted
+	Comment      string
+}
+
+// BuildMetaInfo makes a single-file v1 torrent from the piece hashes computed by Fetch (or
+// HashFile), without reading the file again.
+func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
+	if d.Size <= 0 {
+		return nil, errors.New("seedbox: build metainfo: empty file")
+	}
+	if d.PieceLength <= 0 {
+		return nil, fmt.Errorf("seedbox: build metainfo: invalid piece length %d", d.PieceLength)
+	}
+	numPieces := (d.Size + d.PieceLength - 1) / d.PieceLength
+	if int64(len(d.Pieces)) != numPieces*20 {
+		return nil, fmt.Errorf("seedbox: build metainfo: %d bytes of piece hashes, want %d for %d pieces",
+			len(d.Pieces), numPieces*20, numPieces)
+	}
+	name := o.Name
+	if name == "" {
+		name = filepath.Base(d.Path)
+	}
+	if err := checkName(name); err != nil {
+		return nil, fmt.Errorf("seedbox: build metainfo: %w", err)
+	}
+
+	info := metainfo.Info{
+		Name:        name,
+		Length:      d.Size,
+		PieceLength: d.PieceLength,
+		Pieces:      d.Pieces,
+	}
+	infoBytes, err := bencode.Marshal(info)
+	if err != nil {
+		return nil, fmt.Errorf("seedbox: build metainfo: encoding info: %w", err)
+	}
+
+	mi := &metainfo.MetaInfo{
+		InfoBytes:    infoBytes,
+		AnnounceList: nonEmptyTiers(o.AnnounceList),
+		UrlList:      o.WebSeeds,
+		CreatedBy:    o.CreatedBy,
+		Comment:      o.Comment,
+	}
+	if len(mi.AnnounceList) > 0 {
+		mi.Announce = mi.AnnounceList[0][0]
+	}
+	if !o.CreationDate.IsZero() {
+		mi.CreationDate = o.CreationDate.Unix()
+	}
+	return mi, nil
+}
+
+// checkName refuses names that clients would turn into paths outside their download directory.
+func checkName(name string) error {
+	switch {
+	case name == "." || name == ".." || name == metainfo.NoName:
+		return fmt.Errorf("invalid name %q", name)
+	case strings.ContainsAny(name, "/\\\x00"):
+		return fmt.Errorf("name %q contains a path separator or NUL", name)
+	}
+	return nil
+}
+
+// nonEmptyTiers drops empty URLs and tiers, so Announce is always a real URL.
+func nonEmptyTiers(tiers [][]string) [][]string {
+	var out [][]string
+	for _, tier := range tiers {
+		var t []string
+		for _, u := range tier {
+			if u != "" {
+				t = append(t, u)
+			}
+		}
+		if len(t) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// WriteTorrentFile writes mi to path atomically: temporary file, fsync, rename, directory fsync.
+// It returns the file size, which BEP 36 feeds need as the enclosure length.
+func WriteTorrentFile(path string, mi *metainfo.MetaInfo) (size int64, err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, fmt.Errorf("seedbox: write torrent %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			err = fmt.Errorf("seedbox: write torrent %s: %w", path, err)
+		}
+	}()
+
+	bw := bufio.NewWriter(f)
+	cw := &countingWriter{w: bw}
+	if err = mi.Write(cw); err != nil {
+		return 0, err
+	}
+	if err = bw.Flush(); err != nil {
+		return 0, err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return 0, err
+	}
+	if err = f.Sync(); err != nil {
+		return 0, err
+	}
+	if err = f.Close(); err != nil {
+		return 0, err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return 0, err
+	}
+	if err = syncDir(dir); err != nil {
+		return 0, err
+	}
+	return cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,411 @@
+package seedbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
+)
+
+var (
+	// ErrUnknownTorrent means the info hash is not being seeded.
+	ErrUnknownTorrent = errors.New("seedbox: torrent not seeded")
+	// ErrVerifyFailed means the file on disk does not match the metainfo piece hashes.
+	ErrVerifyFailed = errors.New("seedbox: data does not match piece hashes")
+	// ErrClosed means the Seeder was closed.
+	ErrClosed = errors.New("seedbox: seeder closed")
+)
+
+// SeederConfig configures the seeding client.
+type SeederConfig struct {
+	ListenAddr      string // host:port for TCP+uTP, e.g. ":6881" or "127.0.0.1:0"; "" = ":6881"
+	StateDir        string // where the bolt piece-completion DB lives (persistent: restart hashes 0 bytes)
+	DisableUTP      bool
+	UploadRateLimit int64 // bytes/s, 0 = unlimited
+}
+
+// TorrentStats describes one seeded torrent.
+type TorrentStats struct {
+	InfoHash      metainfo.Hash
+	Name          string
+	BytesUploaded int64 // piece data sent to peers
+	Peers         int   // connected peers
+	Complete      bool  // all pieces verified or trusted
+}
+
+// SeederStats is a snapshot of the seeder, torrents sorted by info hash.
+type SeederStats struct {
+	Torrents      []TorrentStats
+	BytesUploaded int64
+	Peers         int
+	BytesHashed   int64
+}
+
+// Seeder seeds complete single-file torrents from wherever their files live.
+type Seeder struct {
+	log *slog.Logger
+	cl  *torrent.Client
+	pc  storage.PieceCompletion
+
+	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
+	// stopAdds is cancelled by Close so an Add waiting on verification returns promptly.
+	stopAdds  context.Context
+	cancelAll context.CancelFunc
+
+	mu       sync.Mutex
+	closed   bool
+	torrents map[metainfo.Hash]*torrent.Torrent
+}
+
+// NewSeeder starts a seeding client listening on cfg.ListenAddr.
+func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("seedbox: new seeder: StateDir is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	addr := cfg.ListenAddr
+	if addr == "" {
+		addr = ":6881"
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("seedbox: new seeder: listen address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("seedbox: new seeder: listen port %q invalid", portStr)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+	}
+	pc, err := storage.NewBoltPieceCompletion(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("seedbox: new seeder: opening piece completion db: %w", err)
+	}
+
+	tc := torrent.NewDefaultClientConfig()
+	tc.Seed = true
+	tc.NoDHT = true
+	tc.DisableWebtorrent = true
+	tc.NoDefaultPortForwarding = true
+	// We only ever upload: the files are complete before Add, and fetching from webseeds or
+	// peers would write into files we promised never to modify.
+	tc.DisableWebseeds = true
+	tc.DisableUTP = cfg.DisableUTP
+	tc.ListenHost = func(string) string { return host }
+	tc.ListenPort = port
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		tc.DisableIPv6 = true
+	}
+	if cfg.UploadRateLimit > 0 {
+		// Burst 0 lets the client size it to its largest request allocation.
+		tc.UploadRateLimiter = rate.NewLimiter(rate.Limit(cfg.UploadRateLimit), 0)
+	}
+	tc.Slogger = log.With("component", "torrent")
+	tc.DataDir = cfg.StateDir
+	// Every Add brings its own storage; this default only stops the client opening a second
+	// completion DB of its own in DataDir (which would contend for the bolt file lock).
+	tc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   filepath.Join(cfg.StateDir, "unused"),
+		PieceCompletion: pc,
+		UsePartFiles:    g.Some(false),
+		Logger:          log,
+	})
+
+	cl, err := torrent.NewClient(tc)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+	}
+	stopAdds, cancelAll := context.WithCancel(context.Background())
+	return &Seeder{
+		stopAdds:  stopAdds,
+		cancelAll: cancelAll,
+		log:       log,
+		cl:        cl,
+		pc:        pc,
+		torrents:  make(map[metainfo.Hash]*torrent.Torrent),
+	}, nil
+}
+
+// Add seeds mi whose single file lives at mediaPath. Pieces whose completion is unknown are
+// verified by hashing the file; with a StateDir from an earlier run the completion DB already says
+// complete and nothing is re-read. Add returns once every piece is complete, and fails (without
+// seeding) if the file does not match. Adding an info hash already seeded does nothing.
+func (s *Seeder) Add(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error {
+	return s.add(ctx, mi, mediaPath, false)
+}
+
+// AddTrusted is Add for a file whose piece hashes this process computed itself from exactly the
+// bytes in mediaPath (Fetch or HashFile, then BuildMetaInfo), so the first add re-reads nothing:
+// pieces with unknown completion are recorded complete before the torrent is added. That is safe
+// only because the file was hashed as it was written and is never modified after its rename into
+// place; do not use it for files that anything else may have touched.
+func (s *Seeder) AddTrusted(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error {
+	return s.add(ctx, mi, mediaPath, true)
+}
+
+func (s *Seeder) add(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {
+	if mi == nil {
+		return errors.New("seedbox: add: nil metainfo")
+	}
+	ih := mi.HashInfoBytes()
+	if err := s.addInner(ctx, mi, ih, mediaPath, trusted); err != nil {
+		return fmt.Errorf("seedbox: add %s (%s): %w", ih.HexString(), mediaPath, err)
+	}
+	return nil
+}
+
+func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainfo.Hash, mediaPath string, trusted bool) error {
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return fmt.Errorf("decoding info: %w", err)
+	}
+	if !info.HasV1() || info.HasV2() || len(info.Files) != 0 || info.Length <= 0 {
+		return errors.New("only non-empty single-file v1 torrents are supported")
+	}
+	if info.PieceLength <= 0 || int64(info.NumPieces()) != (info.Length+info.PieceLength-1)/info.PieceLength {
+		return errors.New("piece hashes do not match length")
+	}
+	absPath, err := filepath.Abs(mediaPath)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(absPath)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != info.Length {
+		return fmt.Errorf("file is not a regular file of %d bytes", info.Length)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopAdds, cancel)()
+
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	s.mu.Lock()
+	closed := s.closed
+	_, exists := s.torrents[ih]
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if exists {
+		return nil
+	}
+
+	if trusted {
+		if err := s.trustPieces(ih, info.NumPieces()); err != nil {
+			return err
+		}
+	}
+
+	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
+	if err != nil {
+		return err
+	}
+	// The webseed is for listeners; this client only uploads.
+	spec.Webseeds = nil
+	spec.DisallowDataDownload = true
+	// Each torrent gets a storage rooted at its own file's directory, sharing the one completion
+	// DB, so media can live anywhere and keep whatever file name the caller chose.
+	fileName := filepath.Base(absPath)
+	spec.Storage = storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   filepath.Dir(absPath),
+		FilePathMaker:   func(storage.FilePathMakerOpts) string { return fileName },
+		PieceCompletion: s.pc,
+		UsePartFiles:    g.Some(false),
+		Logger:          s.log,
+	})
+	t, _, err := s.cl.AddTorrentSpec(spec)
+	if err != nil {
+		return err
+	}
+	if err := waitComplete(ctx, t); err != nil {
+		t.Drop()
+		if s.stopAdds.Err() != nil {
+			return ErrClosed
+		}
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.torrents[ih] = t
+	s.log.Info("seeding", "info_hash", ih.HexString(), "name", info.Name, "path", absPath, "bytes", info.Length)
+	return nil
+}
+
+// trustPieces records pieces of unknown completion as complete. Pieces already known (either
+// way) are left alone: a recorded failure must not be overridden.
+func (s *Seeder) trustPieces(ih metainfo.Hash, numPieces int) error {
+	for i := range numPieces {
+		key := metainfo.PieceKey{InfoHash: ih, Index: i}
+		c, err := s.pc.Get(key)
+		if err != nil {
+			return fmt.Errorf("reading piece completion: %w", err)
+		}
+		if c.Ok {
+			continue
+		}
+		if err := s.pc.Set(key, true); err != nil {
+			return fmt.Errorf("recording piece completion: %w", err)
+		}
+	}
+	return nil
+}
+
+// waitComplete waits until no piece is being checked, forcing one verification of any piece left
+// incomplete, and fails if the data still does not match.
+func waitComplete(ctx context.Context, t *torrent.Torrent) error {
+	sub := t.SubscribePieceStateChanges()
+	defer sub.Close()
+	forced := false
+	for {
+		// Subscribed before looking, so no change between the look and the wait is missed.
+		checking, incomplete := pieceSummary(t)
+		switch {
+		case checking:
+		case len(incomplete) == 0:
+			return nil
+		case forced:
+			return fmt.Errorf("%w: %d of %d pieces", ErrVerifyFailed, len(incomplete), t.NumPieces())
+		default:
+			// Known-incomplete pieces are never checked by the client on its own, and with
+			// downloads disallowed they would stay missing forever.
+			forced = true
+			for _, i := range incomplete {
+				if err := t.Piece(i).VerifyDataContext(ctx); err != nil {
+					return fmt.Errorf("verifying piece %d: %w", i, err)
+				}
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case _, ok := <-sub.Values:
+			if !ok {
+				return errors.New("torrent closed")
+			}
+		}
+	}
+}
+
+func pieceSummary(t *torrent.Torrent) (checking bool, incomplete []int) {
+	i := 0
+	for _, run := range t.PieceStateRuns() {
+		ps := run.PieceState
+		if ps.Hashing || ps.QueuedForHash || ps.Checking || ps.Marking {
+			checking = true
+		}
+		if !ps.Complete {
+			for j := i; j < i+run.Length; j++ {
+				incomplete = append(incomplete, j)
+			}
+		}
+		i += run.Length
+	}
+	return checking, incomplete
+}
+
+// Remove stops seeding infoHash. The file and its completion records are kept, so adding it again
+// costs no hashing.
+func (s *Seeder) Remove(infoHash metainfo.Hash) error {
+	s.mu.Lock()
+	t, ok := s.torrents[infoHash]
+	delete(s.torrents, infoHash)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("seedbox: remove %s: %w", infoHash.HexString(), ErrUnknownTorrent)
+	}
+	t.Drop()
+	return nil
+}
+
+// Stats returns a snapshot of every seeded torrent plus totals.
+func (s *Seeder) Stats() SeederStats {
+	s.mu.Lock()
+	ts := make([]*torrent.Torrent, 0, len(s.torrents))
+	for _, t := range s.torrents {
+		ts = append(ts, t)
+	}
+	s.mu.Unlock()
+
+	var out SeederStats
+	for _, t := range ts {
+		st := t.Stats()
+		row := TorrentStats{
+			InfoHash:      t.InfoHash(),
+			Name:          t.Name(),
+			BytesUploaded: st.BytesWrittenData.Int64(),
+			Peers:         st.ActivePeers,
+			Complete:      t.Complete().Bool(),
+		}
+		out.Torrents = append(out.Torrents, row)
+		out.BytesUploaded += row.BytesUploaded
+		out.Peers += row.Peers
+	}
+	slices.SortFunc(out.Torrents, func(a, b TorrentStats) int {
+		return bytes.Compare(a.InfoHash[:], b.InfoHash[:])
+	})
+	out.BytesHashed = s.BytesHashed()
+	return out
+}
+
+// BytesHashed is the number of bytes the client has read to verify pieces since NewSeeder.
+func (s *Seeder) BytesHashed() int64 {
+	st := s.cl.Stats()
+	return st.BytesHashed.Int64()
+}
+
+// ListenPort is the port peers connect to (useful with port 0).
+func (s *Seeder) ListenPort() int {
+	return s.cl.LocalPort()
+}
+
+// Close stops seeding and closes the completion DB.
+func (s *Seeder) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.torrents = nil
+	s.mu.Unlock()
+
+	// Stop any Add in progress and wait for it before closing what it uses.
+	s.cancelAll()
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	errs := s.cl.Close()
+	if err := s.pc.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("seedbox: close: %w", err)
+	}
+	return nil
+}

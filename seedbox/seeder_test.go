@@ -1,0 +1,287 @@
+package seedbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+)
+
+// episode is a media file plus its metainfo, hashed the way the pipeline does it.
+type episode struct {
+	path string
+	data []byte
+	mi   *metainfo.MetaInfo
+}
+
+func newEpisode(t *testing.T, dir string, size int, announce [][]string) episode {
+	t.Helper()
+	path, data := writeRandomFile(t, dir, "episode.mp3", size, uint64(size))
+	pl := PieceLengthFor(int64(size))
+	pieces, err := HashFile(t.Context(), path, pl, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Download{Path: path, Size: int64(size), PieceLength: pl, Pieces: pieces}
+	mi, err := BuildMetaInfo(d, MetaOptions{
+		Name:         "Episode One.mp3",
+		AnnounceList: announce,
+		// A webseed that must not be used: leechers here strip it, the seeder disables webseeds.
+		WebSeeds: []string{"http://127.0.0.1:1/episode.mp3"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return episode{path: path, data: data, mi: mi}
+}
+
+func newTestSeeder(t *testing.T, stateDir string) *Seeder {
+	t.Helper()
+	return newTestSeederLimit(t, stateDir, 0)
+}
+
+func newTestSeederLimit(t *testing.T, stateDir string, uploadRateLimit int64) *Seeder {
+	t.Helper()
+	s, err := NewSeeder(SeederConfig{
+		ListenAddr:      "127.0.0.1:0",
+		StateDir:        stateDir,
+		DisableUTP:      true, // uTP over loopback is pathologically slow (GUIDE section 6)
+		UploadRateLimit: uploadRateLimit,
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// leech downloads mi from the seeder with an independent anacrolix client that knows no tracker,
+// no DHT and no webseed: the seeder, added as a peer by address, is the only possible source.
+func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
+	t.Helper()
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.NoDHT = true
+	cfg.DisableTrackers = true
+	cfg.DisableWebseeds = true
+	cfg.DisableWebtorrent = true
+	cfg.NoDefaultPortForwarding = true
+	cfg.DisableUTP = true
+	cfg.DisableIPv6 = true
+	cfg.ListenHost = func(string) string { return "127.0.0.1" }
+	cfg.ListenPort = 0
+	cfg.Slogger = slog.New(slog.DiscardHandler)
+	cl, err := torrent.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+
+	stripped := *mi
+	stripped.UrlList = nil
+	stripped.Announce = ""
+	stripped.AnnounceList = nil
+	tor, err := cl.AddTorrent(&stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tor.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr("127.0.0.1:" + strconv.Itoa(seederPort))}})
+	tor.DownloadAll()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	select {
+	case <-tor.Complete().On():
+	case <-ctx.Done():
+		t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
+	}
+	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Info().BestName()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSeederEndToEnd(t *testing.T) {
+	// A tracker that records announces, to prove the seeder announces to the metainfo trackers.
+	var (
+		mu        sync.Mutex
+		announces []string
+	)
+	tracker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		mu.Lock()
+		announces = append(announces, fmt.Sprintf("%x:%s", q.Get("info_hash"), q.Get("port")))
+		mu.Unlock()
+		w.Write([]byte("d8:intervali1800e5:peers0:e"))
+	}))
+	defer tracker.Close()
+
+	ep := newEpisode(t, t.TempDir(), 5<<20+321, [][]string{{tracker.URL + "/announce"}})
+	s := newTestSeeder(t, t.TempDir())
+	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.BytesHashed(); n != 0 {
+		t.Errorf("trusted add hashed %d bytes, want 0", n)
+	}
+	// Adding the same torrent again is a no-op.
+	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+
+	if got := leech(t, ep.mi, s.ListenPort()); !bytes.Equal(got, ep.data) {
+		t.Fatal("leecher got different bytes")
+	}
+
+	ih := ep.mi.HashInfoBytes()
+	waitFor(t, "upload stats", func() bool {
+		st := s.Stats()
+		return len(st.Torrents) == 1 && st.BytesUploaded >= int64(len(ep.data))
+	})
+	st := s.Stats()
+	row := st.Torrents[0]
+	if row.InfoHash != ih || !row.Complete || row.Name != "Episode One.mp3" || row.BytesUploaded != st.BytesUploaded {
+		t.Errorf("stats row %+v, totals %+v", row, st)
+	}
+	if st.BytesHashed != 0 {
+		t.Errorf("BytesHashed %d after serving, want 0", st.BytesHashed)
+	}
+
+	want := fmt.Sprintf("%x:%d", ih[:], s.ListenPort())
+	waitFor(t, "announce "+want, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range announces {
+			if a == want {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The seeded file is never written to.
+	if got, err := os.ReadFile(ep.path); err != nil || !bytes.Equal(got, ep.data) {
+		t.Fatalf("seeded file changed: %v", err)
+	}
+
+	if err := s.Remove(ih); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Stats().Torrents) != 0 {
+		t.Error("torrent still listed after Remove")
+	}
+	if err := s.Remove(ih); !errors.Is(err, ErrUnknownTorrent) {
+		t.Errorf("second Remove: err = %v", err)
+	}
+}
+
+func TestSeederRestartHashesNothing(t *testing.T) {
+	stateDir := t.TempDir()
+	ep := newEpisode(t, t.TempDir(), 5<<20, nil)
+
+	first := newTestSeeder(t, stateDir)
+	// Add (not trusted) verifies once, and the count is honest.
+	if err := first.Add(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	if n := first.BytesHashed(); n != int64(len(ep.data)) {
+		t.Errorf("first add hashed %d bytes, want %d", n, len(ep.data))
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Add(t.Context(), ep.mi, ep.path); !errors.Is(err, ErrClosed) {
+		t.Errorf("add after close: err = %v", err)
+	}
+
+	// Also exercises a rate limiter: its burst must fit a request or nothing would upload.
+	second := newTestSeederLimit(t, stateDir, 50<<20)
+	if err := second.Add(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	if n := second.BytesHashed(); n != 0 {
+		t.Errorf("restarted seeder hashed %d bytes, want 0", n)
+	}
+	if got := leech(t, ep.mi, second.ListenPort()); !bytes.Equal(got, ep.data) {
+		t.Fatal("leecher got different bytes after restart")
+	}
+}
+
+func TestSeederRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	ep := newEpisode(t, dir, 1<<20, nil)
+	s := newTestSeeder(t, t.TempDir())
+
+	// Same size, one byte flipped: verification must catch it and nothing is seeded.
+	corrupt := filepath.Join(dir, "corrupt.mp3")
+	bad := bytes.Clone(ep.data)
+	bad[len(bad)/2] ^= 0xff
+	if err := os.WriteFile(corrupt, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(t.Context(), ep.mi, corrupt); !errors.Is(err, ErrVerifyFailed) {
+		t.Fatalf("corrupt file: err = %v, want ErrVerifyFailed", err)
+	}
+	if len(s.Stats().Torrents) != 0 {
+		t.Error("corrupt torrent is listed")
+	}
+	// A failed piece is recorded; adding the same file again must still fail, not trust it.
+	if err := s.AddTrusted(t.Context(), ep.mi, corrupt); !errors.Is(err, ErrVerifyFailed) {
+		t.Fatalf("corrupt file re-added trusted: err = %v, want ErrVerifyFailed", err)
+	}
+
+	short := filepath.Join(dir, "short.mp3")
+	if err := os.WriteFile(short, ep.data[:1000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(t.Context(), ep.mi, short); err == nil {
+		t.Error("wrong-size file accepted")
+	}
+	if err := s.Add(t.Context(), ep.mi, filepath.Join(dir, "missing.mp3")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: err = %v", err)
+	}
+	if err := s.Add(t.Context(), &metainfo.MetaInfo{InfoBytes: []byte("garbage")}, ep.path); err == nil {
+		t.Error("garbage metainfo accepted")
+	}
+}
+
+func TestNewSeederConfigErrors(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	if _, err := NewSeeder(SeederConfig{ListenAddr: "127.0.0.1:0"}, log); err == nil {
+		t.Error("missing StateDir accepted")
+	}
+	if _, err := NewSeeder(SeederConfig{ListenAddr: "nonsense", StateDir: t.TempDir()}, log); err == nil {
+		t.Error("bad listen address accepted")
+	}
+	if _, err := NewSeeder(SeederConfig{ListenAddr: "127.0.0.1:99999", StateDir: t.TempDir()}, log); err == nil {
+		t.Error("bad port accepted")
+	}
+}
