@@ -1,0 +1,203 @@
+package feeds
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+)
+
+// Feed is a parsed podcast feed.
+type Feed struct {
+	Title, Link, Description, Language, Copyright, Author, ImageURL string
+
+	PodcastGUID string // podcast:guid text, unchanged
+	Locked      bool   // podcast:locked = yes
+	// NewFeedURL is itunes:new-feed-url: the podcast moved. It is left out of
+	// Extra because republishing it would move listeners off our feed.
+	NewFeedURL string
+	// Extra is a well-formed XML fragment of the channel's itunes:* and
+	// podcast:* elements except podcast:guid and itunes:new-feed-url, in
+	// source order, with prefixes itunes: and podcast:.
+	Extra string
+	Items []Item // in source order
+}
+
+// Item is one episode.
+type Item struct {
+	Key             string // identity, see EpisodeKey
+	GUID            string
+	GUIDIsPermaLink bool
+
+	Title, Link, Description, Content, Author string
+	Published                                 time.Time // zero if absent
+
+	// Extra holds the item's itunes:* and podcast:* elements except
+	// podcast:alternateEnclosure, like Feed.Extra.
+	Extra      string
+	Enclosures []Enclosure
+}
+
+// Enclosure is a media file of an item.
+type Enclosure struct {
+	URL    string // absolute: resolved against xml:base and the feed URL
+	Type   string
+	Length int64 // 0 if unknown or garbage
+}
+
+// Parse parses an RSS or Atom feed. body may be raw: Parse normalises it
+// (Normalize is idempotent), but the HTTP charset is only honoured if the
+// caller ran Normalize with the Content-Type first. feedURL resolves relative
+// links and names the feed in errors.
+func Parse(body []byte, feedURL string) (*Feed, error) {
+	norm, err := Normalize(body, "")
+	if err != nil {
+		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+	}
+	// scan runs first: it also rejects nesting too deep for gofeed.
+	sc, err := scan(norm, feedURL)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+	}
+	gf, err := parseGofeed(norm)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+	}
+
+	f := &Feed{
+		Title:       cleanText(gf.Title),
+		Link:        cleanText(resolve(sc.channel.base, gf.Link)),
+		Description: cleanText(gf.Description),
+		Language:    cleanText(gf.Language),
+		Copyright:   cleanText(gf.Copyright),
+		Author:      sc.channel.itunesAuthor,
+		PodcastGUID: sc.podGUID,
+		Locked:      sc.locked,
+		NewFeedURL:  sc.newURL,
+		Extra:       sc.channel.extra.String(),
+	}
+	if f.Author == "" {
+		f.Author = personName(gf.Authors)
+	}
+	// Podcast apps show itunes:image; the RSS image is often a small logo.
+	image := sc.channel.itunesImage
+	if image == "" && gf.Image != nil {
+		image = gf.Image.URL
+	}
+	if image != "" {
+		f.ImageURL = cleanText(resolve(sc.channel.base, image))
+	}
+
+	scanned := sc.items()
+	// Per-item scan data is only used when both parsers saw the same items;
+	// otherwise it could be attached to the wrong episode.
+	if len(scanned) != len(gf.Items) {
+		scanned = nil
+	}
+	for i, gi := range gf.Items {
+		var si *itemScan
+		if scanned != nil {
+			si = scanned[i]
+		}
+		f.Items = append(f.Items, convertItem(gi, si, sc.channel.base))
+	}
+	return f, nil
+}
+
+// parseGofeed turns a panic inside the library into an error: feeds are
+// hostile input and one bad feed must not take the daemon down.
+func parseGofeed(b []byte) (f *gofeed.Feed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("gofeed panic: %v", r)
+		}
+	}()
+	return gofeed.NewParser().Parse(bytes.NewReader(b))
+}
+
+func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
+	base := channelBase
+	if si != nil {
+		base = si.base
+	}
+	it := Item{
+		GUID:        cleanText(strings.TrimSpace(gi.GUID)),
+		Title:       cleanText(gi.Title),
+		Link:        cleanText(resolve(base, gi.Link)),
+		Description: cleanText(gi.Description),
+		Content:     cleanText(gi.Content),
+	}
+	if si != nil {
+		it.GUIDIsPermaLink = it.GUID != "" && si.guidSeen && si.guidLink
+		it.Author = si.itunesAuthor
+		it.Extra = si.extra.String()
+	}
+	if it.Author == "" {
+		it.Author = personName(gi.Authors)
+	}
+	switch {
+	case gi.PublishedParsed != nil:
+		it.Published = gi.PublishedParsed.UTC()
+	case gi.UpdatedParsed != nil:
+		it.Published = gi.UpdatedParsed.UTC()
+	}
+	for j, ge := range gi.Enclosures {
+		if ge == nil || strings.TrimSpace(ge.URL) == "" {
+			continue
+		}
+		encBase := base
+		if si != nil && len(si.encBases) == len(gi.Enclosures) {
+			encBase = si.encBases[j]
+		}
+		it.Enclosures = append(it.Enclosures, Enclosure{
+			URL:    cleanText(resolve(encBase, ge.URL)),
+			Type:   cleanText(strings.TrimSpace(ge.Type)),
+			Length: parseLength(ge.Length),
+		})
+	}
+	it.Key = EpisodeKey(it.GUID, primaryEnclosure(it.Enclosures), it.Title, it.Published)
+	return it
+}
+
+// primaryEnclosure returns the URL of the first audio or video enclosure, or
+// of the first enclosure: cover images are sometimes listed before the media.
+func primaryEnclosure(encs []Enclosure) string {
+	for _, e := range encs {
+		t := strings.ToLower(e.Type)
+		if strings.HasPrefix(t, "audio/") || strings.HasPrefix(t, "video/") {
+			return e.URL
+		}
+	}
+	if len(encs) > 0 {
+		return encs[0].URL
+	}
+	return ""
+}
+
+func personName(ps []*gofeed.Person) string {
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		if p.Name != "" {
+			return cleanText(p.Name)
+		}
+		if p.Email != "" {
+			return cleanText(p.Email)
+		}
+	}
+	return ""
+}
+
+// parseLength returns a byte count, or 0 for anything that is not a
+// plausible one ("", "-1", "12 MB", "1e9").
+func parseLength(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
