@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/seedcast/seedcast/config"
+	"github.com/seedcast/seedcast/demo"
+	"github.com/seedcast/seedcast/publisher"
+	"github.com/seedcast/seedcast/safehttp"
+	"github.com/seedcast/seedcast/seedbox"
+	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/tracker"
+	"github.com/seedcast/seedcast/worker"
+)
+
+type commonFlags struct {
+	configPath string
+	logLevel   string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configPath, "config", "config.yaml", "path to the configuration file")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (c *commonFlags) load(stderr io.Writer) (*config.Config, *slog.Logger, error) {
+	level, err := parseLevel(c.logLevel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-log-level: %w", err)
+	}
+	cfg, err := config.Load(c.configPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, newLogger(stderr, level), nil
+}
+
+// announceList is the tier list written into every torrent: the embedded
+// HTTP tracker, the embedded UDP tracker, then each extra tracker.
+func announceList(cfg *config.Config) [][]string {
+	tiers := [][]string{{cfg.HTTP.PublicURL + "/announce"}}
+	if cfg.Tracker.UDPListen != "off" {
+		_, port, _ := net.SplitHostPort(cfg.Tracker.UDPListen)
+		host := publicHostname(cfg)
+		tiers = append(tiers, []string{"udp://" + net.JoinHostPort(host, port) + "/announce"})
+	}
+	for _, a := range cfg.Tracker.ExtraAnnounce {
+		tiers = append(tiers, []string{a})
+	}
+	return tiers
+}
+
+func publicHostname(cfg *config.Config) string {
+	u, _ := url.Parse(cfg.HTTP.PublicURL) // validated by config
+	return u.Hostname()
+}
+
+func publicHost(cfg *config.Config) string {
+	u, _ := url.Parse(cfg.HTTP.PublicURL)
+	return u.Host
+}
+
+func clients(cfg *config.Config) worker.Clients {
+	feedTimeout, _ := cfg.FeedTimeout() // validated by config
+	opts := func(allowPrivate bool, timeout time.Duration) safehttp.Options {
+		return safehttp.Options{
+			AllowPrivate: allowPrivate, MaxRedirects: cfg.Fetch.MaxRedirects,
+			Timeout: timeout, UserAgent: cfg.Fetch.UserAgent,
+		}
+	}
+	return worker.Clients{
+		Feed:      safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, feedTimeout)),
+		Media:     safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, 0)),
+		SelfFeed:  safehttp.NewClient(opts(true, feedTimeout)),
+		SelfMedia: safehttp.NewClient(opts(true, 0)),
+		SelfHost:  publicHost(cfg),
+		MaxFeed:   cfg.Fetch.MaxFeedBytes,
+	}
+}
+
+func workerFeeds(cfg *config.Config) []worker.Feed {
+	var out []worker.Feed
+	for _, f := range cfg.Feeds {
+		out = append(out, worker.Feed{Slug: f.Slug, URL: f.URL, OwnerConsent: f.OwnerConsent})
+	}
+	return out
+}
+
+func workerConfig(cfg *config.Config) worker.Config {
+	return worker.Config{
+		DataDir:           cfg.DataDir,
+		AnnounceList:      announceList(cfg),
+		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
+		CreatedBy:         "Seedcast " + version,
+	}
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*store.SQLite, error) {
+	return store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "seedcast.db"))
+}
+
+// cmdPoll runs one ingest pass without seeding: published torrents are seeded
+// by the next `serve`.
+func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("poll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf commonFlags
+	cf.register(fs)
+	only := fs.String("feed", "", "poll only the feed with this slug")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := cf.load(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := worker.New(workerConfig(cfg), st, clients(cfg), nil, nil, log)
+	var errs []error
+	found := false
+	for _, f := range workerFeeds(cfg) {
+		if *only != "" && f.Slug != *only {
+			continue
+		}
+		found = true
+		errs = append(errs, w.Poll(ctx, f))
+	}
+	if !found {
+		return fmt.Errorf("-feed %q: no such feed in %s", *only, cf.configPath)
+	}
+	return errors.Join(errs...)
+}
+
+// cmdServe runs the daemon until SIGINT or SIGTERM.
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf commonFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := cf.load(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	trk := tracker.New(tracker.Config{}, st, log.With("component", "tracker"), nil)
+	mux := http.NewServeMux()
+	mux.Handle("GET /announce", trk.AnnounceHandler())
+	mux.Handle("GET /scrape", trk.ScrapeHandler())
+	var trackers []string
+	for _, tier := range announceList(cfg) {
+		trackers = append(trackers, tier...)
+	}
+	publisher.New(publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}, st,
+		log.With("component", "publisher")).Routes(mux)
+	if cfg.DemoEnabled() {
+		demo.New(cfg.HTTP.PublicURL).Routes(mux)
+	}
+
+	// Listen before anything polls: the demo feed is served by this server.
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	log.Info("http listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.Tracker.UDPListen != "off" {
+		pc, err := net.ListenPacket("udp", cfg.Tracker.UDPListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("tracker.udp_listen %s: %w", cfg.Tracker.UDPListen, err)
+		}
+		defer pc.Close()
+		go func() {
+			if err := trk.ServeUDP(runCtx, pc); err != nil && runCtx.Err() == nil {
+				log.Error("udp tracker stopped", "err", err)
+			}
+		}()
+		log.Info("udp tracker listening", "addr", pc.LocalAddr().String())
+	}
+	go trk.Run(runCtx)
+
+	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{
+		ListenAddr:      fmt.Sprintf(":%d", cfg.Seedbox.PeerPort),
+		StateDir:        filepath.Join(cfg.DataDir, "state"),
+		DisableUTP:      cfg.Seedbox.DisableUTP,
+		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
+	}, log.With("component", "seeder"))
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("seedbox.peer_port %d: %w", cfg.Seedbox.PeerPort, err)
+	}
+	defer seeder.Close()
+
+	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log.With("component", "worker"))
+	if err := w.Restore(runCtx); err != nil {
+		// One unreadable torrent must not keep the others from seeding.
+		log.Error("restore", "err", err)
+	}
+	// Tests and operators read this line to see that a restart re-hashed nothing.
+	log.Info("seeding restored", "torrents", len(seeder.Stats().Torrents), "bytes_hashed", seeder.BytesHashed())
+
+	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
+	for _, f := range workerFeeds(cfg) {
+		spec := cfg.Schedule.Poll
+		for _, cf := range cfg.Feeds {
+			if cf.Slug == f.Slug && cf.Schedule != "" {
+				spec = cf.Schedule
+			}
+		}
+		if err := sched.Add(worker.Job{Name: "poll " + f.Slug, Spec: spec, RunAtStart: true,
+			Run: func(ctx context.Context) error { return w.Poll(ctx, f) }}); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+	sched.Start()
+	log.Info("seedcast serving", "feeds", len(cfg.Feeds), "version", version)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-httpErr:
+		log.Error("http server stopped", "err", err)
+	}
+	cancel()
+	shutCtx, done := context.WithTimeout(context.Background(), 20*time.Second)
+	defer done()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	sched.Stop()
+	log.Info("stopped")
+	return nil
+}

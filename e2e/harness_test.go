@@ -1,0 +1,414 @@
+// Package e2e tests the built seedcast binary against real HTTP origins and
+// real BitTorrent clients: a second anacrolix client, aria2c and libtorrent.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/mmcdole/gofeed"
+)
+
+var binary string // path of the seedcast binary built by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "seedcast-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "seedcast")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/seedcast")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building seedcast:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// waitFor polls cond until it returns nil or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s: %v", d, what, err)
+}
+
+// freePort finds a port free for both TCP and UDP on loopback.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// episode is one piece of media an origin serves.
+type episode struct {
+	GUID  string
+	Title string
+	Path  string
+	Body  []byte
+}
+
+// origin is a podcaster's web server: a feed and its media.
+type origin struct {
+	srv        *httptest.Server
+	episodes   []episode
+	serveMedia atomic.Bool
+	feedBody   atomic.Value // string; overrides the generated feed when set
+	mu         sync.Mutex
+	hits       map[string]int // media path -> full GETs
+	// throttle, when set, slows media bodies to about this many bytes per second.
+	throttle atomic.Int64
+}
+
+func newOrigin(t *testing.T, n int, size int) *origin {
+	t.Helper()
+	o := &origin{hits: map[string]int{}}
+	o.serveMedia.Store(true)
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(size)))
+	for i := range n {
+		body := make([]byte, size+i*123457)
+		for j := range body {
+			body[j] = byte(rng.Uint32())
+		}
+		o.episodes = append(o.episodes, episode{
+			GUID:  fmt.Sprintf("urn:test:episode-%d", i+1),
+			Title: fmt.Sprintf("Episode %d <&> \"quoted\"", i+1),
+			Path:  fmt.Sprintf("/media/episode-%d.mp3", i+1),
+			Body:  body,
+		})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/feed.xml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		if v, ok := o.feedBody.Load().(string); ok && v != "" {
+			io.WriteString(w, v)
+			return
+		}
+		io.WriteString(w, o.feed())
+	})
+	mux.HandleFunc("/media/", func(w http.ResponseWriter, r *http.Request) {
+		if !o.serveMedia.Load() {
+			http.Error(w, "gone", http.StatusGone)
+			return
+		}
+		for _, e := range o.episodes {
+			if e.Path == r.URL.Path {
+				o.mu.Lock()
+				o.hits[e.Path]++
+				o.mu.Unlock()
+				w.Header().Set("Content-Type", "audio/mpeg")
+				w.Header().Set("Content-Length", fmt.Sprint(len(e.Body)))
+				if rate := o.throttle.Load(); rate > 0 {
+					slowCopy(r.Context(), w, e.Body, rate)
+					return
+				}
+				w.Write(e.Body)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
+	o.srv = httptest.NewServer(mux)
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+func slowCopy(ctx context.Context, w http.ResponseWriter, b []byte, rate int64) {
+	chunk := int(rate / 20)
+	if chunk < 1 {
+		chunk = 1
+	}
+	for len(b) > 0 && ctx.Err() == nil {
+		n := min(chunk, len(b))
+		if _, err := w.Write(b[:n]); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		b = b[n:]
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (o *origin) feedURL() string { return o.srv.URL + "/feed.xml" }
+
+func (o *origin) hitCount(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hits[path]
+}
+
+func (o *origin) feed() string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel><title>Origin Show</title><link>https://example.com/show</link>
+<description>A test show</description><itunes:author>Tester</itunes:author>
+<podcast:guid>917393e3-1b1e-5cef-ace4-edaa54e1f810</podcast:guid>
+`)
+	for _, e := range o.episodes {
+		fmt.Fprintf(&b, `<item><title>%s</title><guid isPermaLink="false">%s</guid>
+<pubDate>Mon, 02 Nov 2026 10:00:00 +0000</pubDate><itunes:duration>61</itunes:duration>
+<enclosure url="%s%s?utm_source=feed" length="%d" type="audio/mpeg"/></item>
+`, xmlEscape(e.Title), e.GUID, o.srv.URL, e.Path, len(e.Body))
+	}
+	b.WriteString("</channel></rss>\n")
+	return b.String()
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	xmlEscapeTo(&b, s)
+	return b.String()
+}
+
+func xmlEscapeTo(b *bytes.Buffer, s string) {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+	b.WriteString(r.Replace(s))
+}
+
+// gateway is one running seedcast process.
+type gateway struct {
+	t        *testing.T
+	dataDir  string
+	cfgPath  string
+	httpPort int
+	udpPort  int
+	peerPort int
+	cmd      *exec.Cmd
+	logs     *syncBuffer
+	exited   chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type feedEntry struct{ slug, url string }
+
+func newGateway(t *testing.T, feeds ...feedEntry) *gateway {
+	t.Helper()
+	g := &gateway{t: t, dataDir: t.TempDir(), httpPort: freePort(t), udpPort: freePort(t), peerPort: freePort(t)}
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %s\nhttp:\n  listen: 127.0.0.1:%d\n  public_url: http://127.0.0.1:%d\n",
+		g.dataDir, g.httpPort, g.httpPort)
+	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\ntracker:\n  udp_listen: 127.0.0.1:%d\n", g.peerPort, g.udpPort)
+	b.WriteString("fetch:\n  allow_private_networks: true\nschedule:\n  poll: \"@every 1h\"\n  scrape: \"@every 1h\"\ndemo: false\nfeeds:\n")
+	for _, f := range feeds {
+		fmt.Fprintf(&b, "  - slug: %s\n    url: %s\n", f.slug, f.url)
+	}
+	g.cfgPath = filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(g.cfgPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func (g *gateway) baseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", g.httpPort) }
+
+// start runs `seedcast serve` and waits for /healthz.
+func (g *gateway) start() {
+	g.t.Helper()
+	g.logs = &syncBuffer{}
+	g.cmd = exec.Command(binary, "serve", "-config", g.cfgPath, "-log-level", "debug")
+	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.exited = make(chan struct{})
+	go func() { g.cmd.Wait(); close(g.exited) }()
+	cmd, exited, logs := g.cmd, g.exited, g.logs
+	g.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if g.t.Failed() {
+			g.t.Logf("seedcast log (%s):\n%s", strings.Join(cmd.Args, " "), logs.String())
+		}
+	})
+	waitFor(g.t, 30*time.Second, "gateway /healthz", func() error {
+		select {
+		case <-g.exited:
+			g.t.Fatalf("seedcast exited early:\n%s", g.logs.String())
+		default:
+		}
+		resp, err := http.Get(g.baseURL() + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func (g *gateway) kill9() {
+	g.t.Helper()
+	g.cmd.Process.Signal(syscall.SIGKILL)
+	<-g.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (g *gateway) stop() {
+	g.t.Helper()
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.exited:
+	case <-time.After(30 * time.Second):
+		g.t.Fatalf("seedcast did not stop within 30s of SIGTERM:\n%s", g.logs.String())
+	}
+	if code := g.cmd.ProcessState.ExitCode(); code != 0 {
+		g.t.Fatalf("seedcast exited %d after SIGTERM:\n%s", code, g.logs.String())
+	}
+}
+
+// outputFeed fetches and parses the gateway's torrent feed for slug.
+func (g *gateway) outputFeed(slug string) (*gofeed.Feed, []byte, error) {
+	resp, err := http.Get(g.baseURL() + "/feeds/" + slug + ".rss")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, body, fmt.Errorf("GET /feeds/%s.rss: status %d", slug, resp.StatusCode)
+	}
+	f, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	return f, body, err
+}
+
+// waitPublished waits until the output feed lists n torrent enclosures.
+func (g *gateway) waitPublished(slug string, n int, d time.Duration) *gofeed.Feed {
+	g.t.Helper()
+	var feed *gofeed.Feed
+	waitFor(g.t, d, fmt.Sprintf("%d episodes in /feeds/%s.rss", n, slug), func() error {
+		f, _, err := g.outputFeed(slug)
+		if err != nil {
+			return err
+		}
+		if got := len(torrentURLs(f)); got < n {
+			return fmt.Errorf("%d of %d published", got, n)
+		}
+		feed = f
+		return nil
+	})
+	return feed
+}
+
+func torrentURLs(f *gofeed.Feed) map[string]string {
+	out := map[string]string{} // guid -> .torrent URL
+	for _, it := range f.Items {
+		for _, e := range it.Enclosures {
+			if e.Type == "application/x-bittorrent" {
+				out[it.GUID] = e.URL
+			}
+		}
+	}
+	return out
+}
+
+func fetchTorrent(t *testing.T, url string) *metainfo.MetaInfo {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	mi, err := metainfo.Load(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return mi
+}
+
+// scrape asks the gateway's HTTP tracker for a torrent's figures.
+func (g *gateway) scrape(ih metainfo.Hash) (complete, incomplete, downloaded int64, err error) {
+	resp, err := http.Get(g.baseURL() + "/scrape?info_hash=" + urlEscapeBytes(ih[:]))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Files map[string]struct {
+			Complete   int64 `bencode:"complete"`
+			Incomplete int64 `bencode:"incomplete"`
+			Downloaded int64 `bencode:"downloaded"`
+		} `bencode:"files"`
+	}
+	if err := bencode.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, 0, 0, err
+	}
+	f, ok := body.Files[string(ih[:])]
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("scrape: %s not in response", ih.HexString())
+	}
+	return f.Complete, f.Incomplete, f.Downloaded, nil
+}
+
+func urlEscapeBytes(b []byte) string {
+	var s strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&s, "%%%02X", c)
+	}
+	return s.String()
+}

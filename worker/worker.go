@@ -1,0 +1,383 @@
+// Package worker runs the ingest pipeline: poll a feed, store what it lists,
+// download each new enclosure once, build its torrent, hand it to the seeder
+// and the tracker, and only then publish it.
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/feeds"
+	"github.com/seedcast/seedcast/seedbox"
+	"github.com/seedcast/seedcast/store"
+)
+
+// Store is the part of the store the pipeline writes.
+type Store interface {
+	EnsureFeed(ctx context.Context, slug, url string) error
+	Feed(ctx context.Context, slug string) (store.Feed, error)
+	SaveChannel(ctx context.Context, f store.Feed, eps []store.Episode, at time.Time) error
+	RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error
+	Unpublished(ctx context.Context, slug string) ([]store.Episode, error)
+	Publish(ctx context.Context, slug, key string, p store.Publication) error
+	Fail(ctx context.Context, slug, key, msg string) error
+	Torrents(ctx context.Context) ([]store.Torrent, error)
+}
+
+var _ Store = (*store.SQLite)(nil)
+
+// Seeder seeds a complete file. AddTrusted may skip hashing because the
+// pipeline hashed exactly these bytes while downloading them.
+type Seeder interface {
+	Add(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
+	AddTrusted(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
+}
+
+// Tracker is told about every torrent the gateway publishes.
+type Tracker interface {
+	Allow(ctx context.Context, infoHash [20]byte) error
+}
+
+// Feed is one subscription.
+type Feed struct {
+	Slug         string
+	URL          string
+	OwnerConsent bool
+}
+
+// Config is what the pipeline needs to know of the gateway.
+type Config struct {
+	DataDir           string
+	AnnounceList      [][]string // tiers written into every torrent
+	MaxEnclosureBytes int64
+	CreatedBy         string
+}
+
+// Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
+// own host (the built-in demo), which the SSRF guard would otherwise refuse.
+type Clients struct {
+	Feed      *http.Client
+	Media     *http.Client
+	SelfFeed  *http.Client
+	SelfMedia *http.Client
+	SelfHost  string // host:port of the gateway's public URL
+	MaxFeed   int64
+}
+
+// Worker runs the pipeline. Seeder and Tracker may be nil (one-shot `poll`).
+type Worker struct {
+	cfg     Config
+	st      Store
+	cl      Clients
+	seeder  Seeder
+	tracker Tracker
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // one ingest at a time per feed
+}
+
+// New builds a worker.
+func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *slog.Logger) *Worker {
+	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
+		now: time.Now, locks: map[string]*sync.Mutex{}}
+}
+
+func (w *Worker) feedLock(slug string) *sync.Mutex {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.locks[slug]
+	if !ok {
+		l = &sync.Mutex{}
+		w.locks[slug] = l
+	}
+	return l
+}
+
+func (w *Worker) isSelf(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && w.cl.SelfHost != "" && strings.EqualFold(u.Host, w.cl.SelfHost)
+}
+
+// Restore hands every published torrent back to the seeder and tracker after a
+// start, and clears downloads a crash left half-done.
+func (w *Worker) Restore(ctx context.Context) error {
+	parts, _ := filepath.Glob(filepath.Join(w.cfg.DataDir, "media", "*", "*.part"))
+	for _, p := range parts {
+		if err := os.Remove(p); err == nil {
+			w.log.Info("removed interrupted download", "path", p)
+		}
+	}
+	ts, err := w.st.Torrents(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ts {
+		mi, err := metainfo.LoadFromFile(filepath.Join(w.cfg.DataDir, t.TorrentPath))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
+			continue
+		}
+		if err := w.announce(ctx, mi, filepath.Join(w.cfg.DataDir, t.MediaPath), false); err != nil {
+			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
+		}
+	}
+	w.log.Info("restored torrents", "count", len(ts), "errors", len(errs))
+	return errors.Join(errs...)
+}
+
+func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {
+	if w.tracker != nil {
+		if err := w.tracker.Allow(ctx, mi.HashInfoBytes()); err != nil {
+			return err
+		}
+	}
+	if w.seeder == nil {
+		return nil
+	}
+	if trusted {
+		return w.seeder.AddTrusted(ctx, mi, mediaPath)
+	}
+	return w.seeder.Add(ctx, mi, mediaPath)
+}
+
+// Poll runs one ingest pass of one feed. The returned error names the feed
+// and its URL; episode download failures are recorded per episode and joined
+// into it, but never stop the other episodes.
+func (w *Worker) Poll(ctx context.Context, f Feed) error {
+	l := w.feedLock(f.Slug)
+	l.Lock()
+	defer l.Unlock()
+	err := w.poll(ctx, f)
+	if err != nil {
+		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
+		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
+	}
+	return err
+}
+
+func (w *Worker) poll(ctx context.Context, f Feed) error {
+	if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
+		return err
+	}
+	prev, err := w.st.Feed(ctx, f.Slug)
+	if err != nil {
+		return err
+	}
+	client, max := w.cl.Feed, w.cl.MaxFeed
+	if w.isSelf(f.URL) {
+		client = w.cl.SelfFeed
+	}
+	started := w.now()
+	res, err := feeds.NewFetcher(client, max).Fetch(ctx, f.URL, prev.ETag, prev.LastModified)
+	if err != nil {
+		w.recordPoll(ctx, f.Slug, started, err)
+		return err
+	}
+	if res.NotModified {
+		w.log.Debug("feed not modified", "feed", f.Slug)
+		if err := w.st.RecordPoll(ctx, f.Slug, started, ""); err != nil {
+			return err
+		}
+	} else {
+		if err := w.ingest(ctx, f, res, started); err != nil {
+			w.recordPoll(ctx, f.Slug, started, err)
+			return err
+		}
+	}
+	// Episodes still unpublished (new, failed before, or interrupted by a
+	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
+	return w.downloadPending(ctx, f.Slug)
+}
+
+func (w *Worker) recordPoll(ctx context.Context, slug string, at time.Time, err error) {
+	if rerr := w.st.RecordPoll(ctx, slug, at, err.Error()); rerr != nil {
+		w.log.Error("record poll", "feed", slug, "err", rerr)
+	}
+}
+
+func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at time.Time) error {
+	body, err := feeds.Normalize(res.Body, res.ContentType)
+	if err != nil {
+		return err
+	}
+	base := res.FinalURL
+	if base == "" {
+		base = f.URL
+	}
+	parsed, err := feeds.Parse(body, base)
+	if err != nil {
+		return err
+	}
+	if parsed.Locked && !f.OwnerConsent {
+		return errors.New("the feed says <podcast:locked>yes</podcast:locked>: its owner does not want it " +
+			"republished; set owner_consent: true on this feed only if you are the owner or have their permission")
+	}
+	ch := store.Feed{
+		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
+		Language: parsed.Language, Copyright: parsed.Copyright, Author: parsed.Author,
+		ImageURL: parsed.ImageURL, PodcastGUID: parsed.PodcastGUID, Extra: parsed.Extra,
+		ETag: res.ETag, LastModified: res.LastModified,
+	}
+	seen := map[string]bool{}
+	var eps []store.Episode
+	for i, it := range parsed.Items {
+		if seen[it.Key] {
+			// A feed that repeats an identity would otherwise publish one
+			// episode twice; the first occurrence wins.
+			w.log.Warn("duplicate episode identity", "feed", f.Slug, "key", it.Key, "title", it.Title)
+			continue
+		}
+		seen[it.Key] = true
+		e := store.Episode{
+			Key: it.Key, Position: i, GUID: it.GUID, GUIDIsPermaLink: it.GUIDIsPermaLink, Title: it.Title,
+			Link: it.Link, Description: it.Description, Content: it.Content, Author: it.Author,
+			Published: it.Published, Extra: it.Extra,
+		}
+		if len(it.Enclosures) > 0 {
+			enc := it.Enclosures[0]
+			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
+		}
+		eps = append(eps, e)
+	}
+	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
+	return w.st.SaveChannel(ctx, ch, eps, at)
+}
+
+func (w *Worker) downloadPending(ctx context.Context, slug string) error {
+	pending, err := w.st.Unpublished(ctx, slug)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range pending {
+		if ctx.Err() != nil {
+			return errors.Join(append(errs, ctx.Err())...)
+		}
+		if err := w.publish(ctx, slug, e); err != nil {
+			err = fmt.Errorf("episode %q (%s): %w", e.Title, e.EnclosureURL, err)
+			errs = append(errs, err)
+			if ctx.Err() == nil {
+				if ferr := w.st.Fail(ctx, slug, e.Key, err.Error()); ferr != nil {
+					errs = append(errs, ferr)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// publish downloads one enclosure and publishes its torrent. The order is what
+// makes a crash harmless: media is renamed into place only when complete, the
+// .torrent is written atomically, seeder and tracker learn of it, and the
+// store's Publish is the last step and the only one the output feed sees.
+func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) error {
+	started := w.now()
+	name := MediaName(e.Key, e.EnclosureURL, e.EnclosureType)
+	relMedia := filepath.Join("media", slug, name)
+	absMedia := filepath.Join(w.cfg.DataDir, relMedia)
+	if err := os.MkdirAll(filepath.Dir(absMedia), 0o755); err != nil {
+		return err
+	}
+	client := w.cl.Media
+	if w.isSelf(e.EnclosureURL) {
+		client = w.cl.SelfMedia
+	}
+	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: w.cfg.MaxEnclosureBytes})
+	if err != nil {
+		return err
+	}
+	mi, err := seedbox.BuildMetaInfo(d, seedbox.MetaOptions{
+		Name:         name,
+		AnnounceList: w.cfg.AnnounceList,
+		WebSeeds:     []string{e.EnclosureURL},
+		CreatedBy:    w.cfg.CreatedBy,
+		CreationDate: w.now(),
+		Comment:      e.Title,
+	})
+	if err != nil {
+		return err
+	}
+	ih := mi.HashInfoBytes()
+	relTorrent := filepath.Join("torrents", ih.HexString()+".torrent")
+	if err := os.MkdirAll(filepath.Join(w.cfg.DataDir, "torrents"), 0o755); err != nil {
+		return err
+	}
+	size, err := seedbox.WriteTorrentFile(filepath.Join(w.cfg.DataDir, relTorrent), mi)
+	if err != nil {
+		return err
+	}
+	if err := w.announce(ctx, mi, absMedia, true); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	err = w.st.Publish(ctx, slug, e.Key, store.Publication{
+		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size,
+		MediaPath: relMedia, MediaSize: d.Size, SHA256: hex.EncodeToString(d.SHA256), At: w.now(),
+	})
+	if err != nil {
+		return err
+	}
+	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", ih.HexString(),
+		"bytes", d.Size, "took", w.now().Sub(started).Round(time.Millisecond))
+	return nil
+}
+
+// MediaName derives a safe, unique file name for an episode's media: a short
+// hash of its identity (unique per episode) and a sanitised base name from the
+// URL, so names never traverse, never collide and stay readable in clients.
+func MediaName(key, rawURL, mediaType string) string {
+	sum := sha256.Sum256([]byte(key))
+	prefix := hex.EncodeToString(sum[:])[:12]
+	base := ""
+	if u, err := url.Parse(rawURL); err == nil {
+		base = path.Base(u.Path)
+	}
+	var b strings.Builder
+	for _, r := range base {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	clean := strings.Trim(b.String(), "._")
+	if len(clean) > 80 {
+		clean = clean[len(clean)-80:]
+	}
+	if clean == "" {
+		clean = "episode" + extFor(mediaType)
+	}
+	return prefix + "-" + clean
+}
+
+func extFor(mediaType string) string {
+	switch {
+	case strings.Contains(mediaType, "mpeg"):
+		return ".mp3"
+	case strings.Contains(mediaType, "mp4"), strings.Contains(mediaType, "m4a"):
+		return ".m4a"
+	case strings.Contains(mediaType, "ogg"):
+		return ".ogg"
+	case strings.Contains(mediaType, "wav"):
+		return ".wav"
+	}
+	return ".bin"
+}
