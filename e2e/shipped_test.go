@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShippedConfig runs the binary on the repository's own config.yaml
+// (only data_dir moved to a temporary directory): offline, it serves the demo
+// podcast, republishes it as torrents within a minute, and a stock client
+// downloads an episode.
+func TestShippedConfig(t *testing.T) {
+	aria2 := requireTool(t, "aria2c", "--version")
+	shipped, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	cfg := strings.Replace(string(shipped), "data_dir: ./data", "data_dir: "+dataDir, 1)
+	if cfg == string(shipped) {
+		t.Fatal("shipped config.yaml has no `data_dir: ./data` line to redirect")
+	}
+	g := &gateway{t: t, dataDir: dataDir, httpPort: 8080, udpPort: 6969, peerPort: 6881,
+		cfgPath: filepath.Join(t.TempDir(), "config.yaml")}
+	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.start()
+	feed := g.waitPublished("demo", 3, 60*time.Second)
+	if feed.Title != "Seedcast Demo" {
+		t.Fatalf("demo feed title = %q", feed.Title)
+	}
+
+	// Download the newest episode with aria2c, the way a newcomer would:
+	// straight from the .torrent URL in the feed.
+	var torrentURL, guid string
+	for _, it := range feed.Items {
+		for _, e := range it.Enclosures {
+			if e.Type == "application/x-bittorrent" && torrentURL == "" {
+				torrentURL, guid = e.URL, it.GUID
+			}
+		}
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, aria2, "--seed-time=0", "--enable-dht=false", "--bt-enable-lpd=false",
+		"--summary-interval=0", "--dir="+dir, torrentURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("aria2c %s: %v\n%s", torrentURL, err, out)
+	}
+	n := strings.TrimPrefix(guid, "seedcast-demo-")
+	resp, err := http.Get(g.baseURL() + "/demo/episode-" + n + ".wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.wav"))
+	if len(files) != 1 {
+		t.Fatalf("aria2c left %v, want one .wav", files)
+	}
+	checkFile(t, files[0], want, "aria2c")
+	g.stop()
+}
