@@ -35,6 +35,17 @@ func TestKill9(t *testing.T) {
 		}
 		return fmt.Errorf("no .part file with data yet")
 	})
+	// /status shows the download in progress.
+	waitFor(t, 10*time.Second, "/status to show episode 2 downloading", func() error {
+		st, err := g.status()
+		if err != nil {
+			return err
+		}
+		if len(st) != 1 || len(st[0].Downloading) != 1 || st[0].Downloading[0].Bytes == 0 || st[0].Seeding != 1 {
+			return fmt.Errorf("status = %+v", st)
+		}
+		return nil
+	})
 	f, _, err := g.outputFeed("show")
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +143,26 @@ func TestBrokenFeedBesideGoodOne(t *testing.T) {
 		}
 		return nil
 	})
+	st, err := g.status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st {
+		switch f.Slug {
+		case "broken":
+			if f.LastError == "" || f.Seeding != 0 {
+				t.Errorf("broken feed status = %+v, want its error and nothing seeding", f)
+			}
+		case "good":
+			if f.LastError != "" || f.Seeding != 1 {
+				t.Errorf("good feed status = %+v, want no error and one seeding", f)
+			}
+		}
+	}
+	out, err = exec.Command(binary, "status", "-config", g.cfgPath).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "daemon at") || !strings.Contains(string(out), "broken") {
+		t.Fatalf("seedcast status: %v\n%s", err, out)
+	}
 	g.stop()
 }
 

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -403,6 +404,36 @@ func (g *gateway) scrape(ih metainfo.Hash) (complete, incomplete, downloaded int
 		return 0, 0, 0, fmt.Errorf("scrape: %s not in response", ih.HexString())
 	}
 	return f.Complete, f.Incomplete, f.Downloaded, nil
+}
+
+type feedStatus struct {
+	Slug        string `json:"slug"`
+	LastError   string `json:"last_error"`
+	Seeding     int    `json:"seeding"`
+	Pending     int    `json:"pending"`
+	Downloading []struct {
+		Bytes  int64 `json:"bytes"`
+		Length int64 `json:"length"`
+	} `json:"downloading"`
+	Failed []struct {
+		Error string `json:"error"`
+	} `json:"failed"`
+}
+
+// status reads GET /status.
+func (g *gateway) status() ([]feedStatus, error) {
+	resp, err := http.Get(g.baseURL() + "/status")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Feeds []feedStatus `json:"feeds"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	return body.Feeds, nil
 }
 
 func urlEscapeBytes(b []byte) string {

@@ -480,3 +480,28 @@ func (s *SQLite) Snapshots(ctx context.Context, infoHash string) ([]Snapshot, er
 	}
 	return out, rows.Err()
 }
+
+// StateCounts counts a feed's episodes with an enclosure by state.
+func (s *SQLite) StateCounts(ctx context.Context, slug string) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM episodes
+		WHERE feed_slug=? AND enclosure_url != '' GROUP BY state`, slug)
+	if err != nil {
+		return nil, fmt.Errorf("store: state counts %s: %w", slug, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("store: state counts %s: %w", slug, err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// Failed lists a feed's episodes whose last download failed.
+func (s *SQLite) Failed(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, "feed_slug=? AND state='failed' ORDER BY position", slug)
+}

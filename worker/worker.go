@@ -65,6 +65,10 @@ type Config struct {
 	AnnounceList      [][]string // tiers written into every torrent
 	MaxEnclosureBytes int64
 	CreatedBy         string
+	// MaxPolls bounds feed polls running at once, overall and per origin
+	// host, so a thousand feeds starting together stay polite.
+	MaxPolls        int // default 16
+	MaxPollsPerHost int // default 4
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -88,14 +92,60 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // one ingest at a time per feed
+	mu     sync.Mutex
+	locks  map[string]*sync.Mutex // one ingest at a time per feed
+	active map[string]*activeDownload
+	hosts  map[string]chan struct{} // per-host poll slots
+	polls  chan struct{}            // global poll slots
+}
+
+// activeDownload is an enclosure being fetched, for the status page.
+type activeDownload struct {
+	Feed, Key, Title, URL string
+	PartPath              string
+	Length                int64
+	Started               time.Time
 }
 
 // New builds a worker.
 func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *slog.Logger) *Worker {
+	if cfg.MaxPolls <= 0 {
+		cfg.MaxPolls = 16
+	}
+	if cfg.MaxPollsPerHost <= 0 {
+		cfg.MaxPollsPerHost = 4
+	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
-		now: time.Now, locks: map[string]*sync.Mutex{}}
+		now: time.Now, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
+		hosts: map[string]chan struct{}{}, polls: make(chan struct{}, cfg.MaxPolls)}
+}
+
+// acquire takes a global and a per-host poll slot, releasing them with the
+// returned func.
+func (w *Worker) acquire(ctx context.Context, rawURL string) (func(), error) {
+	host := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		host = strings.ToLower(u.Host)
+	}
+	w.mu.Lock()
+	hc, ok := w.hosts[host]
+	if !ok {
+		hc = make(chan struct{}, w.cfg.MaxPollsPerHost)
+		w.hosts[host] = hc
+	}
+	w.mu.Unlock()
+	select {
+	case w.polls <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case hc <- struct{}{}:
+	case <-ctx.Done():
+		<-w.polls
+		return nil, ctx.Err()
+	}
+	return func() { <-hc; <-w.polls }, nil
 }
 
 func (w *Worker) feedLock(slug string) *sync.Mutex {
@@ -164,7 +214,12 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()
-	err := w.poll(ctx, f)
+	release, err := w.acquire(ctx, f.URL)
+	if err != nil {
+		return fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
+	}
+	defer release()
+	err = w.poll(ctx, f)
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
@@ -300,6 +355,8 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 		client = w.cl.SelfMedia
 	}
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
+	w.trackActive(slug, e, absMedia+".part")
+	defer w.untrackActive(slug, e.Key)
 	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: w.cfg.MaxEnclosureBytes})
 	if err != nil {
 		return err
@@ -380,4 +437,17 @@ func extFor(mediaType string) string {
 		return ".wav"
 	}
 	return ".bin"
+}
+
+func (w *Worker) trackActive(slug string, e store.Episode, partPath string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.active[slug+"\x00"+e.Key] = &activeDownload{Feed: slug, Key: e.Key, Title: e.Title, URL: e.EnclosureURL,
+		PartPath: partPath, Length: e.EnclosureLength, Started: w.now()}
+}
+
+func (w *Worker) untrackActive(slug, key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.active, slug+"\x00"+key)
 }
