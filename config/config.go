@@ -56,6 +56,7 @@ type Fetch struct {
 	MaxFeedBytes         int64  `yaml:"max_feed_bytes"`      // default 20 MiB
 	MaxEnclosureBytes    int64  `yaml:"max_enclosure_bytes"` // default 8 GiB
 	MaxRedirects         int    `yaml:"max_redirects"`       // default 5
+	MinFreeBytes         int64  `yaml:"min_free_bytes"`      // disk-space floor in data_dir; default 256 MiB
 	FeedTimeout          string `yaml:"feed_timeout"`        // default 60s
 	UserAgent            string `yaml:"user_agent"`
 }
@@ -170,6 +171,9 @@ func (c *Config) applyDefaults() {
 	if c.Fetch.MaxEnclosureBytes == 0 {
 		c.Fetch.MaxEnclosureBytes = 8 << 30
 	}
+	if c.Fetch.MinFreeBytes == 0 {
+		c.Fetch.MinFreeBytes = 256 << 20
+	}
 	if c.Fetch.MaxRedirects == 0 {
 		c.Fetch.MaxRedirects = 5
 	}
@@ -228,6 +232,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Fetch.MaxEnclosureBytes < 0 {
 		bad("fetch.max_enclosure_bytes", "must be positive")
+	}
+	if c.Fetch.MinFreeBytes < 0 {
+		bad("fetch.min_free_bytes", "must not be negative")
 	}
 	if c.Fetch.MaxRedirects < 0 {
 		bad("fetch.max_redirects", "must not be negative")

@@ -26,6 +26,9 @@ import (
 	"github.com/seedcast/seedcast/store"
 )
 
+// ErrDiskFloor marks a download refused or stopped by the disk-space floor.
+var ErrDiskFloor = errors.New("not enough disk space")
+
 // Store is the part of the store the pipeline writes.
 type Store interface {
 	EnsureFeed(ctx context.Context, slug, url string) error
@@ -64,6 +67,7 @@ type Config struct {
 	DataDir           string
 	AnnounceList      [][]string // tiers written into every torrent
 	MaxEnclosureBytes int64
+	MinFreeBytes      int64 // a download that would leave less free space in DataDir is not started
 	CreatedBy         string
 	// MaxPolls bounds feed polls running at once, overall and per origin
 	// host, so a thousand feeds starting together stay polite.
@@ -223,6 +227,10 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
+		if ctx.Err() == nil {
+			// The feed's status says why, whether the feed or an episode failed.
+			w.recordPoll(ctx, f.Slug, w.now(), err)
+		}
 	}
 	return err
 }
@@ -242,7 +250,6 @@ func (w *Worker) poll(ctx context.Context, f Feed) error {
 	started := w.now()
 	res, err := feeds.NewFetcher(client, max).Fetch(ctx, f.URL, prev.ETag, prev.LastModified)
 	if err != nil {
-		w.recordPoll(ctx, f.Slug, started, err)
 		return err
 	}
 	if res.NotModified {
@@ -252,7 +259,6 @@ func (w *Worker) poll(ctx context.Context, f Feed) error {
 		}
 	} else {
 		if err := w.ingest(ctx, f, res, started); err != nil {
-			w.recordPoll(ctx, f.Slug, started, err)
 			return err
 		}
 	}
@@ -354,10 +360,30 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	if w.isSelf(e.EnclosureURL) {
 		client = w.cl.SelfMedia
 	}
+	// The disk-space floor bounds the download twice: a declared length that
+	// would cross it refuses to start, and the remaining budget caps the
+	// body, so an origin that lies or declares nothing cannot fill the disk.
+	free, err := freeBytes(w.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("disk space of %s: %w", w.cfg.DataDir, err)
+	}
+	budget := free - w.cfg.MinFreeBytes
+	if budget <= 0 || (e.EnclosureLength > 0 && e.EnclosureLength > budget) {
+		return fmt.Errorf("%w: not started: data_dir has %s free, the episode declares %s and fetch.min_free_bytes keeps %s free",
+			ErrDiskFloor, humanBytes(free), humanBytes(e.EnclosureLength), humanBytes(w.cfg.MinFreeBytes))
+	}
+	maxBytes := w.cfg.MaxEnclosureBytes
+	if maxBytes <= 0 || budget < maxBytes {
+		maxBytes = budget
+	}
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
-	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: w.cfg.MaxEnclosureBytes})
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes})
+	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
+		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
+			ErrDiskFloor, humanBytes(maxBytes), err)
+	}
 	if err != nil {
 		return err
 	}
