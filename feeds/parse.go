@@ -24,6 +24,8 @@ type Feed struct {
 	// source order, with prefixes itunes: and podcast:.
 	Extra string
 	Items []Item // in source order
+	// Warnings says what Parse had to leave out, in plain words.
+	Warnings []string
 }
 
 // Item is one episode.
@@ -69,7 +71,7 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 
 	f := &Feed{
 		Title:       cleanText(gf.Title),
-		Link:        cleanText(resolve(sc.channel.base, gf.Link)),
+		Link:        cleanText(resolveLink(sc.channel.base, gf.Link)),
 		Description: cleanText(gf.Description),
 		Language:    cleanText(gf.Language),
 		Copyright:   cleanText(gf.Copyright),
@@ -96,6 +98,9 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 	// otherwise it could be attached to the wrong episode.
 	if len(scanned) != len(gf.Items) {
 		scanned = nil
+		f.Warnings = append(f.Warnings, fmt.Sprintf("the feed's %d items could not be matched to the %d the "+
+			"parser found, so item tags beyond title, link, description, guid, date and enclosures are left out",
+			len(sc.items()), len(gf.Items)))
 	}
 	for i, gi := range gf.Items {
 		var si *itemScan
@@ -126,7 +131,7 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 	it := Item{
 		GUID:        cleanText(strings.TrimSpace(gi.GUID)),
 		Title:       cleanText(gi.Title),
-		Link:        cleanText(resolve(base, gi.Link)),
+		Link:        cleanText(resolveLink(base, gi.Link)),
 		Description: cleanText(gi.Description),
 		Content:     cleanText(gi.Content),
 	}
@@ -200,4 +205,13 @@ func parseLength(s string) int64 {
 		return 0
 	}
 	return n
+}
+
+// resolveLink resolves a link, leaving a missing one missing: resolving ""
+// would give the feed URL, a link the source never had.
+func resolveLink(base, ref string) string {
+	if strings.TrimSpace(ref) == "" {
+		return ""
+	}
+	return resolve(base, ref)
 }

@@ -142,8 +142,9 @@ func TestParsePodcastNamespace(t *testing.T) {
 			t.Errorf("item Extra lacks %s", want)
 		}
 	}
-	if strings.Contains(it, "alternateEnclosure") || strings.Contains(it, "<enclosure") {
-		t.Errorf("item Extra holds enclosures: %s", it)
+	// The source's renditions are kept; its plain enclosure is Item.Enclosures.
+	if strings.Count(it, "<podcast:alternateEnclosure ") != 5 || strings.Contains(it, "<enclosure") {
+		t.Errorf("item Extra: want 5 alternateEnclosures and no enclosure: %s", it)
 	}
 	// Source order is kept.
 	if strings.Index(it, "itunes:image") > strings.Index(it, "podcast:person") {
@@ -193,12 +194,15 @@ func TestParseNamespacePrefixes(t *testing.T) {
 	wantExtra := `<podcast:locked owner="a@b">Yes</podcast:locked>` +
 		`<itunes:author>A &amp; B &#34;quoted&#34; &lt;tag&gt;</itunes:author>` +
 		`<itunes:image href="cover.jpg?a=1&amp;b=2"></itunes:image>` +
-		`<podcast:funding url="https://x/?a=&#34;1&#34;">Give <b xmlns="urn:x">now</b> &amp; often</podcast:funding>`
+		`<author xmlns="http://example.com/not-itunes">not itunes</author>` +
+		`<podcast:funding xmlns:ns1="urn:x" url="https://x/?a=&#34;1&#34;" ns1:attr="dropped">Give <b xmlns="urn:x">now</b> &amp; often</podcast:funding>`
 	if f.Extra != wantExtra {
 		t.Errorf("Extra\n got %s\nwant %s", f.Extra, wantExtra)
 	}
 	it := f.Items[0]
-	if it.Extra != `<itunes:duration>1:00</itunes:duration>` || it.GUIDIsPermaLink || it.Key != "guid:ep-1" {
+	if it.Extra != `<itunes:duration>1:00</itunes:duration>`+
+		`<podcast:alternateEnclosure type="audio/mpeg"><podcast:source uri="a.mp3"></podcast:source></podcast:alternateEnclosure>` ||
+		it.GUIDIsPermaLink || it.Key != "guid:ep-1" {
 		t.Errorf("item %+v", it)
 	}
 	want := []Enclosure{
@@ -276,11 +280,13 @@ func checkFeed(t *testing.T, name string, f *Feed) {
 }
 
 // wellFormed parses an Extra fragment strictly, inside a root that declares
-// the prefixes the publisher declares.
+// the prefixes the publisher declares, and refuses unbound prefixes.
 func wellFormed(fragment string) error {
-	doc := `<root xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="https://podcastindex.org/namespace/1.0">` +
-		fragment + `</root>`
-	d := xml.NewDecoder(strings.NewReader(doc))
+	root := "<root"
+	for p, uri := range rootPrefixes {
+		root += ` xmlns:` + p + `="` + uri + `"`
+	}
+	d := xml.NewDecoder(strings.NewReader(root + ">" + fragment + `</root>`))
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -290,8 +296,15 @@ func wellFormed(fragment string) error {
 			return err
 		}
 		if se, ok := tok.(xml.StartElement); ok {
-			if se.Name.Space == "itunes" || se.Name.Space == "podcast" {
+			// encoding/xml leaves an unbound prefix as the Space; a bound
+			// one becomes its URI.
+			if se.Name.Space != "" && !strings.Contains(se.Name.Space, ":") {
 				return errors.New("unbound prefix " + se.Name.Space)
+			}
+			for _, a := range se.Attr {
+				if a.Name.Space != "" && a.Name.Space != "xmlns" && !strings.Contains(a.Name.Space, ":") {
+					return errors.New("unbound attribute prefix " + a.Name.Space)
+				}
 			}
 		}
 	}

@@ -5,41 +5,82 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
-// Namespaces as resolved by encoding/xml. An undeclared prefix resolves to
-// the prefix itself, which is why "itunes" and "podcast" are listed too:
-// feeds that forget the xmlns declaration are common.
-var (
-	itunesSpaces = map[string]bool{
-		"itunes": true,
-		"http://www.itunes.com/dtds/podcast-1.0.dtd":  true,
-		"https://www.itunes.com/dtds/podcast-1.0.dtd": true,
-	}
-	podcastSpaces = map[string]bool{
-		"podcast":                                 true,
-		"https://podcastindex.org/namespace/1.0":  true,
-		"http://podcastindex.org/namespace/1.0":   true,
-		"https://podcastindex.org/namespace/1.0/": true,
-		"http://podcastindex.org/namespace/1.0/":  true,
-		"https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md": true,
-	}
-)
+// namespace is a namespace we know by name. Extra fragments write its
+// elements with its usual prefix, so output feeds read like their sources.
+type namespace struct {
+	prefix string
+	uri    string   // written in declarations
+	alias  []string // other URIs feeds use for it
+}
+
+// namespaces lists the namespaces podcast feeds use. An undeclared prefix
+// resolves, in encoding/xml, to the prefix itself, so each prefix is also
+// recognised as its own URI: feeds that forget the xmlns declaration are
+// common.
+var namespaces = []namespace{
+	{"itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd", []string{"https://www.itunes.com/dtds/podcast-1.0.dtd"}},
+	{"podcast", "https://podcastindex.org/namespace/1.0", []string{
+		"http://podcastindex.org/namespace/1.0", "https://podcastindex.org/namespace/1.0/",
+		"http://podcastindex.org/namespace/1.0/",
+		"https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"}},
+	{"content", "http://purl.org/rss/1.0/modules/content/", nil},
+	{"atom", "http://www.w3.org/2005/Atom", nil},
+	{"media", "http://search.yahoo.com/mrss/", []string{"http://search.yahoo.com/mrss"}},
+	{"psc", "http://podlove.org/simple-chapters", []string{"http://podlove.org/simple-chapters/"}},
+	{"dc", "http://purl.org/dc/elements/1.1/", nil},
+	{"dcterms", "http://purl.org/dc/terms/", nil},
+	{"googleplay", "http://www.google.com/schemas/play-podcasts/1.0", nil},
+	{"sy", "http://purl.org/rss/1.0/modules/syndication/", nil},
+	{"slash", "http://purl.org/rss/1.0/modules/slash/", nil},
+	{"wfw", "http://wellformedweb.org/CommentAPI/", nil},
+	{"georss", "http://www.georss.org/georss", nil},
+	{"cc", "http://web.resource.org/cc/", nil},
+	{"creativeCommons", "http://backend.userland.com/creativeCommonsRssModule", nil},
+	{"rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#", nil},
+	{"fyyd", "https://fyyd.de/fyyd-ns/", nil},
+	{"spotify", "http://www.spotify.com/ns/rss", nil},
+	{"rawvoice", "http://www.rawvoice.com/rawvoiceRssModule/", nil},
+}
+
+// rootPrefixes are the prefixes the publisher declares on its <rss> root;
+// Extra fragments use them without declaring them. Every other namespace is
+// declared inside the fragment.
+var rootPrefixes = map[string]string{
+	"itunes":  "http://www.itunes.com/dtds/podcast-1.0.dtd",
+	"podcast": "https://podcastindex.org/namespace/1.0",
+	"content": "http://purl.org/rss/1.0/modules/content/",
+	"atom":    "http://www.w3.org/2005/Atom",
+}
 
 const xmlSpace = "http://www.w3.org/XML/1998/namespace"
 
-// prefixFor returns "itunes" or "podcast" for elements we copy into Extra.
-func prefixFor(space string) string {
-	s := strings.ToLower(strings.TrimSpace(space))
-	switch {
-	case itunesSpaces[s]:
-		return "itunes"
-	case podcastSpaces[s]:
-		return "podcast"
+// lookupSpace returns the known namespace of a resolved element or
+// attribute namespace.
+func lookupSpace(space string) (namespace, bool) {
+	s := strings.TrimSpace(space)
+	for _, ns := range namespaces {
+		if s == ns.prefix || strings.EqualFold(s, ns.uri) {
+			return ns, true
+		}
+		for _, a := range ns.alias {
+			if strings.EqualFold(s, a) {
+				return ns, true
+			}
+		}
 	}
-	return ""
+	return namespace{}, false
+}
+
+// prefixFor returns the usual prefix of a known namespace, or "".
+func prefixFor(space string) string {
+	ns, _ := lookupSpace(space)
+	return ns.prefix
 }
 
 // scanResult is what gofeed does not give us: namespaced extension elements
@@ -100,9 +141,10 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
 
 	var (
-		stack []frame
-		capt  *capture
-		owner *itemScan // item being read, nil outside items
+		stack   []frame
+		capt    *capture
+		owner   *itemScan // item being read, nil outside items
+		atomDoc bool
 	)
 	for {
 		tok, err := d.Token()
@@ -134,18 +176,21 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				parent = stack[len(stack)-1]
 			}
 			local := t.Name.Local
-			pfx := prefixFor(t.Name.Space)
+			// The feed's own elements: no namespace or an RSS 0.9/1.0 one,
+			// or Atom's when the document is Atom.
+			core := prefixFor(t.Name.Space) == "" || (atomDoc && prefixFor(t.Name.Space) == "atom")
 			switch {
 			case len(stack) == 0:
 				f.role = roleRoot
 				if strings.EqualFold(local, "feed") {
 					f.role = roleChannel // Atom: the root is the channel
+					atomDoc = true
 				}
 				res.channel.base = base
-			case pfx == "" && parent.role == roleRoot && strings.EqualFold(local, "channel"):
+			case core && parent.role == roleRoot && strings.EqualFold(local, "channel"):
 				f.role = roleChannel
 				res.channel.base = base
-			case pfx == "" && (parent.role == roleChannel || parent.role == roleRoot) &&
+			case core && (parent.role == roleChannel || parent.role == roleRoot) &&
 				(strings.EqualFold(local, "item") || strings.EqualFold(local, "entry")):
 				f.role = roleItem
 				owner = &itemScan{base: base}
@@ -154,8 +199,6 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				} else {
 					res.rootItem = append(res.rootItem, owner)
 				}
-			case pfx != "" && (parent.role == roleChannel || parent.role == roleItem) && isNCName(local):
-				capt = newCapture(t, pfx)
 			case parent.role == roleItem && t.Name.Space == parent.space && strings.EqualFold(local, "guid"):
 				owner.guidSeen = true
 				owner.guidLink = true // RSS 2.0: isPermaLink defaults to true
@@ -166,6 +209,9 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				}
 			case parent.role == roleItem && t.Name.Space == parent.space && strings.EqualFold(local, "enclosure"):
 				owner.encBases = append(owner.encBases, base)
+			case (parent.role == roleChannel || parent.role == roleItem) && isNCName(local) &&
+				!(core && (atomDoc || replaced(parent.role == roleItem, local))):
+				capt = newCapture(t, parent.space)
 			}
 			stack = append(stack, f)
 		case xml.EndElement:
@@ -197,8 +243,30 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 	}
 }
 
-// finish files a completed extension element under its owner, picking out
-// the few values Parse needs and leaving out what the output replaces.
+// replaced reports whether a core RSS element is one the publisher writes
+// itself (from the parsed fields), so copying it would duplicate it. Atom
+// documents keep none of their core elements: gofeed maps them.
+func replaced(inItem bool, local string) bool {
+	switch strings.ToLower(local) {
+	case "title", "link", "description", "pubdate":
+		return true
+	}
+	if inItem {
+		switch strings.ToLower(local) {
+		case "author", "guid", "enclosure":
+			return true
+		}
+		return false
+	}
+	switch strings.ToLower(local) {
+	case "language", "copyright", "lastbuilddate", "generator", "image", "items", "item":
+		return true
+	}
+	return false
+}
+
+// finish files a completed element under its owner, picking out the few
+// values Parse needs and leaving out what the output replaces.
 func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 	local := c.rootLocal
 	text := c.rootText.String()
@@ -215,9 +283,13 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			s.newURL = strings.TrimSpace(text)
 			return
 		}
-	case "podcast:alternateenclosure":
+	case "atom:link":
+		if isChannel && strings.EqualFold(strings.TrimSpace(c.rootAttr("rel")), "self") {
+			return // the publisher writes its own, pointing at the gateway
+		}
+	case "content:encoded":
 		if !isChannel {
-			return // the publisher writes its own
+			return // Item.Content; the publisher writes it
 		}
 	case "podcast:locked":
 		if isChannel {
@@ -235,24 +307,48 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 	owner.extra.WriteString(c.buf.String())
 }
 
-// capture re-serialises one extension element and its subtree. Everything is
-// escaped with encoding/xml, so the fragment is well-formed whatever the
-// source held; children in other namespaces get an xmlns declaration.
+// capture re-serialises one element and its subtree. Everything is escaped
+// with encoding/xml, so the fragment is well-formed whatever the source held,
+// and every namespace other than the publisher's root ones is declared inside
+// the fragment, so it stays namespace-well-formed on its own.
 type capture struct {
-	prefix    string
+	prefix    string // known prefix of the captured element, "" if none
+	core      string // the feed's own namespace, written as no namespace
 	rootLocal string
 	rootAttrs []xml.Attr
 	rootText  strings.Builder
 	buf       strings.Builder
-	names     []string // output names of open elements
-	defaults  []string // default namespace in effect in the output, per open element
-	skip      int      // depth inside a dropped subtree
+	open      []scope
+	skip      int // depth inside a dropped subtree
 }
 
-func newCapture(t xml.StartElement, prefix string) *capture {
-	c := &capture{prefix: prefix, rootLocal: t.Name.Local, rootAttrs: t.Attr}
-	c.start(t)
+// scope is the output state of one open element.
+type scope struct {
+	name string
+	def  string            // default namespace in effect
+	decl map[string]string // prefixes declared in the fragment so far, prefix → URI
+}
+
+func newCapture(t xml.StartElement, core string) *capture {
+	c := &capture{prefix: prefixFor(t.Name.Space), core: core, rootLocal: t.Name.Local, rootAttrs: t.Attr}
+	if c.prefix == "podcast" && strings.EqualFold(t.Name.Local, "alternateEnclosure") {
+		// The source's renditions are kept, but the publisher's own
+		// alternateEnclosure is the default one.
+		c.dropRootAttr("default")
+	}
+	c.start(xml.StartElement{Name: t.Name, Attr: c.rootAttrs})
 	return c
+}
+
+func (c *capture) dropRootAttr(local string) {
+	var kept []xml.Attr
+	for _, a := range c.rootAttrs {
+		if a.Name.Space == "" && strings.EqualFold(a.Name.Local, local) {
+			continue
+		}
+		kept = append(kept, a)
+	}
+	c.rootAttrs = kept
 }
 
 func (c *capture) rootAttr(local string) string {
@@ -269,35 +365,117 @@ func (c *capture) start(t xml.StartElement) {
 		c.skip++
 		return
 	}
-	def := ""
-	if n := len(c.defaults); n > 0 {
-		def = c.defaults[n-1]
+	var cur scope
+	if n := len(c.open); n > 0 {
+		cur = c.open[n-1]
 	}
-	name := t.Name.Local
-	declare := false
-	if p := prefixFor(t.Name.Space); p != "" {
-		name = p + ":" + name
-	} else if t.Name.Space != def {
-		def = t.Name.Space
-		declare = true
+	var decls [][2]string // namespace declarations to write on this element
+	bind := func(prefix, uri string) {
+		if rootPrefixes[prefix] == uri || cur.decl[prefix] == uri {
+			return
+		}
+		cur.decl = maps.Clone(cur.decl)
+		if cur.decl == nil {
+			cur.decl = map[string]string{}
+		}
+		cur.decl[prefix] = uri
+		decls = append(decls, [2]string{"xmlns:" + prefix, uri})
 	}
-	c.names = append(c.names, name)
-	c.defaults = append(c.defaults, def)
 
-	c.buf.WriteString("<" + name)
-	if declare {
-		c.writeAttr("xmlns", def)
+	name := t.Name.Local
+	ns, known := lookupSpace(t.Name.Space)
+	switch {
+	case t.Name.Space == "" || t.Name.Space == c.core:
+		if cur.def != "" {
+			cur.def = ""
+			decls = append(decls, [2]string{"xmlns", ""})
+		}
+	case known:
+		bind(ns.prefix, ns.uri)
+		name = ns.prefix + ":" + name
+	case undeclaredPrefix(t.Name.Space):
+		// An unbound prefix: keep it and bind it, so the output is
+		// namespace-well-formed and readers still see the prefix.
+		bind(t.Name.Space, undeclaredURI+t.Name.Space)
+		name = t.Name.Space + ":" + name
+	default:
+		if cur.def != t.Name.Space {
+			cur.def = t.Name.Space
+			decls = append(decls, [2]string{"xmlns", t.Name.Space})
+		}
 	}
+
+	var attrs [][2]string
 	seen := map[string]bool{}
 	for _, a := range t.Attr {
-		n := attrName(a.Name)
-		if n == "" || seen[n] {
+		if !isNCName(a.Name.Local) {
+			continue
+		}
+		var n string
+		switch {
+		case a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns"):
+			continue // declarations are redone above
+		case a.Name.Space == "":
+			n = a.Name.Local
+		case a.Name.Space == xmlSpace || a.Name.Space == "xml":
+			n = "xml:" + a.Name.Local
+		default:
+			if ans, ok := lookupSpace(a.Name.Space); ok {
+				bind(ans.prefix, ans.uri)
+				n = ans.prefix + ":" + a.Name.Local
+			} else if undeclaredPrefix(a.Name.Space) {
+				bind(a.Name.Space, undeclaredURI+a.Name.Space)
+				n = a.Name.Space + ":" + a.Name.Local
+			} else {
+				p := cur.prefixOf(a.Name.Space)
+				bind(p, a.Name.Space)
+				n = p + ":" + a.Name.Local
+			}
+		}
+		if seen[n] {
 			continue
 		}
 		seen[n] = true
-		c.writeAttr(n, a.Value)
+		attrs = append(attrs, [2]string{n, a.Value})
+	}
+
+	cur.name = name
+	c.open = append(c.open, cur)
+	c.buf.WriteString("<" + name)
+	for _, d := range decls {
+		c.writeAttr(d[0], d[1])
+	}
+	for _, a := range attrs {
+		c.writeAttr(a[0], a[1])
 	}
 	c.buf.WriteString(">")
+}
+
+// undeclaredURI names the namespace of a prefix the source used without
+// declaring it.
+const undeclaredURI = "urn:x-undeclared-prefix:"
+
+// undeclaredPrefix reports whether a resolved namespace is really a prefix
+// the source never bound: encoding/xml leaves the prefix there, and a
+// namespace URI always holds a colon.
+func undeclaredPrefix(space string) bool {
+	return !strings.Contains(space, ":") && isNCName(space) && !strings.HasPrefix(strings.ToLower(space), "xml")
+}
+
+// prefixOf returns the prefix bound to an unknown namespace in this scope,
+// or a fresh one: attributes cannot use a default namespace.
+func (s scope) prefixOf(uri string) string {
+	for p, u := range s.decl {
+		if u == uri && strings.HasPrefix(p, "ns") {
+			return p
+		}
+	}
+	for i := 1; ; i++ {
+		p := "ns" + strconv.Itoa(i)
+		if _, taken := s.decl[p]; !taken {
+			return p
+		}
+	}
 }
 
 // end closes the current element and reports whether the capture is still
@@ -307,18 +485,17 @@ func (c *capture) end() bool {
 		c.skip--
 		return true
 	}
-	n := len(c.names)
-	c.buf.WriteString("</" + c.names[n-1] + ">")
-	c.names = c.names[:n-1]
-	c.defaults = c.defaults[:n-1]
-	return len(c.names) > 0
+	n := len(c.open)
+	c.buf.WriteString("</" + c.open[n-1].name + ">")
+	c.open = c.open[:n-1]
+	return len(c.open) > 0
 }
 
 func (c *capture) text(t xml.CharData) {
 	if c.skip > 0 || len(bytes.TrimSpace(t)) == 0 {
 		return
 	}
-	if len(c.names) == 1 {
+	if len(c.open) == 1 {
 		c.rootText.Write(t)
 	}
 	xml.EscapeText(&c.buf, []byte(cleanText(string(t))))
@@ -328,27 +505,6 @@ func (c *capture) writeAttr(name, value string) {
 	c.buf.WriteString(" " + name + `="`)
 	xml.EscapeText(&c.buf, []byte(cleanText(value)))
 	c.buf.WriteString(`"`)
-}
-
-// attrName returns the output name of an attribute, or "" to drop it:
-// namespace declarations are redone by us, and attributes in namespaces
-// other than ours and xml: would need declarations we do not write.
-func attrName(n xml.Name) string {
-	if !isNCName(n.Local) {
-		return ""
-	}
-	switch {
-	case n.Space == "xmlns" || (n.Space == "" && n.Local == "xmlns"):
-		return ""
-	case n.Space == "":
-		return n.Local
-	case n.Space == xmlSpace || n.Space == "xml":
-		return "xml:" + n.Local
-	}
-	if p := prefixFor(n.Space); p != "" {
-		return p + ":" + n.Local
-	}
-	return ""
 }
 
 // isNCName reports whether s is a name without a colon, checked conservatively

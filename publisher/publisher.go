@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +12,9 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,13 +36,14 @@ type Publisher struct {
 	log *slog.Logger
 
 	mu    sync.Mutex
-	cache map[string]rendered // by slug
+	cache map[cacheKey]rendered
 }
 
 // rendered is one feed document and what it was made from.
 type rendered struct {
 	key     string
 	body    []byte
+	gz      []byte // body gzipped, for clients that ask
 	etag    string
 	modTime time.Time
 }
@@ -47,15 +51,24 @@ type rendered struct {
 // New returns a Publisher; cfg.PublicURL should have no trailing slash.
 func New(cfg Config, st Store, log *slog.Logger) *Publisher {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Publisher{cfg: cfg, st: st, log: log, cache: make(map[string]rendered)}
+	return &Publisher{cfg: cfg, st: st, log: log, cache: make(map[cacheKey]rendered)}
 }
 
-// Routes registers GET /feeds/{slug}.rss, GET /torrents/{infohash}.torrent and
-// GET /healthz (GET patterns also answer HEAD).
+type cacheKey struct {
+	slug string
+	fl   Flavour
+}
+
+// Routes registers the feed flavours (GET /feeds/{slug}.rss, .atom, .json
+// and /feeds/{slug}/podcast.rss), GET /torrents/{infohash}.torrent and GET
+// /healthz (GET patterns also answer HEAD).
 func (p *Publisher) Routes(mux *http.ServeMux) {
 	// ServeMux wildcards are whole path segments, so the suffix is checked
 	// in the handlers.
 	mux.HandleFunc("GET /feeds/{file}", p.serveFeed)
+	mux.HandleFunc("GET /feeds/{slug}/podcast.rss", func(w http.ResponseWriter, r *http.Request) {
+		p.serveFlavour(w, r, r.PathValue("slug"), PodcastRSS)
+	})
 	mux.HandleFunc("GET /torrents/{file}", p.serveTorrent)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -64,12 +77,22 @@ func (p *Publisher) Routes(mux *http.ServeMux) {
 }
 
 func (p *Publisher) serveFeed(w http.ResponseWriter, r *http.Request) {
-	slug, ok := strings.CutSuffix(r.PathValue("file"), ".rss")
-	if !ok || slug == "" {
+	file := r.PathValue("file")
+	for _, fl := range []Flavour{TorrentRSS, Atom, JSON} {
+		if slug, ok := strings.CutSuffix(file, path.Ext(fl.path("x"))); ok {
+			p.serveFlavour(w, r, slug, fl)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+func (p *Publisher) serveFlavour(w http.ResponseWriter, r *http.Request, slug string, fl Flavour) {
+	if slug == "" {
 		http.NotFound(w, r)
 		return
 	}
-	doc, err := p.feed(r.Context(), slug)
+	doc, err := p.feed(r.Context(), slug, fl)
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -80,14 +103,39 @@ func (p *Publisher) serveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/rss+xml; charset=utf-8")
-	h.Set("ETag", doc.etag)
+	h.Set("Content-Type", fl.contentType())
+	h.Set("Vary", "Accept-Encoding")
+	body, etag := doc.body, doc.etag
+	if acceptsGzip(r) {
+		// A strong ETag names one byte sequence, so the gzipped body has its own.
+		body, etag = doc.gz, strings.TrimSuffix(doc.etag, `"`)+`-gz"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
 	// ServeContent answers If-None-Match / If-Modified-Since with 304.
-	http.ServeContent(w, r, "", doc.modTime, bytes.NewReader(doc.body))
+	http.ServeContent(w, r, "", doc.modTime, bytes.NewReader(body))
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip
+// (listed and not refused with q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && f > 0
+		}
+		return true
+	}
+	return false
 }
 
 // feed returns the feed document, rendering it only when its inputs changed.
-func (p *Publisher) feed(ctx context.Context, slug string) (rendered, error) {
+func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered, error) {
 	f, err := p.st.Feed(ctx, slug)
 	if err != nil {
 		return rendered{}, err
@@ -106,30 +154,38 @@ func (p *Publisher) feed(ctx context.Context, slug string) (rendered, error) {
 		}
 	}
 	key := fmt.Sprintf("%d/%d/%d", f.UpdatedAt.UnixNano(), len(eps), modTime.UnixNano())
+	ck := cacheKey{slug, fl}
 
 	p.mu.Lock()
-	doc, ok := p.cache[slug]
+	doc, ok := p.cache[ck]
 	p.mu.Unlock()
 	if ok && doc.key == key {
 		return doc, nil
 	}
 
-	body, dropped, err := render(p.cfg, f, eps)
+	body, dropped, err := render(p.cfg, fl, f, eps)
 	if err != nil {
 		return rendered{}, err
 	}
 	for _, d := range dropped {
 		p.log.Warn("publisher: left out of feed", "feed", slug, "what", d)
 	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body) // a bytes.Buffer does not fail; Close reports anything else
+	if err := zw.Close(); err != nil {
+		return rendered{}, fmt.Errorf("publisher: gzip feed %q: %w", slug, err)
+	}
 	sum := sha256.Sum256(body)
 	doc = rendered{
 		key:     key,
 		body:    body,
+		gz:      gz.Bytes(),
 		etag:    `"` + hex.EncodeToString(sum[:16]) + `"`,
 		modTime: modTime,
 	}
 	p.mu.Lock()
-	p.cache[slug] = doc
+	p.cache[ck] = doc
 	p.mu.Unlock()
 	return doc, nil
 }

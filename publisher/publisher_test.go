@@ -472,7 +472,7 @@ func TestRenderDropsBadFragments(t *testing.T) {
 		t.Run(frag, func(t *testing.T) {
 			f := store.Feed{Slug: "s", Title: "T", Extra: frag}
 			eps := []store.Episode{{Key: "k", Title: "E", InfoHash: strings.Repeat("0", 40), Extra: frag}}
-			out, dropped, err := render(Config{PublicURL: publicURL}, f, eps)
+			out, dropped, err := render(Config{PublicURL: publicURL}, TorrentRSS, f, eps)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -484,12 +484,12 @@ func TestRenderDropsBadFragments(t *testing.T) {
 	}
 	// Fragments declaring their own namespace are fine.
 	good := `<gp:author xmlns:gp="http://www.google.com/schemas/play-podcasts/1.0">J</gp:author><!-- c -->`
-	out, dropped, err := render(Config{PublicURL: publicURL}, store.Feed{Slug: "s", Extra: good}, nil)
+	out, dropped, err := render(Config{PublicURL: publicURL}, TorrentRSS, store.Feed{Slug: "s", Extra: good}, nil)
 	if err != nil || len(dropped) != 0 || !bytes.Contains(out, []byte(good)) {
 		t.Errorf("good fragment: dropped %q, err %v", dropped, err)
 	}
 	// An episode with a broken info hash cannot be served: left out.
-	out, dropped, err = render(Config{PublicURL: publicURL}, store.Feed{Slug: "s"},
+	out, dropped, err = render(Config{PublicURL: publicURL}, TorrentRSS, store.Feed{Slug: "s"},
 		[]store.Episode{{Key: "k", InfoHash: "../../etc/passwd"}})
 	if err != nil || len(dropped) != 1 || bytes.Contains(out, []byte("<item>")) {
 		t.Errorf("bad hash: dropped %q, err %v", dropped, err)
@@ -515,7 +515,10 @@ func get(t *testing.T, url string, hdr map[string]string) (*http.Response, []byt
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// No transparent gzip: tests see exactly what the server sent.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ type rssItem struct {
 type altEnclosure struct {
 	Type      string     `xml:"type,attr"`
 	Length    int64      `xml:"length,attr,omitempty"`
+	Default   bool       `xml:"default,attr"`
 	Sources   []pcSource `xml:"podcast:source"`
 	Integrity *pcIntegrity
 }
@@ -100,16 +101,68 @@ type pcIntegrity struct {
 
 var infoHashRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
+// Flavour is one form of an output feed.
+type Flavour int
+
+const (
+	// TorrentRSS is /feeds/{slug}.rss: BEP 36 enclosures pointing at .torrent files.
+	TorrentRSS Flavour = iota
+	// PodcastRSS is /feeds/{slug}/podcast.rss: the original HTTP enclosures,
+	// with the torrent and magnet offered as alternateEnclosure sources.
+	PodcastRSS
+	// Atom is /feeds/{slug}.atom, the torrent feed as Atom 1.0.
+	Atom
+	// JSON is /feeds/{slug}.json, the torrent feed as JSON Feed 1.1.
+	JSON
+)
+
+// path returns the flavour's URL path for a slug.
+func (fl Flavour) path(slug string) string {
+	s := url.PathEscape(slug)
+	switch fl {
+	case PodcastRSS:
+		return "/feeds/" + s + "/podcast.rss"
+	case Atom:
+		return "/feeds/" + s + ".atom"
+	case JSON:
+		return "/feeds/" + s + ".json"
+	}
+	return "/feeds/" + s + ".rss"
+}
+
+func (fl Flavour) contentType() string {
+	switch fl {
+	case Atom:
+		return "application/atom+xml; charset=utf-8"
+	case JSON:
+		return "application/feed+json; charset=utf-8"
+	}
+	return "application/rss+xml; charset=utf-8"
+}
+
 // RenderRSS writes the torrent feed of f with one item per episode, in the
 // given order. Episodes without a valid info hash are left out, as are Extra
 // fragments that are not well-formed XML: one bad row must not break the feed.
 func RenderRSS(cfg Config, f store.Feed, eps []store.Episode) ([]byte, error) {
-	b, _, err := render(cfg, f, eps)
+	b, _, err := render(cfg, TorrentRSS, f, eps)
 	return b, err
 }
 
-// render is RenderRSS that also says what it left out, so the handler can log it.
-func render(cfg Config, f store.Feed, eps []store.Episode) ([]byte, []string, error) {
+// Render writes one flavour of the feed of f. An episode with an empty
+// InfoHash is an item without a torrent (no enclosure in the source, or not
+// downloaded): it is written with its original enclosure, if any. An episode
+// with a malformed InfoHash is left out.
+func Render(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([]byte, error) {
+	b, _, err := render(cfg, fl, f, eps)
+	return b, err
+}
+
+// render is Render that also says what it left out, so the handler can log it.
+func render(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([]byte, []string, error) {
+	switch fl {
+	case Atom, JSON:
+		return renderGeneric(cfg, fl, f, eps)
+	}
 	base := strings.TrimRight(cfg.PublicURL, "/")
 	var dropped []string
 
@@ -128,7 +181,7 @@ func render(cfg Config, f store.Feed, eps []store.Episode) ([]byte, []string, er
 			Generator:   "Seedcast",
 		},
 		AtomLink: &atomLink{
-			Href: base + "/feeds/" + url.PathEscape(f.Slug) + ".rss",
+			Href: base + fl.path(f.Slug),
 			Rel:  "self",
 			Type: "application/rss+xml",
 		},
@@ -143,27 +196,17 @@ func render(cfg Config, f store.Feed, eps []store.Episode) ([]byte, []string, er
 		dropped = append(dropped, "channel extra: "+why)
 	}
 
-	var newest time.Time // latest episode date, for the channel pubDate
-	built := f.UpdatedAt // latest change of anything in the feed
+	newest, built := dates(f, eps)
 	for _, e := range eps {
-		if !infoHashRE.MatchString(e.InfoHash) {
+		if !validHash(e.InfoHash) {
 			dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
 			continue
 		}
-		it, why := newItem(cfg, base, e)
+		it, why := newItem(cfg, fl, base, e)
 		if why != "" {
 			dropped = append(dropped, fmt.Sprintf("episode %q extra: %s", e.Key, why))
 		}
 		ch.Items = append(ch.Items, it)
-		if e.Published.After(newest) {
-			newest = e.Published
-		}
-		if e.PublishedAt.After(built) {
-			built = e.PublishedAt
-		}
-	}
-	if newest.IsZero() {
-		newest = built
 	}
 	ch.PubDate = rfc1123z(newest)
 	ch.LastBuildDate = rfc1123z(built)
@@ -184,52 +227,100 @@ func render(cfg Config, f store.Feed, eps []store.Episode) ([]byte, []string, er
 	return buf.Bytes(), dropped, nil
 }
 
+// validHash accepts an info hash or none (an item without a torrent).
+func validHash(ih string) bool {
+	return ih == "" || infoHashRE.MatchString(ih)
+}
+
+// dates returns the newest episode date (the channel pubDate) and the latest
+// change of anything in the feed (lastBuildDate).
+func dates(f store.Feed, eps []store.Episode) (newest, built time.Time) {
+	built = f.UpdatedAt
+	for _, e := range eps {
+		if !validHash(e.InfoHash) {
+			continue
+		}
+		if e.Published.After(newest) {
+			newest = e.Published
+		}
+		if e.PublishedAt.After(built) {
+			built = e.PublishedAt
+		}
+	}
+	if newest.IsZero() {
+		newest = built
+	}
+	return newest, built
+}
+
+// guidOf returns the item's GUID, or its identity when the source had none,
+// so readers can still tell items apart.
+func guidOf(e store.Episode) *feeds.RssGuid {
+	if g := clean(e.GUID); g != "" {
+		return &feeds.RssGuid{Id: g, IsPermaLink: strconv.FormatBool(e.GUIDIsPermaLink)}
+	}
+	return &feeds.RssGuid{Id: clean(e.Key), IsPermaLink: "false"}
+}
+
+// mediaLength is the best known size of the original media.
+func mediaLength(e store.Episode) int64 {
+	if e.MediaSize > 0 {
+		return e.MediaSize
+	}
+	return e.EnclosureLength
+}
+
+func mediaType(e store.Episode) string {
+	if t := clean(e.EnclosureType); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
 // newItem builds one item; the string is why its Extra was dropped, if it was.
-func newItem(cfg Config, base string, e store.Episode) (*rssItem, string) {
+func newItem(cfg Config, fl Flavour, base string, e store.Episode) (*rssItem, string) {
 	ih := strings.ToLower(e.InfoHash)
 	torrentURL := base + "/torrents/" + ih + ".torrent"
 	title := clean(e.Title)
+	origURL := clean(e.EnclosureURL)
 
-	guid := &feeds.RssGuid{Id: clean(e.GUID), IsPermaLink: strconv.FormatBool(e.GUIDIsPermaLink)}
-	if guid.Id == "" {
-		guid = &feeds.RssGuid{Id: clean(e.Key), IsPermaLink: "false"}
-	}
 	it := &rssItem{RssItem: &feeds.RssItem{
 		Title:       title,
 		Link:        clean(e.Link),
 		Description: clean(e.Description),
 		Author:      clean(e.Author),
-		Guid:        guid,
+		Guid:        guidOf(e),
 		PubDate:     rfc1123z(e.Published),
-		// Set directly: gorilla's Item conversion would drop it on empty fields.
-		Enclosure: &feeds.RssEnclosure{
-			Url:    torrentURL,
-			Length: strconv.FormatInt(e.TorrentSize, 10),
-			Type:   torrentType,
-		},
 	}}
+	// Set directly: gorilla's Item conversion would drop it on empty fields.
+	switch {
+	case ih != "" && fl == TorrentRSS:
+		it.Enclosure = &feeds.RssEnclosure{Url: torrentURL, Length: strconv.FormatInt(e.TorrentSize, 10), Type: torrentType}
+	case origURL != "":
+		it.Enclosure = &feeds.RssEnclosure{Url: origURL, Length: strconv.FormatInt(mediaLength(e), 10), Type: mediaType(e)}
+	}
 	if c := clean(e.Content); c != "" {
 		it.Content = &feeds.RssContent{Content: c}
 	}
 
-	alt := &altEnclosure{
-		Type:   clean(e.EnclosureType),
-		Length: e.MediaSize,
-		Sources: []pcSource{
-			{URI: torrentURL, ContentType: torrentType},
-			{URI: magnet(cfg, ih, title, torrentURL, clean(e.EnclosureURL))},
-		},
+	if ih != "" {
+		alt := &altEnclosure{
+			Type:    mediaType(e),
+			Length:  mediaLength(e),
+			Default: true,
+			Sources: []pcSource{
+				{URI: torrentURL, ContentType: torrentType},
+				{URI: magnet(cfg, ih, title, torrentURL, origURL)},
+			},
+		}
+		if origURL != "" {
+			alt.Sources = append(alt.Sources, pcSource{URI: origURL})
+		}
+		if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
+			alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
+		}
+		it.Alternate = alt
 	}
-	if alt.Type == "" {
-		alt.Type = "application/octet-stream"
-	}
-	if u := clean(e.EnclosureURL); u != "" {
-		alt.Sources = append(alt.Sources, pcSource{URI: u})
-	}
-	if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
-		alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
-	}
-	it.Alternate = alt
 
 	ok, why := fragmentOK(e.Extra)
 	if ok {
