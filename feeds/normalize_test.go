@@ -111,7 +111,7 @@ func TestNormalizeFeedparserFixtures(t *testing.T) {
 		"encoding__euc-kr-attribute.xml":         `<img alt="` + "\ub144" + `" />`,
 		"encoding__encoding_attribute_crash.xml": `<img alt="&#169;" />`,
 	}
-	files, err := filepath.Glob("../../shared/feeds/feedparser/encoding__*.xml")
+	files, err := filepath.Glob("../testdata/feeds/feedparser/encoding__*.xml")
 	if err != nil || len(files) < 30 {
 		t.Fatalf("fixtures: %d files, %v", len(files), err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-const fixtures = "../../shared/feeds"
+const fixtures = "../testdata/feeds"
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()

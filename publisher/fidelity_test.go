@@ -24,7 +24,7 @@ import (
 	"github.com/seedcast/seedcast/store"
 )
 
-const sharedFeeds = "../../shared/feeds"
+const sharedFeeds = "../testdata/feeds"
 
 // fromParsed turns a parsed feed into what the store holds once every item
 // is published, the way the worker does it (first occurrence of an identity

@@ -12,6 +12,7 @@ command -v aria2c >/dev/null || pkgs+=(aria2)
 command -v opentracker >/dev/null || pkgs+=(opentracker)
 command -v mktorrent >/dev/null || pkgs+=(mktorrent)
 command -v transmission-create >/dev/null || pkgs+=(transmission-cli)
+command -v chromium >/dev/null || pkgs+=(chromium)
 if [ ${#pkgs[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

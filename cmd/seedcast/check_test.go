@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const fixtureDir = "../../../shared/feeds/"
+const fixtureDir = "../../testdata/feeds/"
 
 func TestCheckJSON(t *testing.T) {
 	var out, errb bytes.Buffer

@@ -16,6 +16,7 @@ import (
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/demo"
 	"github.com/seedcast/seedcast/publisher"
+	"github.com/seedcast/seedcast/report"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
@@ -101,6 +102,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		DataDir:           cfg.DataDir,
 		AnnounceList:      announceList(cfg),
 		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
+		MinFreeBytes:      cfg.Fetch.MinFreeBytes,
 		CreatedBy:         "Seedcast " + version,
 	}
 }
@@ -174,6 +176,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	publisher.New(publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}, st,
 		log.With("component", "publisher")).Routes(mux)
+	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
 	}
@@ -227,6 +230,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer seeder.Close()
 
 	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log.With("component", "worker"))
+	mux.Handle("GET /status", statusHandler(st, w, log))
 	if err := w.Restore(runCtx); err != nil {
 		// One unreadable torrent must not keep the others from seeding.
 		log.Error("restore", "err", err)
@@ -247,6 +251,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			srv.Close()
 			return err
 		}
+	}
+	scraper := newScraper(cfg, st, log.With("component", "scraper"))
+	if err := sched.Add(worker.Job{Name: "scrape", Spec: cfg.Schedule.Scrape, RunAtStart: true,
+		Run: scrapeJob(st, scraper)}); err != nil {
+		srv.Close()
+		return err
 	}
 	sched.Start()
 	log.Info("seedcast serving", "feeds", len(cfg.Feeds), "version", version)

@@ -2,6 +2,9 @@
 //
 //	seedcast serve   [-config config.yaml]              the daemon
 //	seedcast poll    [-config config.yaml] [-feed SLUG]  one ingest pass, then exit
+//	seedcast torrent create FILE [-o out.torrent] [-webseed URL] [-announce URL] [-piece-length N]
+//	seedcast check   [-json] FEED_URL_OR_FILE            what the gateway would publish
+//	seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
 //	seedcast version
 package main
 
@@ -27,6 +30,12 @@ func main() {
 const usage = `usage:
   seedcast serve   [-config config.yaml]              run the gateway: scheduler, seeder, tracker, web server
   seedcast poll    [-config config.yaml] [-feed SLUG]  poll feeds once, download and publish, then exit
+  seedcast torrent create FILE [-o out.torrent] [-webseed URL] [-announce URL] [-piece-length N]
+                                                      make a .torrent of a local file, hashing on all cores
+  seedcast status  [-config config.yaml] [-json]       each feed's last poll, last error, pending, downloading, seeding, failed
+  seedcast check   [-json] FEED_URL_OR_FILE            show what the gateway would publish for a feed; exit 1 if refused
+  seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
+                                                      print a feed's download report from the store
   seedcast version                                    print the version
 `
 
@@ -45,6 +54,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, rest, stderr)
 	case "poll":
 		err = cmdPoll(ctx, rest, stderr)
+	case "torrent":
+		err = cmdTorrent(ctx, rest, stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, rest, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, rest, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "seedcast %s\n", version)
 	case "help", "-h", "-help", "--help":

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Download one torrent with libtorrent-rasterbar, then stop cleanly.
 
-usage: lt_download.py TORRENT SAVE_DIR TIMEOUT_SECONDS
+usage: lt_download.py TORRENT SAVE_DIR TIMEOUT_SECONDS [all]
+
+With "all", libtorrent announces to every tracker of every tier instead of
+stopping at the first tier that answers.
 
 Web seeds are removed so every byte comes from peers; DHT, LSD, UPnP and
 NAT-PMP are off so the only way to find a peer is the torrent's tracker.
@@ -16,6 +19,7 @@ import libtorrent as lt
 
 def main():
     path, save, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    all_trackers = len(sys.argv) > 4 and sys.argv[4] == "all"
     ses = lt.session({
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False,
@@ -25,7 +29,8 @@ def main():
         "enable_incoming_utp": False,
         "enable_outgoing_utp": False,
         "allow_multiple_connections_per_ip": True,
-        "announce_to_all_tiers": False,
+        "announce_to_all_tiers": all_trackers,
+        "announce_to_all_trackers": all_trackers,
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification,
     })
     ti = lt.torrent_info(path)

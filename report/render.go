@@ -1,0 +1,249 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
+	return nil
+}
+
+// trackerURLs is every tracker of the report, embedded first: the CSV's
+// extra column groups, the same for every row.
+func trackerURLs(r Report) []string {
+	var out []string
+	for _, t := range r.Totals.Trackers {
+		out = append(out, t.URL)
+	}
+	return out
+}
+
+// WriteCSV writes one row per episode after a header row. Each tracker gets
+// its own three columns named after its URL, so counters are never merged.
+func WriteCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	header := []string{"feed", "guid", "title", "published", "info_hash", "downloads",
+		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers"}
+	urls := trackerURLs(r)
+	for _, u := range urls {
+		header = append(header, u+" complete", u+" incomplete", u+" downloaded", u+" scraped_at")
+	}
+	cw.Write(header)
+	for _, e := range r.Episodes {
+		row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), e.InfoHash,
+			itoa(e.Downloads), itoa(e.Downloads24h), itoa(e.Downloads7d), itoa(e.Downloads30d),
+			itoa(e.Seeders), itoa(e.Leechers)}
+		for _, u := range urls {
+			var t Tracker
+			for _, x := range e.Trackers {
+				if x.URL == u {
+					t = x
+				}
+			}
+			row = append(row, itoa(t.Complete), itoa(t.Incomplete), itoa(t.Downloaded), csvTime(t.ScrapedAt))
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("report: csv: %w", err)
+	}
+	return nil
+}
+
+// cell keeps a feed's text from being run as a spreadsheet formula.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// WriteTable writes the report as aligned text for a terminal.
+func WriteTable(w io.Writer, r Report) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s (%s), generated %s\n", r.Title, r.Feed, r.GeneratedAt.Format(time.RFC3339))
+	fmt.Fprintf(&b, "downloads: %d total, %d in 24h, %d in 7d, %d in 30d, %d episodes\n\n",
+		r.Totals.Downloads, r.Totals.Downloads24h, r.Totals.Downloads7d, r.Totals.Downloads30d, r.Totals.Episodes)
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\t\tepisode")
+	for _, e := range r.Episodes {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
+			e.Downloads30d, e.Seeders, e.Leechers, oneLine(e.Title))
+	}
+	tw.Flush()
+	fmt.Fprintln(&b, "\nper tracker (each tracker's own counter, not added to downloads):")
+	for _, e := range r.Episodes {
+		fmt.Fprintf(&b, "  %s  %s\n", e.InfoHash, oneLine(e.Title))
+		for _, t := range e.Trackers {
+			fmt.Fprintf(&b, "    %-50s complete %d, incomplete %d, downloaded %d (scraped %s)\n",
+				t.URL, t.Complete, t.Incomplete, t.Downloaded, t.ScrapedAt.Format(time.RFC3339))
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: table: %w", err)
+	}
+	return nil
+}
+
+// oneLine keeps a hostile title from breaking a terminal table.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+//go:embed report.html
+var pageHTML string
+
+var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+}).Parse(pageHTML))
+
+// page is what the HTML template sees.
+type page struct {
+	Report
+	Chart  chart
+	Links  map[string]string // format -> URL of the same report
+	Extern bool              // any tracker besides the embedded one
+}
+
+// WriteHTML renders the report page. links maps "json" and "csv" to the
+// URLs of the same report in those formats.
+func WriteHTML(w io.Writer, r Report, links map[string]string) error {
+	p := page{Report: r, Chart: newChart(r), Links: links}
+	for _, t := range r.Totals.Trackers {
+		p.Extern = p.Extern || !t.Embedded
+	}
+	var b bytes.Buffer
+	if err := pageTmpl.Execute(&b, p); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
+
+// chart is the daily bar chart, laid out here so the template only places
+// numbers.
+type chart struct {
+	Width, Height, Left, Top, PlotW, PlotH, Bottom int
+	Bars                                           []bar
+	Ticks                                          []tick
+	Labels                                         []xLabel
+	Markers                                        []marker
+}
+
+type bar struct {
+	X, Y, W, H int
+	Date       string
+	N          int64
+}
+
+type tick struct {
+	Y     int
+	Label string
+}
+
+type xLabel struct {
+	X     int
+	Label string
+}
+
+type marker struct {
+	X     int
+	Title string
+	Date  string
+}
+
+func newChart(r Report) chart {
+	c := chart{Width: 960, Height: 280, Left: 48, Top: 16}
+	c.PlotW, c.PlotH = c.Width-c.Left-16, c.Height-c.Top-40
+	c.Bottom = c.Top + c.PlotH
+	n := len(r.Daily)
+	if n == 0 {
+		return c
+	}
+	var peak int64 = 1
+	for _, d := range r.Daily {
+		peak = max(peak, d.Downloads)
+	}
+	top := niceCeil(peak)
+	slot := c.PlotW / n
+	for i, d := range r.Daily {
+		h := int(int64(c.PlotH) * d.Downloads / top)
+		c.Bars = append(c.Bars, bar{X: c.Left + i*slot + 2, Y: c.Top + c.PlotH - h, W: slot - 4, H: h,
+			Date: d.Date, N: d.Downloads})
+		if (n-1-i)%7 == 0 { // weekly, counted back from today
+
+			c.Labels = append(c.Labels, xLabel{X: c.Left + i*slot + slot/2, Label: d.Date[5:]})
+		}
+	}
+	for _, v := range []int64{0, top / 2, top} {
+		c.Ticks = append(c.Ticks, tick{Y: c.Top + c.PlotH - int(int64(c.PlotH)*v/top), Label: itoa(v)})
+	}
+	for _, e := range r.Episodes {
+		day := e.Published.UTC().Format(time.DateOnly)
+		for i, d := range r.Daily {
+			if d.Date == day {
+				c.Markers = append(c.Markers, marker{X: c.Left + i*slot + slot/2, Title: e.Title, Date: day})
+			}
+		}
+	}
+	return c
+}
+
+// niceCeil rounds up to a round number (1, 2, 4, 5, 6 or 8 times a power of
+// ten) that is even, so the half-way tick is whole.
+func niceCeil(n int64) int64 {
+	if n <= 2 {
+		return 2
+	}
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{1, 2, 4, 5, 6, 8} {
+			if v := m * p; v >= n && v%2 == 0 {
+				return v
+			}
+		}
+	}
+}
