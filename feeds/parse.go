@@ -167,6 +167,28 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 	return it
 }
 
+// MediaEnclosures lists the item's enclosures with the primary one (the
+// first audio or video) first and the rest in source order, without repeats.
+// Each becomes its own torrent under the same item.
+func (it Item) MediaEnclosures() []Enclosure {
+	primary := primaryEnclosure(it.Enclosures)
+	var out []Enclosure
+	seen := map[string]bool{}
+	for _, e := range it.Enclosures {
+		if e.URL == primary && !seen[e.URL] {
+			out = append(out, e)
+			seen[e.URL] = true
+		}
+	}
+	for _, e := range it.Enclosures {
+		if e.URL != "" && !seen[e.URL] {
+			out = append(out, e)
+			seen[e.URL] = true
+		}
+	}
+	return out
+}
+
 // primaryEnclosure returns the URL of the first audio or video enclosure, or
 // of the first enclosure: cover images are sometimes listed before the media.
 func primaryEnclosure(encs []Enclosure) string {

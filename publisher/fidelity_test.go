@@ -44,22 +44,33 @@ func fromParsed(slug string, pf *feeds.Feed) (store.Feed, []store.Episode) {
 		}
 		seen[it.Key] = true
 		e := store.Episode{
-			FeedSlug: slug, Key: it.Key, Position: i, GUID: it.GUID, GUIDIsPermaLink: it.GUIDIsPermaLink,
-			Title: it.Title, Link: it.Link, Description: it.Description, Content: it.Content,
-			Author: it.Author, Published: it.Published, Extra: it.Extra,
+			FeedSlug: slug, Key: it.Key, ItemKey: it.Key, Position: i, GUID: it.GUID,
+			GUIDIsPermaLink: it.GUIDIsPermaLink, Title: it.Title, Link: it.Link,
+			Description: it.Description, Content: it.Content, Author: it.Author,
+			Published: it.Published, Extra: it.Extra,
 			State: store.StatePublished, PublishedAt: t0.Add(time.Duration(i) * time.Minute),
 		}
-		if len(it.Enclosures) > 0 {
-			enc := it.Enclosures[0]
-			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
-			ih := sha1.Sum([]byte(it.Key))
-			sum := sha256.Sum256([]byte(it.Key))
-			e.InfoHash = hex.EncodeToString(ih[:])
-			e.SHA256 = hex.EncodeToString(sum[:])
-			e.TorrentSize = 300 + int64(i)
-			e.MediaSize = enc.Length
+		encs := it.MediaEnclosures()
+		if len(encs) == 0 {
+			eps = append(eps, e)
+			continue
 		}
-		eps = append(eps, e)
+		// One row (one torrent) per enclosure, primary first, as the worker does.
+		for n, enc := range encs {
+			r := e
+			r.EnclosureIndex = n
+			if n > 0 {
+				r.Key = fmt.Sprintf("%s#%d", it.Key, n)
+			}
+			r.EnclosureURL, r.EnclosureType, r.EnclosureLength = enc.URL, enc.Type, enc.Length
+			ih := sha1.Sum([]byte(r.Key))
+			sum := sha256.Sum256([]byte(r.Key))
+			r.InfoHash = hex.EncodeToString(ih[:])
+			r.SHA256 = hex.EncodeToString(sum[:])
+			r.TorrentSize = 300 + int64(i)
+			r.MediaSize = enc.Length
+			eps = append(eps, r)
+		}
 	}
 	return f, eps
 }
@@ -162,6 +173,9 @@ func TestRoundTrip(t *testing.T) {
 			}
 			exp := expected{File: filepath.Join(dir, fmt.Sprintf("%03d-%d.xml", i, fl)), Title: f.Title}
 			for _, e := range eps {
+				if e.EnclosureIndex > 0 {
+					continue // a further enclosure of the same item, not an item
+				}
 				exp.Titles = append(exp.Titles, e.Title)
 				g := e.GUID
 				if g == "" {

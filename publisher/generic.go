@@ -36,14 +36,22 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 	}
 	var (
 		dropped []string
-		kept    []store.Episode
+		kept    [][]store.Episode // per item, its valid rows; the first is the primary
 	)
-	for _, e := range eps {
-		if !validHash(e.InfoHash) {
-			dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
+	for _, group := range groupItems(eps) {
+		var rows []store.Episode
+		for _, e := range group {
+			if !validHash(e.InfoHash) {
+				dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
+				continue
+			}
+			rows = append(rows, e)
+		}
+		if len(rows) == 0 {
 			continue
 		}
-		kept = append(kept, e)
+		kept = append(kept, rows)
+		e := rows[0]
 		it := &feeds.Item{
 			Title:       clean(e.Title),
 			Description: clean(e.Description),
@@ -100,8 +108,10 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 	jf.FeedUrl = self
 	jf.Language = clean(f.Language)
 	jf.Icon = clean(f.ImageURL)
-	for i, e := range kept {
-		jf.Items[i].Attachments = attachments(base, e)
+	for i, rows := range kept {
+		for _, e := range rows {
+			jf.Items[i].Attachments = append(jf.Items[i].Attachments, attachments(base, e)...)
+		}
 	}
 	b, err := json.MarshalIndent(jf, "", "  ")
 	if err != nil {

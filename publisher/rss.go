@@ -74,8 +74,10 @@ type atomLink struct {
 type rssItem struct {
 	XMLName xml.Name `xml:"item"`
 	*feeds.RssItem
-	Extra     string        `xml:",innerxml"`
-	Alternate *altEnclosure `xml:"podcast:alternateEnclosure"`
+	Extra string `xml:",innerxml"`
+	// One per torrent of the item: an item with several enclosures offers
+	// each as its own rendition, the primary one marked default.
+	Alternates []*altEnclosure `xml:"podcast:alternateEnclosure"`
 }
 
 // altEnclosure is the Podcasting 2.0 way to offer the same media through the
@@ -197,16 +199,29 @@ func render(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([]byte, 
 	}
 
 	newest, built := dates(f, eps)
-	for _, e := range eps {
-		if !validHash(e.InfoHash) {
-			dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
-			continue
+	for _, group := range groupItems(eps) {
+		var it *rssItem
+		for _, e := range group {
+			if !validHash(e.InfoHash) {
+				dropped = append(dropped, fmt.Sprintf("episode %q: bad info hash %q", e.Key, e.InfoHash))
+				continue
+			}
+			if it != nil {
+				// A further enclosure of the same item: another rendition.
+				if alt := altFor(cfg, base, e, false); alt != nil {
+					it.Alternates = append(it.Alternates, alt)
+				}
+				continue
+			}
+			var why string
+			it, why = newItem(cfg, fl, base, e)
+			if why != "" {
+				dropped = append(dropped, fmt.Sprintf("episode %q extra: %s", e.Key, why))
+			}
 		}
-		it, why := newItem(cfg, fl, base, e)
-		if why != "" {
-			dropped = append(dropped, fmt.Sprintf("episode %q extra: %s", e.Key, why))
+		if it != nil {
+			ch.Items = append(ch.Items, it)
 		}
-		ch.Items = append(ch.Items, it)
 	}
 	ch.PubDate = rfc1123z(newest)
 	ch.LastBuildDate = rfc1123z(built)
@@ -303,23 +318,8 @@ func newItem(cfg Config, fl Flavour, base string, e store.Episode) (*rssItem, st
 		it.Content = &feeds.RssContent{Content: c}
 	}
 
-	if ih != "" {
-		alt := &altEnclosure{
-			Type:    mediaType(e),
-			Length:  mediaLength(e),
-			Default: true,
-			Sources: []pcSource{
-				{URI: torrentURL, ContentType: torrentType},
-				{URI: magnet(cfg, ih, title, torrentURL, origURL)},
-			},
-		}
-		if origURL != "" {
-			alt.Sources = append(alt.Sources, pcSource{URI: origURL})
-		}
-		if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
-			alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
-		}
-		it.Alternate = alt
+	if alt := altFor(cfg, base, e, true); alt != nil {
+		it.Alternates = append(it.Alternates, alt)
 	}
 
 	ok, why := fragmentOK(e.Extra)
@@ -327,6 +327,47 @@ func newItem(cfg Config, fl Flavour, base string, e store.Episode) (*rssItem, st
 		it.Extra = e.Extra
 	}
 	return it, why
+}
+
+// altFor offers one torrent as a Podcasting 2.0 rendition: the .torrent, a
+// magnet and the original URL, with the media's integrity when known.
+func altFor(cfg Config, base string, e store.Episode, isDefault bool) *altEnclosure {
+	ih := strings.ToLower(e.InfoHash)
+	if ih == "" {
+		return nil
+	}
+	torrentURL := base + "/torrents/" + ih + ".torrent"
+	origURL := clean(e.EnclosureURL)
+	alt := &altEnclosure{
+		Type:    mediaType(e),
+		Length:  mediaLength(e),
+		Default: isDefault,
+		Sources: []pcSource{
+			{URI: torrentURL, ContentType: torrentType},
+			{URI: magnet(cfg, ih, clean(e.Title), torrentURL, origURL)},
+		},
+	}
+	if origURL != "" {
+		alt.Sources = append(alt.Sources, pcSource{URI: origURL})
+	}
+	if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
+		alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
+	}
+	return alt
+}
+
+// groupItems splits published rows into items: consecutive rows sharing an
+// ItemKey are one item's enclosures, the primary (index 0) first.
+func groupItems(eps []store.Episode) [][]store.Episode {
+	var out [][]store.Episode
+	for i, e := range eps {
+		if i > 0 && e.ItemKey != "" && e.ItemKey == eps[i-1].ItemKey {
+			out[len(out)-1] = append(out[len(out)-1], e)
+			continue
+		}
+		out = append(out, []store.Episode{e})
+	}
+	return out
 }
 
 // magnet builds a BEP 9 link: the hash, a display name, our trackers, the

@@ -85,6 +85,9 @@ var migrations = []string{
 		downloaded INTEGER NOT NULL
 	);
 	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+	`ALTER TABLE episodes ADD COLUMN item_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE episodes ADD COLUMN enclosure_index INTEGER NOT NULL DEFAULT 0;
+	UPDATE episodes SET item_key = key;`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -236,11 +239,22 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, ErrNotFound)
 	}
 	for _, e := range eps {
+		// An item without an enclosure has nothing to download: it is
+		// published as it is, so the output feed keeps it.
+		state := StatePending
+		if e.EnclosureURL == "" {
+			state = StatePublished
+		}
+		itemKey := e.ItemKey
+		if itemKey == "" {
+			itemKey = e.Key
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
 			guid_is_permalink, title, link, description, content, author, published, extra,
-			enclosure_url, enclosure_type, enclosure_length, state, seen_at)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
+			item_key=excluded.item_key, enclosure_index=excluded.enclosure_index,
 			guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
 			link=excluded.link, description=excluded.description, content=excluded.content,
 			author=excluded.author, published=excluded.published, extra=excluded.extra,
@@ -251,7 +265,7 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 			enclosure_length=CASE WHEN state='published' THEN enclosure_length ELSE excluded.enclosure_length END`,
 			f.Slug, e.Key, e.Position, e.GUID, e.GUIDIsPermaLink, e.Title, e.Link, e.Description,
 			e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
-			e.EnclosureLength, StatePending, unix(at))
+			e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex)
 		if err != nil {
 			return fmt.Errorf("store: save episode %s/%s: %w", f.Slug, e.Key, err)
 		}
@@ -281,7 +295,8 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
-	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at`
+	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
+	item_key, enclosure_index`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
@@ -289,7 +304,7 @@ func scanEpisode(row scanner) (Episode, error) {
 	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
-		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen)
+		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
 	return e, err
 }
@@ -343,13 +358,13 @@ func (s *SQLite) EpisodeByInfoHash(ctx context.Context, infoHash string) (Episod
 // Unpublished lists the feed's episodes with an enclosure that still need a
 // download (pending or failed), in source order.
 func (s *SQLite) Unpublished(ctx context.Context, slug string) ([]Episode, error) {
-	return s.episodes(ctx, `feed_slug=? AND state != 'published' AND enclosure_url != ''
-		ORDER BY position`, slug)
+	return s.episodes(ctx, `feed_slug=? AND state IN ('pending', 'failed') AND enclosure_url != ''
+		ORDER BY position, enclosure_index`, slug)
 }
 
 // Published lists the feed's published episodes in source order.
 func (s *SQLite) Published(ctx context.Context, slug string) ([]Episode, error) {
-	return s.episodes(ctx, "feed_slug=? AND state='published' ORDER BY position, published DESC", slug)
+	return s.episodes(ctx, "feed_slug=? AND state='published' ORDER BY position, enclosure_index", slug)
 }
 
 // Publish marks an episode published with its torrent. It is the single
@@ -368,10 +383,22 @@ func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) e
 	return nil
 }
 
+// Supersede retires a published episode whose enclosure changed: its row
+// moves aside under a new key (its torrent keeps seeding) so the identity can
+// be downloaded again and published with a new torrent.
+func (s *SQLite) Supersede(ctx context.Context, slug, key string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='superseded', key = key || '@' || info_hash
+		WHERE feed_slug=? AND key=? AND state='published' AND info_hash != ''`, slug, key)
+	if err != nil {
+		return fmt.Errorf("store: supersede %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
 // Fail records why an episode's download failed; it stays eligible for retry.
 func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=?
-		WHERE feed_slug=? AND key=? AND state != 'published'`, msg, slug, key)
+		WHERE feed_slug=? AND key=? AND state IN ('pending', 'failed')`, msg, slug, key)
 	if err != nil {
 		return fmt.Errorf("store: fail %s/%s: %w", slug, key, err)
 	}
@@ -381,7 +408,8 @@ func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 // Torrents lists every published torrent, for the seeder and the tracker.
 func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path
-		FROM episodes WHERE state='published' ORDER BY feed_slug, position`)
+		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
+		ORDER BY feed_slug, position`)
 	if err != nil {
 		return nil, fmt.Errorf("store: torrents: %w", err)
 	}

@@ -70,8 +70,9 @@ func TestEpisodeLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(published) != 1 {
-		t.Fatalf("published = %d episodes, want 1", len(published))
+	// The item without an enclosure is published as it is, after a.
+	if len(published) != 2 || published[1].Key != "guid:c" || published[1].InfoHash != "" {
+		t.Fatalf("published = %+v, want a and the enclosure-less c", published)
 	}
 	got := published[0]
 	if got.Title != "A, renamed" || got.EnclosureURL != "http://example.com/a.mp3" || got.InfoHash != pub.InfoHash ||
@@ -94,6 +95,24 @@ func TestEpisodeLifecycle(t *testing.T) {
 	ts, err := s2.Torrents(ctx)
 	if err != nil || len(ts) != 1 || ts[0].InfoHash != pub.InfoHash {
 		t.Fatalf("torrents = %+v, %v", ts, err)
+	}
+
+	// A changed enclosure: the old torrent leaves the feed but keeps seeding,
+	// and the identity is free to be downloaded again.
+	if err := s2.Supersede(ctx, "demo", "guid:a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps[:1], at.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if un, _ := s2.Unpublished(ctx, "demo"); len(un) != 2 || un[0].Key != "guid:a" {
+		t.Fatalf("after supersede, unpublished = %+v, want a again (and b)", un)
+	}
+	if ts, _ := s2.Torrents(ctx); len(ts) != 1 || ts[0].InfoHash != pub.InfoHash {
+		t.Fatalf("superseded torrent should keep seeding: %+v", ts)
+	}
+	if p, _ := s2.Published(ctx, "demo"); len(p) != 1 || p[0].Key != "guid:c" {
+		t.Fatalf("superseded torrent should leave the feed: %+v", p)
 	}
 	f, err := s2.Feed(ctx, "demo")
 	if err != nil || f.Title != "Demo 2" {

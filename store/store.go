@@ -43,13 +43,20 @@ const (
 	StatePending   = "pending"   // seen in the source, not yet downloaded
 	StatePublished = "published" // media complete, torrent written, in the output feed
 	StateFailed    = "failed"    // last download attempt failed; retried on the next poll
+	// StateSuperseded is a torrent whose enclosure changed under the same
+	// identity: a new torrent replaced it in the feed, it keeps seeding.
+	StateSuperseded = "superseded"
 )
 
 // Episode is one item of a feed and, once published, its torrent.
 type Episode struct {
 	FeedSlug string
-	Key      string // identity within the feed (see feeds.EpisodeKey)
+	Key      string // unique within the feed: ItemKey, plus "#n" for the item's n-th extra enclosure
 	Position int    // index in the source feed, 0 = first
+	// ItemKey is the item's identity (see feeds.EpisodeKey); the rows of an
+	// item with several enclosures share it, EnclosureIndex 0 first.
+	ItemKey        string
+	EnclosureIndex int
 
 	GUID            string
 	GUIDIsPermaLink bool

@@ -38,6 +38,8 @@ type Store interface {
 	Unpublished(ctx context.Context, slug string) ([]store.Episode, error)
 	Publish(ctx context.Context, slug, key string, p store.Publication) error
 	Fail(ctx context.Context, slug, key, msg string) error
+	Episode(ctx context.Context, slug, key string) (store.Episode, error)
+	Supersede(ctx context.Context, slug, key string) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 }
 
@@ -286,9 +288,8 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if err != nil {
 		return err
 	}
-	if parsed.Locked && !f.OwnerConsent {
-		return errors.New("the feed says <podcast:locked>yes</podcast:locked>: its owner does not want it " +
-			"republished; set owner_consent: true on this feed only if you are the owner or have their permission")
+	if err := feeds.Refusal(parsed, f.OwnerConsent); err != nil {
+		return err
 	}
 	ch := store.Feed{
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
@@ -306,19 +307,52 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 			continue
 		}
 		seen[it.Key] = true
-		e := store.Episode{
-			Key: it.Key, Position: i, GUID: it.GUID, GUIDIsPermaLink: it.GUIDIsPermaLink, Title: it.Title,
-			Link: it.Link, Description: it.Description, Content: it.Content, Author: it.Author,
-			Published: it.Published, Extra: it.Extra,
+		item := store.Episode{
+			ItemKey: it.Key, Key: it.Key, Position: i, GUID: it.GUID, GUIDIsPermaLink: it.GUIDIsPermaLink,
+			Title: it.Title, Link: it.Link, Description: it.Description, Content: it.Content,
+			Author: it.Author, Published: it.Published, Extra: it.Extra,
 		}
-		if len(it.Enclosures) > 0 {
-			enc := it.Enclosures[0]
+		encs := it.MediaEnclosures()
+		if len(encs) == 0 {
+			eps = append(eps, item)
+			continue
+		}
+		// Each enclosure is its own torrent under the same item.
+		for n, enc := range encs {
+			e := item
+			e.EnclosureIndex = n
+			if n > 0 {
+				e.Key = fmt.Sprintf("%s#%d", it.Key, n)
+			}
 			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
+			if err := w.supersedeIfChanged(ctx, f.Slug, e); err != nil {
+				return err
+			}
+			eps = append(eps, e)
 		}
-		eps = append(eps, e)
 	}
 	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
 	return w.st.SaveChannel(ctx, ch, eps, at)
+}
+
+// supersedeIfChanged gives a published enclosure a new torrent when the feed
+// now declares a different length for it under the same identity: the media
+// changed. The old torrent keeps seeding; the new one replaces it in the feed.
+func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e store.Episode) error {
+	old, err := w.st.Episode(ctx, slug, e.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if old.State != store.StatePublished || e.EnclosureLength <= 0 || old.EnclosureLength <= 0 ||
+		e.EnclosureLength == old.EnclosureLength {
+		return nil
+	}
+	w.log.Info("enclosure changed: new torrent", "feed", slug, "key", e.Key, "info_hash", old.InfoHash,
+		"old_length", old.EnclosureLength, "new_length", e.EnclosureLength)
+	return w.st.Supersede(ctx, slug, e.Key)
 }
 
 func (w *Worker) downloadPending(ctx context.Context, slug string) error {
@@ -350,7 +384,10 @@ func (w *Worker) downloadPending(ctx context.Context, slug string) error {
 // store's Publish is the last step and the only one the output feed sees.
 func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) error {
 	started := w.now()
-	name := MediaName(e.Key, e.EnclosureURL, e.EnclosureType)
+	name, err := w.freeMediaName(ctx, slug, e)
+	if err != nil {
+		return err
+	}
 	relMedia := filepath.Join("media", slug, name)
 	absMedia := filepath.Join(w.cfg.DataDir, relMedia)
 	if err := os.MkdirAll(filepath.Dir(absMedia), 0o755); err != nil {
@@ -420,6 +457,31 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", ih.HexString(),
 		"bytes", d.Size, "took", w.now().Sub(started).Round(time.Millisecond))
 	return nil
+}
+
+// freeMediaName picks the episode's file name, moving to a new one when a
+// torrent still seeds the old file (an enclosure that changed): a seeded file
+// is never replaced. A file nobody seeds (left by a crash before publishing)
+// is simply overwritten.
+func (w *Worker) freeMediaName(ctx context.Context, slug string, e store.Episode) (string, error) {
+	ts, err := w.st.Torrents(ctx)
+	if err != nil {
+		return "", err
+	}
+	inUse := map[string]bool{}
+	for _, t := range ts {
+		inUse[t.MediaPath] = true
+	}
+	for n := 0; ; n++ {
+		key := e.Key
+		if n > 0 {
+			key = fmt.Sprintf("%s@%d", e.Key, n)
+		}
+		name := MediaName(key, e.EnclosureURL, e.EnclosureType)
+		if !inUse[filepath.Join("media", slug, name)] {
+			return name, nil
+		}
+	}
 }
 
 // MediaName derives a safe, unique file name for an episode's media: a short
