@@ -73,6 +73,8 @@ type Feed struct {
 	URL          string `yaml:"url"`
 	Schedule     string `yaml:"schedule"`      // overrides schedule.poll for this feed
 	OwnerConsent bool   `yaml:"owner_consent"` // republish even if the feed says podcast:locked yes
+	KeepEpisodes int    `yaml:"keep_episodes"` // seed only the newest N episodes (0 = all)
+	MaxBytes     int64  `yaml:"max_bytes"`     // seed at most this many bytes of media (0 = no cap)
 }
 
 // Sponsor may read the reports of the feeds it is given.
@@ -259,6 +261,12 @@ func (c *Config) Validate() error {
 		slugs[f.Slug] = true
 		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad(key+".url", "%q is not an absolute http(s) URL", f.URL)
+		}
+		if f.KeepEpisodes < 0 {
+			bad(key+".keep_episodes", "must not be negative")
+		}
+		if f.MaxBytes < 0 {
+			bad(key+".max_bytes", "must not be negative")
 		}
 		if f.Schedule != "" {
 			if _, err := ParseSchedule(f.Schedule); err != nil {

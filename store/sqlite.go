@@ -88,6 +88,7 @@ var migrations = []string{
 	`ALTER TABLE episodes ADD COLUMN item_key TEXT NOT NULL DEFAULT '';
 	ALTER TABLE episodes ADD COLUMN enclosure_index INTEGER NOT NULL DEFAULT 0;
 	UPDATE episodes SET item_key = key;`,
+	`ALTER TABLE episodes ADD COLUMN evicted_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -296,16 +297,17 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
-	item_key, enclosure_index`
+	item_key, enclosure_index, evicted_at`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
-	var pub, pubAt, seen int64
+	var pub, pubAt, seen, evicted int64
 	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
-		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex)
+		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
+	e.EvictedAt = fromUnix(evicted)
 	return e, err
 }
 
@@ -395,6 +397,26 @@ func (s *SQLite) Supersede(ctx context.Context, slug, key string) error {
 	return nil
 }
 
+// Seeded lists a feed's torrents whose media is still on disk, newest
+// first: current episodes by publication date, then superseded ones, which
+// retention removes before any current episode.
+func (s *SQLite) Seeded(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, `feed_slug=? AND state IN ('published', 'superseded') AND info_hash != ''
+		AND evicted_at = 0
+		ORDER BY state = 'superseded', COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
+}
+
+// Evict records that retention removed an episode's media: it stays in the
+// feed (served by its web seed and other peers) but is no longer seeded here.
+func (s *SQLite) Evict(ctx context.Context, slug, key string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET evicted_at=? WHERE feed_slug=? AND key=?`,
+		unix(at), slug, key)
+	if err != nil {
+		return fmt.Errorf("store: evict %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
 // Fail records why an episode's download failed; it stays eligible for retry.
 func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=?
@@ -407,7 +429,8 @@ func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 
 // Torrents lists every published torrent, for the seeder and the tracker.
 func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path
+	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path,
+		media_size, evicted_at != 0
 		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -417,7 +440,7 @@ func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	var out []Torrent
 	for rows.Next() {
 		var t Torrent
-		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath); err != nil {
+		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath, &t.MediaSize, &t.Evicted); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
 		out = append(out, t)

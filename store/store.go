@@ -83,6 +83,7 @@ type Episode struct {
 	SHA256      string // hex, of the media
 	PublishedAt time.Time
 	SeenAt      time.Time
+	EvictedAt   time.Time // when retention removed the media (zero while seeded)
 }
 
 // Torrent is what the seeder and tracker need to know of a published episode.
@@ -92,6 +93,8 @@ type Torrent struct {
 	InfoHash    string
 	TorrentPath string
 	MediaPath   string
+	MediaSize   int64
+	Evicted     bool // media removed by retention: tracked and webseeded, no longer seeded here
 }
 
 // Publication carries the results of a successful download and torrent build.

@@ -40,6 +40,8 @@ type Store interface {
 	Fail(ctx context.Context, slug, key, msg string) error
 	Episode(ctx context.Context, slug, key string) (store.Episode, error)
 	Supersede(ctx context.Context, slug, key string) error
+	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
+	Evict(ctx context.Context, slug, key string, at time.Time) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 }
 
@@ -50,6 +52,7 @@ var _ Store = (*store.SQLite)(nil)
 type Seeder interface {
 	Add(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
 	AddTrusted(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
+	Remove(infoHash metainfo.Hash) error
 }
 
 // Tracker is told about every torrent the gateway publishes.
@@ -62,6 +65,14 @@ type Feed struct {
 	Slug         string
 	URL          string
 	OwnerConsent bool
+	Retention    Retention
+}
+
+// Retention bounds what a feed keeps seeding; zero values mean no bound.
+// Evicted episodes stay in the feed, served by their web seed and peers.
+type Retention struct {
+	KeepEpisodes int   // seed only the newest N episodes
+	MaxBytes     int64 // seed at most this many bytes of media
 }
 
 // Config is what the pipeline needs to know of the gateway.
@@ -190,6 +201,15 @@ func (w *Worker) Restore(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 			continue
 		}
+		if t.Evicted {
+			// Tracked still (peers and the web seed serve it), not seeded.
+			if w.tracker != nil {
+				if err := w.tracker.Allow(ctx, mi.HashInfoBytes()); err != nil {
+					errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
+				}
+			}
+			continue
+		}
 		if err := w.announce(ctx, mi, filepath.Join(w.cfg.DataDir, t.MediaPath), false); err != nil {
 			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 		}
@@ -266,7 +286,64 @@ func (w *Worker) poll(ctx context.Context, f Feed) error {
 	}
 	// Episodes still unpublished (new, failed before, or interrupted by a
 	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
-	return w.downloadPending(ctx, f.Slug)
+	err = w.downloadPending(ctx, f.Slug)
+	return errors.Join(err, w.applyRetention(ctx, f))
+}
+
+// applyRetention stops seeding, and deletes the media of, whatever falls
+// outside the feed's retention: beyond the newest KeepEpisodes items, or
+// beyond MaxBytes of media. Superseded torrents go first.
+func (w *Worker) applyRetention(ctx context.Context, f Feed) error {
+	r := f.Retention
+	if r.KeepEpisodes <= 0 && r.MaxBytes <= 0 {
+		return nil
+	}
+	seeded, err := w.st.Seeded(ctx, f.Slug)
+	if err != nil {
+		return err
+	}
+	items := map[string]bool{}
+	var bytes int64
+	var errs []error
+	for _, e := range seeded {
+		key := e.ItemKey
+		if e.State == store.StateSuperseded {
+			key = e.Key // an old version counts as an episode of its own
+		}
+		if !items[key] {
+			items[key] = true
+		}
+		bytes += e.MediaSize
+		keep := (r.KeepEpisodes <= 0 || len(items) <= r.KeepEpisodes) && (r.MaxBytes <= 0 || bytes <= r.MaxBytes)
+		if keep {
+			continue
+		}
+		if err := w.evict(ctx, f.Slug, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) evict(ctx context.Context, slug string, e store.Episode) error {
+	// Record first: a crash between the steps leaves an unseeded file that
+	// the next start ignores, never a seeded torrent whose file is gone.
+	if err := w.st.Evict(ctx, slug, e.Key, w.now()); err != nil {
+		return err
+	}
+	if w.seeder != nil {
+		var ih metainfo.Hash
+		if err := ih.FromHexString(e.InfoHash); err == nil {
+			if err := w.seeder.Remove(ih); err != nil && !errors.Is(err, seedbox.ErrUnknownTorrent) {
+				return fmt.Errorf("evict %s/%s: %w", slug, e.Key, err)
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(w.cfg.DataDir, e.MediaPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("evict %s/%s: %w", slug, e.Key, err)
+	}
+	w.log.Info("retention: evicted", "feed", slug, "key", e.Key, "info_hash", e.InfoHash, "bytes", e.MediaSize)
+	return nil
 }
 
 func (w *Worker) recordPoll(ctx context.Context, slug string, at time.Time, err error) {
@@ -470,7 +547,9 @@ func (w *Worker) freeMediaName(ctx context.Context, slug string, e store.Episode
 	}
 	inUse := map[string]bool{}
 	for _, t := range ts {
-		inUse[t.MediaPath] = true
+		if !t.Evicted {
+			inUse[t.MediaPath] = true
+		}
 	}
 	for n := 0; ; n++ {
 		key := e.Key

@@ -92,7 +92,8 @@ func clients(cfg *config.Config) worker.Clients {
 func workerFeeds(cfg *config.Config) []worker.Feed {
 	var out []worker.Feed
 	for _, f := range cfg.Feeds {
-		out = append(out, worker.Feed{Slug: f.Slug, URL: f.URL, OwnerConsent: f.OwnerConsent})
+		out = append(out, worker.Feed{Slug: f.Slug, URL: f.URL, OwnerConsent: f.OwnerConsent,
+			Retention: worker.Retention{KeepEpisodes: f.KeepEpisodes, MaxBytes: f.MaxBytes}})
 	}
 	return out
 }
