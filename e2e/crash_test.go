@@ -170,3 +170,49 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestDamagedMediaRefetched: a seeded file truncated on disk while the
+// gateway is down is detected at start, is not seeded, leaves the feed and
+// is downloaded again; the feed then lists it with the same torrent.
+func TestDamagedMediaRefetched(t *testing.T) {
+	o := newOrigin(t, 2, 1<<20)
+	g := newGateway(t, feedEntry{"show", o.feedURL()})
+	g.start()
+	before := torrentURLs(g.waitPublished("show", 2, 60*time.Second))
+	g.stop()
+
+	media, _ := filepath.Glob(filepath.Join(g.dataDir, "media", "show", "*"))
+	if len(media) != 2 {
+		t.Fatalf("media files %v, want 2", media)
+	}
+	var victim string
+	for _, m := range media {
+		if b, _ := os.ReadFile(m); bytes.Equal(b, o.episodes[0].Body) {
+			victim = m
+		}
+	}
+	if err := os.Truncate(victim, 1000); err != nil {
+		t.Fatal(err)
+	}
+	hits := o.hitCount(o.episodes[0].Path)
+
+	g.start()
+	after := torrentURLs(g.waitPublished("show", 2, 60*time.Second))
+	if !strings.Contains(g.logs.String(), "damaged media") {
+		t.Fatalf("the truncated file was not reported:\n%s", g.logs.String())
+	}
+	if o.hitCount(o.episodes[0].Path) != hits+1 {
+		t.Fatalf("damaged episode fetched %d more times, want 1", o.hitCount(o.episodes[0].Path)-hits)
+	}
+	if o.hitCount(o.episodes[1].Path) != 1 {
+		t.Fatal("the sound episode was fetched again")
+	}
+	for guid, u := range before {
+		if after[guid] != u {
+			t.Fatalf("episode %s torrent changed from %s to %s; same bytes must give the same torrent", guid, u, after[guid])
+		}
+	}
+	media, _ = filepath.Glob(filepath.Join(g.dataDir, "media", "show", "*"))
+	checkMedia(t, media, o.episodes)
+	g.stop()
+}

@@ -417,6 +417,17 @@ func (s *SQLite) Evict(ctx context.Context, slug, key string, at time.Time) erro
 	return nil
 }
 
+// Requeue sends a published episode back to pending (out of the feed) so it
+// is downloaded again: its media was found damaged or missing.
+func (s *SQLite) Requeue(ctx context.Context, slug, key, why string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='pending', error=?
+		WHERE feed_slug=? AND key=? AND state='published'`, why, slug, key)
+	if err != nil {
+		return fmt.Errorf("store: requeue %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
 // Fail records why an episode's download failed; it stays eligible for retry.
 func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=?

@@ -41,6 +41,7 @@ type Store interface {
 	Episode(ctx context.Context, slug, key string) (store.Episode, error)
 	Supersede(ctx context.Context, slug, key string) error
 	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
+	Requeue(ctx context.Context, slug, key, why string) error
 	Evict(ctx context.Context, slug, key string, at time.Time) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 }
@@ -210,12 +211,38 @@ func (w *Worker) Restore(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := w.announce(ctx, mi, filepath.Join(w.cfg.DataDir, t.MediaPath), false); err != nil {
+		media := filepath.Join(w.cfg.DataDir, t.MediaPath)
+		if fi, err := os.Stat(media); err != nil || fi.Size() != t.MediaSize {
+			// Truncated, altered in size or gone: never seed it (a short file
+			// under mmap would crash the seeder); fetch it again instead.
+			why := fmt.Sprintf("media %s is missing or not %d bytes at start: downloading it again", t.MediaPath, t.MediaSize)
+			w.log.Warn("damaged media", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash, "why", why)
+			if err := w.requeue(ctx, t, why); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := w.announce(ctx, mi, media, false); err != nil {
+			if errors.Is(err, seedbox.ErrVerifyFailed) {
+				why := fmt.Sprintf("media %s failed piece verification: downloading it again", t.MediaPath)
+				w.log.Warn("damaged media", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash, "why", why)
+				if err := w.requeue(ctx, t, why); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
 			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 		}
 	}
 	w.log.Info("restored torrents", "count", len(ts), "errors", len(errs))
 	return errors.Join(errs...)
+}
+
+// requeue takes a damaged episode out of the feed and the seeder's hands and
+// moves its file aside, so the next poll downloads it again.
+func (w *Worker) requeue(ctx context.Context, t store.Torrent, why string) error {
+	os.Remove(filepath.Join(w.cfg.DataDir, t.MediaPath))
+	return w.st.Requeue(ctx, t.FeedSlug, t.Key, why)
 }
 
 func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {
