@@ -17,18 +17,8 @@ func (s *SQLite) SnapshotsSince(ctx context.Context, infoHash string, since time
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshots of %s since %s: %w", infoHash, since.Format(time.RFC3339), err)
 	}
-	defer rows.Close()
-	var out []Snapshot
-	for rows.Next() {
-		var sn Snapshot
-		var at int64
-		if err := rows.Scan(&sn.Tracker, &sn.InfoHash, &at, &sn.Complete, &sn.Incomplete, &sn.Downloaded); err != nil {
-			return nil, fmt.Errorf("store: snapshots of %s: %w", infoHash, err)
-		}
-		sn.At = fromUnix(at)
-		out = append(out, sn)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanSnapshots(rows)
+	if err != nil {
 		return nil, fmt.Errorf("store: snapshots of %s: %w", infoHash, err)
 	}
 	return out, nil

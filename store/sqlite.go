@@ -529,13 +529,23 @@ func (s *SQLite) Snapshots(ctx context.Context, infoHash string) ([]Snapshot, er
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
 	}
+	out, err := scanSnapshots(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
+	}
+	return out, nil
+}
+
+// scanSnapshots reads snapshot rows (tracker, info_hash, at, complete,
+// incomplete, downloaded) and closes them.
+func scanSnapshots(rows *sql.Rows) ([]Snapshot, error) {
 	defer rows.Close()
 	var out []Snapshot
 	for rows.Next() {
 		var sn Snapshot
 		var at int64
 		if err := rows.Scan(&sn.Tracker, &sn.InfoHash, &at, &sn.Complete, &sn.Incomplete, &sn.Downloaded); err != nil {
-			return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
+			return nil, err
 		}
 		sn.At = fromUnix(at)
 		out = append(out, sn)

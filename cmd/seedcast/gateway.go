@@ -34,6 +34,19 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
+// open loads the config and opens its store; the caller closes the store.
+func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, *slog.Logger, *store.SQLite, error) {
+	cfg, log, err := c.load(stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, st, nil
+}
+
 func (c *commonFlags) load(stderr io.Writer) (*config.Config, *slog.Logger, error) {
 	level, err := parseLevel(c.logLevel)
 	if err != nil {
@@ -123,11 +136,7 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, log, err := cf.load(stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, log, st, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -157,11 +166,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, log, err := cf.load(stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, log, st, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -82,11 +82,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if write == nil {
 		return fmt.Errorf("-format %q: want table, csv or json", *format)
 	}
-	cfg, _, err := cf.load(stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	cfg, _, st, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
