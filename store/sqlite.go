@@ -166,7 +166,10 @@ func fromUnix(n int64) time.Time {
 // EnsureFeed creates the feed row for a configured slug, or updates its URL.
 func (s *SQLite) EnsureFeed(ctx context.Context, slug, url string) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO feeds(slug, url) VALUES(?, ?)
-		ON CONFLICT(slug) DO UPDATE SET url = excluded.url`, slug, url)
+		ON CONFLICT(slug) DO UPDATE SET url = excluded.url,
+		-- validators from the old URL mean nothing to the new one
+		etag = CASE WHEN url = excluded.url THEN etag ELSE '' END,
+		last_modified = CASE WHEN url = excluded.url THEN last_modified ELSE '' END`, slug, url)
 	if err != nil {
 		return fmt.Errorf("store: ensure feed %s: %w", slug, err)
 	}

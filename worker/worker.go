@@ -285,10 +285,14 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 }
 
 func (w *Worker) poll(ctx context.Context, f Feed) error {
-	if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
-		return err
-	}
 	prev, err := w.st.Feed(ctx, f.Slug)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
+		// First poll of this slug, or its URL changed in config.yaml.
+		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
+			return err
+		}
+		prev, err = w.st.Feed(ctx, f.Slug)
+	}
 	if err != nil {
 		return err
 	}
