@@ -48,6 +48,10 @@ type Seedbox struct {
 type Tracker struct {
 	UDPListen     string   `yaml:"udp_listen"`
 	ExtraAnnounce []string `yaml:"extra_announce"`
+	// AnnouncesPerIPPerMinute bounds announces per source address (IPv6:
+	// per /64); 0 = default 120, negative = no limit. The gateway's own
+	// addresses are never limited, so its seeder can announce everything.
+	AnnouncesPerIPPerMinute int `yaml:"announces_per_ip_per_minute"`
 }
 
 // Fetch limits what the gateway downloads from strangers' URLs.

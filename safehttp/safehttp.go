@@ -44,12 +44,13 @@ func NewClient(o Options) *http.Client {
 	if o.AllowPrivate {
 		check = func(netip.Addr) error { return nil }
 	}
-	return newClient(o, check)
+	return newClient(o, check, nil)
 }
 
 // newClient takes the address check separately so tests can refuse chosen
-// loopback addresses while still reaching httptest servers.
-func newClient(o Options, check func(netip.Addr) error) *http.Client {
+// loopback addresses while still reaching httptest servers, and the resolver
+// (nil: the system's) so tests can play a rebinding DNS server.
+func newClient(o Options, check func(netip.Addr) error, resolver *net.Resolver) *http.Client {
 	if o.MaxRedirects == 0 {
 		o.MaxRedirects = defaultMaxRedirects
 	}
@@ -60,6 +61,7 @@ func newClient(o Options, check func(netip.Addr) error) *http.Client {
 		Timeout:   30 * time.Second,
 		KeepAlive: 30 * time.Second,
 		Control:   controlFunc(check),
+		Resolver:  resolver,
 	}
 	transport := &http.Transport{
 		// No proxy: with a proxy the address we check would be the proxy's,

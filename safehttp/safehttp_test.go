@@ -179,7 +179,7 @@ func TestRedirectToRefusedHost(t *testing.T) {
 	}))
 	defer allowed.Close()
 
-	client := newClient(Options{AllowPrivate: true}, refuse127002)
+	client := newClient(Options{AllowPrivate: true}, refuse127002, nil)
 	_, err := get(t, client, allowed.URL)
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("got %v, want ErrForbiddenAddress", err)
@@ -190,7 +190,7 @@ func TestRedirectToRefusedHost(t *testing.T) {
 
 	// Without the refusing check the redirect is followed, so the refusal
 	// above came from the check and not from the servers.
-	body, err := get(t, newClient(Options{AllowPrivate: true}, allowAll), allowed.URL)
+	body, err := get(t, newClient(Options{AllowPrivate: true}, allowAll, nil), allowed.URL)
 	if err != nil || body != "internal" {
 		t.Fatalf("unguarded: got %q, %v", body, err)
 	}
@@ -201,7 +201,7 @@ func TestRedirectScheme(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target, http.StatusFound)
 		}))
-		_, err := get(t, newClient(Options{AllowPrivate: true}, refuse127002), srv.URL)
+		_, err := get(t, newClient(Options{AllowPrivate: true}, refuse127002, nil), srv.URL)
 		srv.Close()
 		if !errors.Is(err, ErrForbiddenScheme) {
 			t.Errorf("redirect to %s: got %v, want ErrForbiddenScheme", target, err)

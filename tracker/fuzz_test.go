@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"net/url"
 	"testing"
+
+	"github.com/anacrolix/torrent/types/infohash"
 )
 
 func FuzzParseAnnounce(f *testing.F) {
@@ -95,4 +97,30 @@ func checkReply(t *testing.T, pkt, reply []byte) {
 	if len(reply) < 8 || string(reply[4:8]) != string(pkt[12:16]) {
 		t.Fatalf("reply %x does not echo the transaction id of %x", reply, pkt)
 	}
+}
+
+func FuzzScrapeResponse(f *testing.F) {
+	ihA, ihB := infohash.T(hashA), infohash.T(hashB)
+	f.Add([]byte("d5:filesd20:" + string(hashA[:]) + "d8:completei3e10:downloadedi7e10:incompletei2eeee"))
+	f.Add([]byte("d5:filesd20:" + string(hashB[:]) + "d8:completei-3e10:downloadedi99999999999999999999e10:incompletei2eeee"))
+	f.Add([]byte("d14:failure reason6:go awaye"))
+	f.Add([]byte("d5:filesl1:ae5:extrali1ei2eee"))
+	f.Add([]byte("d5:filesd20:xxxxxxxxxxxxxxxxxxxxd8:complete3:abceee"))
+	f.Add([]byte("i9e"))
+	f.Add([]byte("d5:filesd"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		hashes := []infohash.T{ihA, ihB}
+		got, err := parseScrapeReply(body, hashes)
+		if err != nil {
+			return
+		}
+		if len(got) != len(hashes) {
+			t.Fatalf("%d results for %d hashes", len(got), len(hashes))
+		}
+		for _, st := range got {
+			if st.Complete < 0 || st.Incomplete < 0 || st.Downloaded < 0 {
+				t.Fatalf("negative figures %+v from %q", st, body)
+			}
+		}
+	})
 }

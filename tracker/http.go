@@ -19,14 +19,19 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 		if !allowMethod(w, r) {
 			return
 		}
-		q, err := parseAnnounce(r.URL.RawQuery)
-		if err != nil {
-			writeFailure(w, err.Error())
-			return
-		}
 		remote, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil {
 			writeFailure(w, "cannot determine your address")
+			return
+		}
+		// Charged before parsing, so malformed floods are limited too.
+		if !t.allowAnnounce(remote.Addr()) {
+			writeFailure(w, string(errRateLimited))
+			return
+		}
+		q, err := parseAnnounce(r.URL.RawQuery)
+		if err != nil {
+			writeFailure(w, err.Error())
 			return
 		}
 		q.req.addr = netip.AddrPortFrom(remote.Addr().Unmap(), q.port)

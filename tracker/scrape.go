@@ -275,6 +275,12 @@ func (s *Scraper) scrapeHTTP(ctx context.Context, announce *url.URL, hashes []in
 	if len(body) > maxScrapeBody {
 		return nil, fmt.Errorf("reply larger than %d bytes", maxScrapeBody)
 	}
+	return parseScrapeReply(body, hashes)
+}
+
+// parseScrapeReply decodes a BEP 48 scrape reply from another tracker into one
+// Stats per hash, in order. The body is a stranger's: anything goes.
+func parseScrapeReply(body []byte, hashes []infohash.T) ([]Stats, error) {
 	var reply struct {
 		Files         map[string]scrapeFile `bencode:"files"`
 		FailureReason string                `bencode:"failure reason"`

@@ -20,6 +20,17 @@ type Config struct {
 	PeerTTL            time.Duration // a peer not heard from for this long is expired; default 2*AnnounceInterval+1m
 	MaxNumWant         int           // cap on peers returned; default 50
 	MaxPeersPerTorrent int           // default 10000; beyond it new peers are not stored (still answered)
+	MaxPeers           int           // across all torrents; default 200000 (about 30 MB); beyond it likewise
+
+	// AnnouncesPerIPPerMinute is the sustained announce rate allowed per source
+	// (an IPv4 address or an IPv6 /64), HTTP and UDP together; default 120,
+	// negative for no limit. Over it an announce gets "rate limited".
+	AnnouncesPerIPPerMinute int
+	// AnnounceBurst is how many announces a source may send at once; default 60.
+	AnnounceBurst int
+	// RateLimitExempt lists sources never limited. Empty by default: loopback
+	// is limited too, as a reverse proxy in front would make every client loopback.
+	RateLimitExempt []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {
@@ -34,6 +45,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPeersPerTorrent <= 0 {
 		c.MaxPeersPerTorrent = 10000
+	}
+	if c.MaxPeers <= 0 {
+		c.MaxPeers = 200_000
+	}
+	if c.AnnouncesPerIPPerMinute == 0 {
+		c.AnnouncesPerIPPerMinute = 120
+	}
+	if c.AnnounceBurst <= 0 {
+		c.AnnounceBurst = 60
 	}
 	return c
 }
@@ -61,10 +81,12 @@ type Tracker struct {
 	now   func() time.Time
 	// udpKey keys the HMAC behind UDP connection IDs; random per process, so IDs
 	// cannot be forged and do not survive a restart (clients simply reconnect).
-	udpKey []byte
+	udpKey  []byte
+	limiter *rateLimiter // nil when announces are not limited
 
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
+	npeers int // peers stored across all swarms, bounded by cfg.MaxPeers
 }
 
 type swarm struct {
@@ -96,13 +118,15 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 	key := make([]byte, 32)
 	// crypto/rand.Read never returns an error (it crashes the program instead).
 	_, _ = rand.Read(key)
+	cfg = cfg.withDefaults()
 	return &Tracker{
-		cfg:    cfg.withDefaults(),
-		store:  st,
-		log:    log,
-		now:    now,
-		udpKey: key,
-		swarms: make(map[[20]byte]*swarm),
+		cfg:     cfg,
+		store:   st,
+		log:     log,
+		now:     now,
+		udpKey:  key,
+		limiter: newRateLimiter(cfg.AnnouncesPerIPPerMinute, cfg.AnnounceBurst, cfg.RateLimitExempt),
+		swarms:  make(map[[20]byte]*swarm),
 	}
 }
 
@@ -135,7 +159,10 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
 func (t *Tracker) Forget(infoHash [20]byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.swarms, infoHash)
+	if s, ok := t.swarms[infoHash]; ok {
+		t.npeers -= len(s.peers)
+		delete(t.swarms, infoHash)
+	}
 }
 
 // Stats reports the scrape figures of infoHash, and false if it is not tracked.
@@ -169,9 +196,12 @@ func (t *Tracker) Run(ctx context.Context) {
 	}
 }
 
-// sweep removes every peer not heard from within PeerTTL.
+// sweep removes every peer not heard from within PeerTTL, and the rate
+// limiter's idle buckets.
 func (t *Tracker) sweep() {
-	cutoff := t.now().Add(-t.cfg.PeerTTL)
+	now := t.now()
+	t.limiter.sweep(now)
+	cutoff := now.Add(-t.cfg.PeerTTL)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	expired := 0
@@ -183,6 +213,7 @@ func (t *Tracker) sweep() {
 			}
 		}
 	}
+	t.npeers -= expired
 	if expired > 0 {
 		t.log.Debug("tracker: expired idle peers", "count", expired)
 	}
@@ -242,7 +273,17 @@ func (e clientError) Error() string { return string(e) }
 
 const (
 	errUnknownInfoHash clientError = "unknown info hash"
+	errRateLimited     clientError = "rate limited"
 )
+
+// allowAnnounce charges one announce to src's rate limit and reports whether it may proceed.
+func (t *Tracker) allowAnnounce(src netip.Addr) bool {
+	if t.limiter.allow(src, t.now()) {
+		return true
+	}
+	t.log.Debug("tracker: announce rate limited", "addr", src.String())
+	return false
+}
 
 // announce updates the swarm with one announce and picks peers for the reply.
 func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceResponse, error) {
@@ -292,15 +333,19 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		completed = true
 	}
 	if req.event == eventStopped {
-		s.remove(req.peerID)
+		if known {
+			s.remove(req.peerID)
+			t.npeers--
+		}
 		return completed, nil
 	}
 	if !known {
-		if len(s.peers) >= t.cfg.MaxPeersPerTorrent {
+		if len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers {
 			return false, nil
 		}
 		p = &peer{}
 		s.peers[req.peerID] = p
+		t.npeers++
 	} else if p.seeder {
 		s.seeders--
 	} else {

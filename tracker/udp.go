@@ -5,10 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"time"
 )
 
@@ -50,7 +52,7 @@ func (t *Tracker) ServeUDP(ctx context.Context, conn net.PacketConn) error {
 		if !ok {
 			continue
 		}
-		reply := t.handleUDP(ctx, buf[:n], src)
+		reply := t.handleUDPSafely(ctx, buf[:n], src)
 		if reply == nil {
 			continue
 		}
@@ -58,6 +60,20 @@ func (t *Tracker) ServeUDP(ctx context.Context, conn net.PacketConn) error {
 			t.log.Debug("tracker: udp write", "addr", from.String(), "err", err)
 		}
 	}
+}
+
+// handleUDPSafely is handleUDP that drops a packet it panics on instead of
+// taking the daemon down, as net/http does for a handler. The fuzz targets are
+// what keep this from ever running.
+func (t *Tracker) handleUDPSafely(ctx context.Context, pkt []byte, src netip.AddrPort) (reply []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.log.Error("tracker: udp packet caused a panic", "addr", src.String(), "packet", hex.EncodeToString(pkt),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			reply = nil
+		}
+	}()
+	return t.handleUDP(ctx, pkt, src)
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {
@@ -96,6 +112,11 @@ func (t *Tracker) handleUDP(ctx context.Context, pkt []byte, src netip.AddrPort)
 		}
 		if !t.validConnectionID(connID, src) {
 			return udpError(txID, "invalid connection id")
+		}
+		// Charged only after the connection ID proves src is real, so spoofed
+		// packets can neither use up someone else's budget nor add buckets.
+		if !t.allowAnnounce(src.Addr()) {
+			return udpError(txID, string(errRateLimited))
 		}
 		return t.udpAnnounce(ctx, pkt, txID, src)
 	case actionScrape:

@@ -353,3 +353,29 @@ func TestUDPIPv6(t *testing.T) {
 		t.Fatalf("peers = %v, want [[::1]:7001]", resp.Peers)
 	}
 }
+
+// panicStore panics on every completion, standing in for any bug a packet might hit.
+type panicStore struct{ memStore }
+
+func (*panicStore) RecordCompletion(context.Context, string, string, time.Time) (bool, error) {
+	panic("store exploded")
+}
+
+func TestUDPPanicDropsPacketNotServer(t *testing.T) {
+	tr := New(Config{}, &panicStore{memStore: *newMemStore()}, testLogger(t), nil)
+	if err := tr.Allow(t.Context(), hashA); err != nil {
+		t.Fatal(err)
+	}
+	addr := serveUDP(t, tr, "udp4", "127.0.0.1:0")
+	c := newRawUDP(t, addr)
+	id := c.connect(1)
+	c.send(udpRequest(id, actionAnnounce, 2, announceBody(hashA, "a", 10, eventStarted, 7001)))
+	c.recv()
+	// The completion reaches the store, which panics: the packet goes unanswered...
+	c.send(udpRequest(id, actionAnnounce, 3, announceBody(hashA, "a", 0, eventCompleted, 7001)))
+	// ...and the server keeps answering (replies are in order, so had the
+	// panicking announce been answered its reply would come first).
+	if got := c.connect(4); got == 0 {
+		t.Fatal("zero connection id")
+	}
+}

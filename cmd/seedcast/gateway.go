@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -172,7 +173,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	trk := tracker.New(tracker.Config{}, st, log.With("component", "tracker"), nil)
+	trk := tracker.New(tracker.Config{
+		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
+		RateLimitExempt:         ownAddresses(log),
+	}, st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	mux.Handle("GET /announce", trk.AnnounceHandler())
 	mux.Handle("GET /scrape", trk.ScrapeHandler())
@@ -282,4 +286,24 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	sched.Stop()
 	log.Info("stopped")
 	return nil
+}
+
+// ownAddresses are this host's addresses: its seeder announces every torrent
+// from one of them, and must not be rate-limited by its own tracker.
+func ownAddresses(log *slog.Logger) []netip.Prefix {
+	out := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		log.Warn("listing interface addresses for the tracker's rate-limit exemption", "err", err)
+		return out
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				ip = ip.Unmap()
+				out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+			}
+		}
+	}
+	return out
 }

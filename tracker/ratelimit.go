@@ -1,0 +1,114 @@
+package tracker
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// defaultMaxSources bounds the limiter's memory (a bucket is about 100 bytes).
+const defaultMaxSources = 100_000
+
+// rateLimiter is a token bucket per source: an IPv4 address, or an IPv6 /64,
+// since one host usually holds a whole /64 and could otherwise pick a fresh
+// address per request. A full bucket is the same as no bucket, so buckets are
+// dropped once they have refilled, which keeps memory proportional to the
+// sources active in the last few seconds.
+type rateLimiter struct {
+	perSecond  float64
+	burst      float64
+	exempt     []netip.Prefix
+	maxSources int
+
+	mu      sync.Mutex
+	buckets map[netip.Prefix]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// newRateLimiter returns nil, which allows everything, when perMinute is negative.
+func newRateLimiter(perMinute, burst int, exempt []netip.Prefix) *rateLimiter {
+	if perMinute < 0 {
+		return nil
+	}
+	return &rateLimiter{
+		perSecond:  float64(perMinute) / 60,
+		burst:      float64(burst),
+		exempt:     exempt,
+		maxSources: defaultMaxSources,
+		buckets:    make(map[netip.Prefix]*bucket),
+	}
+}
+
+// allow takes one token from addr's bucket and reports whether there was one.
+func (l *rateLimiter) allow(addr netip.Addr, now time.Time) bool {
+	if l == nil {
+		return true
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, p := range l.exempt {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	key := sourceKey(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.maxSources {
+			l.sweepLocked(now)
+		}
+		if len(l.buckets) >= l.maxSources {
+			// Too many sources at once is itself an attack: refuse newcomers
+			// rather than grow without bound or forget the sources being limited.
+			return false
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	l.refill(b, now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *rateLimiter) refill(b *bucket, now time.Time) {
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = min(l.burst, b.tokens+elapsed.Seconds()*l.perSecond)
+		b.last = now
+	}
+}
+
+// sweep drops the buckets that have refilled, and returns how many are left.
+func (l *rateLimiter) sweep(now time.Time) int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweepLocked(now)
+	return len(l.buckets)
+}
+
+func (l *rateLimiter) sweepLocked(now time.Time) {
+	for key, b := range l.buckets {
+		l.refill(b, now)
+		if b.tokens >= l.burst {
+			delete(l.buckets, key)
+		}
+	}
+}
+
+func sourceKey(addr netip.Addr) netip.Prefix {
+	if addr.Is4() {
+		return netip.PrefixFrom(addr, 32)
+	}
+	p, _ := addr.Prefix(64)
+	return p
+}
