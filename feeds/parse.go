@@ -164,6 +164,10 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 		})
 	}
 	it.Key = EpisodeKey(it.GUID, primaryEnclosure(it.Enclosures), it.Title, it.Published)
+	if si != nil {
+		// After the key: renditions never change an episode's identity.
+		it.Enclosures = append(it.Enclosures, si.renditions...)
+	}
 	return it
 }
 

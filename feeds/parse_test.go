@@ -42,7 +42,15 @@ func TestParseFixtures(t *testing.T) {
 			author: "john@example.com (John Doe)", image: "https://example.com/images/pci_avatar-massive.jpg", items: 3,
 			itemTitle: "Episode 3 - The Future", guid: "https://example.com/ep0003", permaLink: true,
 			key:       "guid:https://example.com/ep0003",
-			encs:      []enc{{"https://example.com/file-03.mp3", "audio/mpeg", 43200000}},
+			// The enclosure, then each podcast:alternateEnclosure rendition
+			// (each becomes a torrent; the repeat of the enclosure is merged
+			// by MediaEnclosures).
+			encs: []enc{{"https://example.com/file-03.mp3", "audio/mpeg", 43200000},
+				{"https://example.com/file-03.mp3", "audio/mpeg", 43200000},
+				{"https://example.com/file-high-03.opus", "audio/opus", 32400000},
+				{"https://example.com/file-proprietary-03.aac", "audio/aac", 54000000},
+				{"https://example.com/file-low-03.opus", "audio/opus", 5400000},
+				{"https://example.com/file-720.mp4", "video/mp4", 7924786}},
 			published: time.Date(2020, 10, 9, 4, 30, 38, 0, time.UTC)},
 		{file: "podcastparser/simple.rss", title: "Podcast", items: 1, itemTitle: "Episode",
 			key:  "url:https://example.org/example.mp3",
@@ -142,9 +150,13 @@ func TestParsePodcastNamespace(t *testing.T) {
 			t.Errorf("item Extra lacks %s", want)
 		}
 	}
-	// The source's renditions are kept; its plain enclosure is Item.Enclosures.
-	if strings.Count(it, "<podcast:alternateEnclosure ") != 5 || strings.Contains(it, "<enclosure") {
-		t.Errorf("item Extra: want 5 alternateEnclosures and no enclosure: %s", it)
+	// The source's renditions become enclosures (and torrents): the
+	// publisher writes their alternateEnclosures, so Extra has none.
+	if strings.Contains(it, "<podcast:alternateEnclosure ") || strings.Contains(it, "<enclosure") {
+		t.Errorf("item Extra: want no alternateEnclosure and no enclosure: %s", it)
+	}
+	if n := len(f.Items[0].MediaEnclosures()); n != 5 {
+		t.Errorf("MediaEnclosures: %d renditions, want 5 (the repeat of the enclosure merged)", n)
 	}
 	// Source order is kept.
 	if strings.Index(it, "itunes:image") > strings.Index(it, "podcast:person") {
@@ -200,16 +212,15 @@ func TestParseNamespacePrefixes(t *testing.T) {
 		t.Errorf("Extra\n got %s\nwant %s", f.Extra, wantExtra)
 	}
 	it := f.Items[0]
-	if it.Extra != `<itunes:duration>1:00</itunes:duration>`+
-		`<podcast:alternateEnclosure type="audio/mpeg"><podcast:source uri="a.mp3"></podcast:source></podcast:alternateEnclosure>` ||
-		it.GUIDIsPermaLink || it.Key != "guid:ep-1" {
+	if it.Extra != `<itunes:duration>1:00</itunes:duration>` || it.GUIDIsPermaLink || it.Key != "guid:ep-1" {
 		t.Errorf("item %+v", it)
 	}
 	want := []Enclosure{
 		{"https://cdn.example.net/base/ep1.mp3", "audio/mpeg", 0},
 		{"https://other.example/dir/ep1.ogg", "audio/ogg", 0},
+		{"https://cdn.example.net/base/a.mp3", "audio/mpeg", 0}, // the alternateEnclosure rendition
 	}
-	if len(it.Enclosures) != 2 || it.Enclosures[0] != want[0] || it.Enclosures[1] != want[1] {
+	if len(it.Enclosures) != 3 || it.Enclosures[0] != want[0] || it.Enclosures[1] != want[1] || it.Enclosures[2] != want[2] {
 		t.Errorf("enclosures %+v, want %+v", it.Enclosures, want)
 	}
 }

@@ -101,6 +101,7 @@ type itemScan struct {
 	guidSeen     bool
 	guidLink     bool
 	encBases     []string
+	renditions   []Enclosure // podcast:alternateEnclosure of the item, each to become a torrent
 	itunesAuthor string
 	itunesImage  string
 }
@@ -290,6 +291,16 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 	case "content:encoded":
 		if !isChannel {
 			return // Item.Content; the publisher writes it
+		}
+	case "podcast:alternateenclosure":
+		if !isChannel {
+			// Each rendition becomes its own torrent under the item, and the
+			// publisher writes an alternateEnclosure for it; one that cannot
+			// be fetched over http(s) (HLS, IPFS, a torrent) stays as it was.
+			if r, ok := rendition(c, owner.base); ok {
+				owner.renditions = append(owner.renditions, r)
+				return
+			}
 		}
 	case "podcast:locked":
 		if isChannel {
@@ -542,4 +553,42 @@ func resolve(base, ref string) string {
 		return ref
 	}
 	return b.ResolveReference(r).String()
+}
+
+// rendition reads a captured podcast:alternateEnclosure: its type and length,
+// and its first http(s) podcast:source that is plain media.
+func rendition(c *capture, base string) (Enclosure, bool) {
+	typ := strings.TrimSpace(c.rootAttr("type"))
+	lt := strings.ToLower(typ)
+	if typ == "" || strings.Contains(lt, "mpegurl") || strings.Contains(lt, "bittorrent") || strings.Contains(lt, "dash") {
+		return Enclosure{}, false
+	}
+	dec := xml.NewDecoder(strings.NewReader(c.buf.String()))
+	dec.Strict = false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return Enclosure{}, false
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || !strings.EqualFold(se.Name.Local, "source") {
+			continue
+		}
+		var uri, ct string
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "uri":
+				uri = strings.TrimSpace(a.Value)
+			case "contentType":
+				ct = strings.ToLower(a.Value)
+			}
+		}
+		u := resolve(base, uri)
+		if ct != "" && ct != lt {
+			continue // e.g. a .torrent or playlist offered for the same rendition
+		}
+		if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+			return Enclosure{URL: cleanText(u), Type: cleanText(typ), Length: parseLength(c.rootAttr("length"))}, true
+		}
+	}
 }
