@@ -41,7 +41,7 @@ func TestParseFixtures(t *testing.T) {
 		{file: "podcast-namespace/example.xml", title: "Podcasting 2.0 Namespace Example",
 			author: "john@example.com (John Doe)", image: "https://example.com/images/pci_avatar-massive.jpg", items: 3,
 			itemTitle: "Episode 3 - The Future", guid: "https://example.com/ep0003", permaLink: true,
-			key:       "guid:https://example.com/ep0003",
+			key: "guid:https://example.com/ep0003",
 			// The enclosure, then each podcast:alternateEnclosure rendition
 			// (each becomes a torrent; the repeat of the enclosure is merged
 			// by MediaEnclosures).

@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -25,7 +27,9 @@ const (
 	// Without a Content-Length we must pick the piece length before seeing the size; 1 MiB keeps
 	// a typical episode (20-200 MB) between 20 and 200 pieces and a 2 GiB video near 2000.
 	unknownSizePieceLength = 1 << 20
-	copyBufferSize         = 256 << 10
+	copyBufferSize         = 512 << 10
+	copyBuffers            = 8
+	writebackWindow        = 8 << 20
 )
 
 var (
@@ -138,7 +142,8 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 	}()
 
 	h := newPieceHasher(pieceLength)
-	size, err := copyLimited(f, h, resp.Body, maxBytes)
+	whole := sha256.New()
+	size, err := copyLimited(&writeBehind{f: f}, h, whole, resp.Body, maxBytes)
 	if err != nil {
 		return Download{}, err
 	}
@@ -164,7 +169,7 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 		return Download{}, err
 	}
 
-	pieces, sum256 := h.finish()
+	pieces, sum256 := h.finish(), whole.Sum(nil)
 	return Download{
 		Path:         destPath,
 		Size:         size,
@@ -177,21 +182,86 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 	}, nil
 }
 
-// copyLimited copies r to both w and h until EOF, failing once more than max bytes arrive.
-func copyLimited(w io.Writer, h io.Writer, r io.Reader, max int64) (int64, error) {
-	buf := make([]byte, copyBufferSize)
+// copyLimited copies r to w until EOF, failing once more than max bytes arrive, and feeds every
+// byte, in order, to the SHA-1 piece hasher and the SHA-256 hasher. Each hasher runs on its own
+// goroutine behind a small ring of buffers, so on two cores the hashing overlaps the download
+// instead of adding to it (SHA-1 and SHA-256 each run near 1.5-1.8 GB/s with SHA-NI here).
+func copyLimited(w io.Writer, pieces *pieceHasher, whole hash.Hash, r io.Reader, max int64) (int64, error) {
+	free := make(chan *chunk, copyBuffers)
+	for range copyBuffers {
+		free <- &chunk{buf: make([]byte, copyBufferSize)}
+	}
+	// Capacity copyBuffers: a hasher never blocks on sending, the reader only on free.
+	toPieces := make(chan *chunk, copyBuffers)
+	toWhole := make(chan *chunk, copyBuffers)
+	hashers := []struct {
+		in chan *chunk
+		h  io.Writer
+	}{{toPieces, pieces}, {toWhole, whole}}
+	var wg sync.WaitGroup
+	for _, hs := range hashers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range hs.in {
+				hs.h.Write(c.buf[:c.n]) // hash writes never fail
+				if c.pending.Add(-1) == 0 {
+					free <- c
+				}
+			}
+		}()
+	}
+	total, err := readLoop(w, r, max, free, func(c *chunk) {
+		c.pending.Store(2)
+		toPieces <- c
+		toWhole <- c
+	})
+	close(toPieces)
+	close(toWhole)
+	wg.Wait()
+	return total, err
+}
+
+// writeBehind writes to f and starts writeback of each completed window as it goes.
+type writeBehind struct {
+	f               *os.File
+	written, synced int64
+}
+
+func (w *writeBehind) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.synced >= writebackWindow {
+		startWriteback(w.f, w.synced, w.written-w.synced)
+		w.synced = w.written
+	}
+	return n, err
+}
+
+// chunk is one buffer of the copy ring, handed to both hashers and recycled when both are done.
+type chunk struct {
+	buf     []byte
+	n       int
+	pending atomic.Int32
+}
+
+func readLoop(w io.Writer, r io.Reader, max int64, free chan *chunk, hash func(*chunk)) (int64, error) {
 	var total int64
 	for {
-		n, rerr := r.Read(buf)
+		c := <-free
+		n, rerr := fill(r, c.buf)
 		if n > 0 {
 			total += int64(n)
 			if total > max {
 				return total, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
 			}
-			if _, err := w.Write(buf[:n]); err != nil {
+			if _, err := w.Write(c.buf[:n]); err != nil {
 				return total, fmt.Errorf("writing temporary file: %w", err)
 			}
-			h.Write(buf[:n]) // hash.Hash writes never fail
+			c.n = n
+			hash(c)
+		} else {
+			free <- c
 		}
 		if rerr == io.EOF {
 			return total, nil
@@ -206,23 +276,35 @@ func copyLimited(w io.Writer, h io.Writer, r io.Reader, max int64) (int64, error
 	}
 }
 
-// pieceHasher splits a byte stream into BitTorrent v1 pieces and hashes each with SHA-1, while
-// also hashing the whole stream with SHA-256.
+// fill reads into buf until it is full or r fails, so that writes and hash hand-offs happen per
+// buffer rather than per (often small) network read. Unlike io.ReadFull it passes r's error on
+// unchanged: io.EOF is the end, io.ErrUnexpectedEOF a truncated body.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// pieceHasher splits a byte stream into BitTorrent v1 pieces and hashes each with SHA-1.
 type pieceHasher struct {
 	pieceLength int64
 	piece       hash.Hash
 	inPiece     int64
 	pieces      []byte
-	whole       hash.Hash
 }
 
 func newPieceHasher(pieceLength int64) *pieceHasher {
-	return &pieceHasher{pieceLength: pieceLength, piece: sha1.New(), whole: sha256.New()}
+	return &pieceHasher{pieceLength: pieceLength, piece: sha1.New()}
 }
 
 func (h *pieceHasher) Write(p []byte) (int, error) {
 	n := len(p)
-	h.whole.Write(p)
 	for len(p) > 0 {
 		chunk := min(int64(len(p)), h.pieceLength-h.inPiece)
 		h.piece.Write(p[:chunk])
@@ -237,14 +319,14 @@ func (h *pieceHasher) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// finish returns the piece hashes (including a short last piece) and the whole-stream SHA-256.
-func (h *pieceHasher) finish() (pieces, sum256 []byte) {
+// finish returns the piece hashes, including a short last piece.
+func (h *pieceHasher) finish() []byte {
 	if h.inPiece > 0 {
 		h.pieces = h.piece.Sum(h.pieces)
 		h.piece.Reset()
 		h.inPiece = 0
 	}
-	return h.pieces, h.whole.Sum(nil)
+	return h.pieces
 }
 
 func syncDir(dir string) error {

@@ -1,0 +1,125 @@
+# Shared helpers for the bench/ scripts: sourced, not run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${BENCH_DIR:-$(mktemp -d /tmp/seedcast-bench.XXXXXX)}
+
+
+# build_seedcast builds the binary under test into $WORK/seedcast.
+build_seedcast() {
+	(cd "$ROOT" && go build -o "$WORK/seedcast" ./cmd/seedcast)
+}
+
+# need fails early, naming the Debian package, when a peer tool is missing.
+need() {
+	command -v "$1" >/dev/null || { echo "bench: $1 not installed (apt-get install $2)" >&2; exit 1; }
+}
+
+# timed CMD... runs CMD quietly and prints its wall time in seconds.
+timed() {
+	local s=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1
+	local e=$EPOCHREALTIME
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }'
+}
+
+# make_file PATH BYTES writes pseudo-random bytes once and reuses them across runs.
+make_file() {
+	if [ ! -f "$1" ] || [ "$(stat -c %s "$1")" != "$2" ]; then
+		head -c "$2" /dev/urandom >"$1"
+		sync "$1" # so writeback does not run during the first timings
+	fi
+	cat "$1" >/dev/null # warm the page cache
+}
+
+# stats NAME FILE... prints median, min and max of the numbers (one per line) in each file and,
+# for two or more, the ratio of the first median to each other's.
+stats() {
+	python3 - "$@" <<'PY'
+import statistics, sys
+files = sys.argv[1:]
+meds = []
+for f in files:
+    xs = [float(l) for l in open(f) if l.strip()]
+    m = statistics.median(xs)
+    meds.append(m)
+    print(f"{f.rsplit('/',1)[-1]:<28} n={len(xs):<3} median={m:.4f} min={min(xs):.4f} max={max(xs):.4f}")
+for f, m in zip(files[1:], meds[1:]):
+    print(f"ratio {f.rsplit('/',1)[-1]} / {files[0].rsplit('/',1)[-1]} = {m/meds[0]:.2f}")
+PY
+}
+
+machine() {
+	echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB RAM, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3)"
+}
+
+# build_origin builds the local podcast origin (bench/origin) into $WORK/origin.
+build_origin() {
+	(cd "$ROOT" && go build -o "$WORK/origin" ./bench/origin)
+}
+
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# start_origin ARGS... starts the origin and sets ORIGIN to its base URL.
+start_origin() {
+	"$WORK/origin" "$@" >"$WORK/origin.out" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		ORIGIN=$(sed -n 's/^listening //p' "$WORK/origin.out")
+		[ -n "$ORIGIN" ] && return 0
+		sleep 0.05
+	done
+	echo "bench: origin did not start" >&2; cat "$WORK/origin.out" >&2; exit 1
+}
+
+# write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed.
+write_config() {
+	mkdir -p "$1"
+	cat >"$1/config.yaml" <<YAML
+data_dir: $1/data
+http:
+  listen: 127.0.0.1:$2
+seedbox:
+  peer_port: $3
+  disable_utp: true
+tracker:
+  udp_listen: "off"
+fetch:
+  allow_private_networks: true
+schedule:
+  poll: "@every 24h"
+  scrape: "@every 24h"
+demo: false
+feeds:
+  - slug: show
+    url: $4
+YAML
+}
+
+# start_gateway DIR starts `seedcast serve` on DIR/config.yaml, logging to DIR/log, and sets
+# GATEWAY_PID.
+start_gateway() {
+	"$WORK/seedcast" serve -config "$1/config.yaml" >"$1/log" 2>&1 &
+	GATEWAY_PID=$!
+	PIDS+=($GATEWAY_PID)
+}
+
+stop_gateway() {
+	kill "$GATEWAY_PID" 2>/dev/null || true
+	wait "$GATEWAY_PID" 2>/dev/null || true
+}
+
+# wait_items URL N [TIMEOUT_S] polls a feed until it lists N enclosures.
+wait_items() {
+	local deadline=$((SECONDS + ${3:-600}))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if [ "$(curl -sf "$1" 2>/dev/null | grep -c '<enclosure' || true)" -ge "$2" ]; then return 0; fi
+		sleep 0.02
+	done
+	echo "bench: $1 never listed $2 items" >&2; return 1
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Target 1: publish latency of a 1 GiB enclosure vs `curl -o` from the same local Go file server
+# (bench/origin, net/http on loopback), runs interleaved. For Seedcast it reports the time from
+# the "downloading" log line to the "published" one (its took= field: download, hashing, fsync,
+# .torrent, seeder add, store) and, separately, from process start to the torrent in the feed.
+# Prints the ratio of medians took / curl (target <= 1.10). SIZE and RUNS override defaults.
+source "$(dirname "$0")/lib.sh"
+SIZE=${SIZE:-1073741824}
+RUNS=${RUNS:-5}
+build_seedcast
+build_origin
+machine
+f=$WORK/big.bin
+make_file "$f" "$SIZE"
+start_origin -file "$f"
+url=$ORIGIN/big/big.bin
+: >"$WORK/curl.txt"; : >"$WORK/curl_sync.txt"; : >"$WORK/took.txt"; : >"$WORK/start_to_feed.txt"
+for i in $(seq "$RUNS"); do
+	rm -f "$WORK/curl.out"
+	timed curl -sf -o "$WORK/curl.out" "$url" >>"$WORK/curl.txt"
+	rm -f "$WORK/curl.out"
+	# curl does not fsync; Seedcast must (crash safety), so show that cost too.
+	timed sh -c "curl -sf -o '$WORK/curl.out' '$url' && sync '$WORK/curl.out'" >>"$WORK/curl_sync.txt"
+	rm -f "$WORK/curl.out"
+
+	g=$WORK/gw
+	rm -rf "$g"
+	write_config "$g" 18480 16881 "$ORIGIN/feed.xml"
+	s=$EPOCHREALTIME
+	start_gateway "$g"
+	wait_items "http://127.0.0.1:18480/feeds/show.rss" 1
+	e=$EPOCHREALTIME
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }' >>"$WORK/start_to_feed.txt"
+	stop_gateway
+	# took=1.234s or took=850ms in slog's text format
+	sed -n 's/.*msg=published.* took=\([0-9.]*\)\(m\?s\).*/\1 \2/p' "$g/log" |
+		awk '{ print ($2 == "ms") ? $1 / 1000 : $1 }' >>"$WORK/took.txt"
+done
+rm -rf "$WORK/gw"
+echo "seconds for $SIZE bytes (lower is better)"
+stats "$WORK/curl.txt" "$WORK/took.txt" "$WORK/start_to_feed.txt" "$WORK/curl_sync.txt"
