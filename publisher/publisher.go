@@ -27,6 +27,9 @@ type Store interface {
 	Feed(ctx context.Context, slug string) (store.Feed, error) // wraps store.ErrNotFound when missing
 	Published(ctx context.Context, slug string) ([]store.Episode, error)
 	EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Episode, error)
+	// FeedVersion changes whenever the feed's output would; one cheap read
+	// decides whether the cached rendering is still good.
+	FeedVersion(ctx context.Context, slug string) (int64, error)
 }
 
 // Publisher serves the output feeds and .torrent files.
@@ -134,8 +137,25 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// feed returns the feed document, rendering it only when its inputs changed.
+// feed returns the feed document, rendering it only when its inputs changed:
+// a request for an unchanged feed costs one indexed read, not a load of
+// every episode.
 func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered, error) {
+	version, err := p.st.FeedVersion(ctx, slug)
+	if err != nil {
+		return rendered{}, err
+	}
+	key := strconv.FormatInt(version, 10)
+	ck := cacheKey{slug, fl}
+	p.mu.Lock()
+	doc, ok := p.cache[ck]
+	p.mu.Unlock()
+	if ok && doc.key == key {
+		return doc, nil
+	}
+
+	// Read after the version: a change racing this render bumps the version
+	// again, so the next request renders anew.
 	f, err := p.st.Feed(ctx, slug)
 	if err != nil {
 		return rendered{}, err
@@ -144,23 +164,11 @@ func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered
 	if err != nil {
 		return rendered{}, err
 	}
-	// The store bumps UpdatedAt on every channel save (which also refreshes
-	// episode metadata) and PublishedAt on every publication, so these three
-	// change whenever the output can.
 	modTime := f.UpdatedAt
 	for _, e := range eps {
 		if e.PublishedAt.After(modTime) {
 			modTime = e.PublishedAt
 		}
-	}
-	key := fmt.Sprintf("%d/%d/%d", f.UpdatedAt.UnixNano(), len(eps), modTime.UnixNano())
-	ck := cacheKey{slug, fl}
-
-	p.mu.Lock()
-	doc, ok := p.cache[ck]
-	p.mu.Unlock()
-	if ok && doc.key == key {
-		return doc, nil
 	}
 
 	body, dropped, err := render(p.cfg, fl, f, eps)

@@ -89,6 +89,9 @@ var migrations = []string{
 	ALTER TABLE episodes ADD COLUMN enclosure_index INTEGER NOT NULL DEFAULT 0;
 	UPDATE episodes SET item_key = key;`,
 	`ALTER TABLE episodes ADD COLUMN evicted_at INTEGER NOT NULL DEFAULT 0;`,
+	// version counts changes to what a feed's output shows, so the publisher
+	// can serve a cached rendering after reading one row.
+	`ALTER TABLE feeds ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -233,7 +236,7 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE feeds SET title=?, link=?, description=?, language=?,
 		copyright=?, author=?, image_url=?, podcast_guid=?, extra=?, etag=?, last_modified=?,
-		last_poll_at=?, last_ok_at=?, last_error='', updated_at=? WHERE slug=?`,
+		last_poll_at=?, last_ok_at=?, last_error='', updated_at=?, version=version+1 WHERE slug=?`,
 		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
 		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(at), f.Slug)
 	if err != nil {
@@ -375,29 +378,66 @@ func (s *SQLite) Published(ctx context.Context, slug string) ([]Episode, error) 
 // Publish marks an episode published with its torrent. It is the single
 // moment an episode becomes visible in the output feed.
 func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
-		torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?
-		WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-		p.MediaSize, p.SHA256, unix(p.At), slug, key)
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
+			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?
+			WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
+			p.MediaSize, p.SHA256, unix(p.At), slug, key)
+		if err != nil {
+			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: publish %s/%s: %w", slug, key, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// changeFeed runs fn and bumps the feed's version in one transaction.
+func (s *SQLite) changeFeed(ctx context.Context, slug string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
+		return fmt.Errorf("store: %s: %w", slug, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: publish %s/%s: %w", slug, key, ErrNotFound)
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE feeds SET version=version+1 WHERE slug=?`, slug); err != nil {
+		return fmt.Errorf("store: %s: %w", slug, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: %s: %w", slug, err)
 	}
 	return nil
+}
+
+// FeedVersion is a number that changes whenever what the feed's output
+// shows changes; ErrNotFound for an unknown slug.
+func (s *SQLite) FeedVersion(ctx context.Context, slug string) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, "SELECT version FROM feeds WHERE slug=?", slug).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: feed %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: feed %q: %w", slug, err)
+	}
+	return v, nil
 }
 
 // Supersede retires a published episode whose enclosure changed: its row
 // moves aside under a new key (its torrent keeps seeding) so the identity can
 // be downloaded again and published with a new torrent.
 func (s *SQLite) Supersede(ctx context.Context, slug, key string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='superseded', key = key || '@' || info_hash
-		WHERE feed_slug=? AND key=? AND state='published' AND info_hash != ''`, slug, key)
-	if err != nil {
-		return fmt.Errorf("store: supersede %s/%s: %w", slug, key, err)
-	}
-	return nil
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='superseded', key = key || '@' || info_hash
+			WHERE feed_slug=? AND key=? AND state='published' AND info_hash != ''`, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: supersede %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
 }
 
 // Seeded lists a feed's torrents whose media is still on disk, newest
@@ -423,12 +463,14 @@ func (s *SQLite) Evict(ctx context.Context, slug, key string, at time.Time) erro
 // Requeue sends a published episode back to pending (out of the feed) so it
 // is downloaded again: its media was found damaged or missing.
 func (s *SQLite) Requeue(ctx context.Context, slug, key, why string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='pending', error=?
-		WHERE feed_slug=? AND key=? AND state='published'`, why, slug, key)
-	if err != nil {
-		return fmt.Errorf("store: requeue %s/%s: %w", slug, key, err)
-	}
-	return nil
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='pending', error=?
+			WHERE feed_slug=? AND key=? AND state='published'`, why, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: requeue %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
 }
 
 // Fail records why an episode's download failed; it stays eligible for retry.
