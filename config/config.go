@@ -61,7 +61,9 @@ type Fetch struct {
 	MaxEnclosureBytes    int64  `yaml:"max_enclosure_bytes"` // default 8 GiB
 	MaxRedirects         int    `yaml:"max_redirects"`       // default 5
 	MinFreeBytes         int64  `yaml:"min_free_bytes"`      // disk-space floor in data_dir; default 256 MiB
-	FeedTimeout          string `yaml:"feed_timeout"`        // default 60s
+	FeedTimeout          string `yaml:"feed_timeout"`        // whole feed request; default 60s
+	HeaderTimeout        string `yaml:"header_timeout"`      // wait for response headers; default 30s
+	EnclosureTimeout     string `yaml:"enclosure_timeout"`   // whole enclosure download; default 6h
 	UserAgent            string `yaml:"user_agent"`
 }
 
@@ -186,6 +188,12 @@ func (c *Config) applyDefaults() {
 	if c.Fetch.FeedTimeout == "" {
 		c.Fetch.FeedTimeout = "60s"
 	}
+	if c.Fetch.HeaderTimeout == "" {
+		c.Fetch.HeaderTimeout = "30s"
+	}
+	if c.Fetch.EnclosureTimeout == "" {
+		c.Fetch.EnclosureTimeout = "6h"
+	}
 	if c.Fetch.UserAgent == "" {
 		c.Fetch.UserAgent = "Seedcast/1 (+podcast-to-BitTorrent gateway)"
 	}
@@ -245,8 +253,11 @@ func (c *Config) Validate() error {
 	if c.Fetch.MaxRedirects < 0 {
 		bad("fetch.max_redirects", "must not be negative")
 	}
-	if _, err := c.FeedTimeout(); err != nil {
-		bad("fetch.feed_timeout", "%v", err)
+	for key, v := range map[string]string{"fetch.feed_timeout": c.Fetch.FeedTimeout,
+		"fetch.header_timeout": c.Fetch.HeaderTimeout, "fetch.enclosure_timeout": c.Fetch.EnclosureTimeout} {
+		if _, err := positiveDuration(v); err != nil {
+			bad(key, "%q: %v", v, err)
+		}
 	}
 	if _, err := ParseSchedule(c.Schedule.Poll); err != nil {
 		bad("schedule.poll", "%q: %v", c.Schedule.Poll, err)
@@ -302,9 +313,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// FeedTimeout is fetch.feed_timeout as a duration.
-func (c *Config) FeedTimeout() (time.Duration, error) {
-	d, err := time.ParseDuration(c.Fetch.FeedTimeout)
+// Timeouts are the fetch timeouts as durations (validated by Validate).
+func (c *Config) Timeouts() (feed, header, enclosure time.Duration) {
+	feed, _ = positiveDuration(c.Fetch.FeedTimeout)
+	header, _ = positiveDuration(c.Fetch.HeaderTimeout)
+	enclosure, _ = positiveDuration(c.Fetch.EnclosureTimeout)
+	return feed, header, enclosure
+}
+
+func positiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
 	if err == nil && d <= 0 {
 		err = errors.New("must be positive")
 	}

@@ -86,18 +86,18 @@ func publicHost(cfg *config.Config) string {
 }
 
 func clients(cfg *config.Config) worker.Clients {
-	feedTimeout, _ := cfg.FeedTimeout() // validated by config
+	feedTimeout, headerTimeout, enclosureTimeout := cfg.Timeouts()
 	opts := func(allowPrivate bool, timeout time.Duration) safehttp.Options {
 		return safehttp.Options{
 			AllowPrivate: allowPrivate, MaxRedirects: cfg.Fetch.MaxRedirects,
-			Timeout: timeout, UserAgent: cfg.Fetch.UserAgent,
+			Timeout: timeout, HeaderTimeout: headerTimeout, UserAgent: cfg.Fetch.UserAgent,
 		}
 	}
 	return worker.Clients{
 		Feed:      safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, feedTimeout)),
-		Media:     safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, 0)),
+		Media:     safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, enclosureTimeout)),
 		SelfFeed:  safehttp.NewClient(opts(true, feedTimeout)),
-		SelfMedia: safehttp.NewClient(opts(true, 0)),
+		SelfMedia: safehttp.NewClient(opts(true, enclosureTimeout)),
 		SelfHost:  publicHost(cfg),
 		MaxFeed:   cfg.Fetch.MaxFeedBytes,
 	}
