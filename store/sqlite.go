@@ -92,6 +92,8 @@ var migrations = []string{
 	// version counts changes to what a feed's output shows, so the publisher
 	// can serve a cached rendering after reading one row.
 	`ALTER TABLE feeds ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
+	`ALTER TABLE episodes ADD COLUMN media_etag TEXT NOT NULL DEFAULT '';
+	ALTER TABLE episodes ADD COLUMN media_last_modified TEXT NOT NULL DEFAULT '';`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -303,7 +305,7 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
-	item_key, enclosure_index, evicted_at`
+	item_key, enclosure_index, evicted_at, media_etag, media_last_modified`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
@@ -311,7 +313,8 @@ func scanEpisode(row scanner) (Episode, error) {
 	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
-		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted)
+		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
+		&e.MediaETag, &e.MediaLastModified)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
 	e.EvictedAt = fromUnix(evicted)
 	return e, err
@@ -380,9 +383,10 @@ func (s *SQLite) Published(ctx context.Context, slug string) ([]Episode, error) 
 func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
-			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?
+			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?,
+			media_etag=?, media_last_modified=?, evicted_at=0
 			WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-			p.MediaSize, p.SHA256, unix(p.At), slug, key)
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
 		}

@@ -81,9 +81,13 @@ type Episode struct {
 	MediaPath   string // relative to data_dir
 	MediaSize   int64
 	SHA256      string // hex, of the media
-	PublishedAt time.Time
-	SeenAt      time.Time
-	EvictedAt   time.Time // when retention removed the media (zero while seeded)
+	// The origin's validators for the media as downloaded, to notice a
+	// changed file under an unchanged feed entry.
+	MediaETag         string
+	MediaLastModified string
+	PublishedAt       time.Time
+	SeenAt            time.Time
+	EvictedAt         time.Time // when retention removed the media (zero while seeded)
 }
 
 // Torrent is what the seeder and tracker need to know of a published episode.
@@ -99,13 +103,15 @@ type Torrent struct {
 
 // Publication carries the results of a successful download and torrent build.
 type Publication struct {
-	InfoHash    string
-	TorrentPath string
-	TorrentSize int64
-	MediaPath   string
-	MediaSize   int64
-	SHA256      string
-	At          time.Time
+	InfoHash     string
+	TorrentPath  string
+	TorrentSize  int64
+	MediaPath    string
+	MediaSize    int64
+	SHA256       string
+	ETag         string // the origin's validators for the media, if it sent any
+	LastModified string
+	At           time.Time
 }
 
 // Snapshot is one scrape result of one torrent on one tracker.

@@ -92,3 +92,89 @@ func TestEnclosuresEachGetATorrentAndChangesSupersede(t *testing.T) {
 		media[tor.MediaPath] = true
 	}
 }
+
+// A file replaced at the origin under the same URL and declared length is
+// noticed by a conditional HEAD when the feed next changes: it gets a new
+// torrent. An unchanged file answers 304 and is not downloaded again.
+func TestReplacedFileAtOriginGetsNewTorrent(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	body, etag, items := strings.Repeat("1", 200000), `"v1"`, 1
+	gets := 0
+	var srvURL string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/feed.xml", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprint(w, `<rss version="2.0"><channel><title>E</title>`)
+		for i := items; i >= 1; i-- {
+			fmt.Fprintf(w, `<item><guid>g%d</guid><title>T%d</title><enclosure url="%s/ep%d.mp3" length="200000" type="audio/mpeg"/></item>`,
+				i, i, srvURL, i)
+		}
+		fmt.Fprint(w, `</channel></rss>`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		b, tag := body, etag
+		if r.URL.Path != "/ep1.mp3" {
+			b, tag = strings.Repeat("x", 200000), `"other"`
+		}
+		if r.Method == http.MethodGet {
+			gets++
+		}
+		mu.Unlock()
+		w.Header().Set("ETag", tag)
+		if r.Header.Get("If-None-Match") == tag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+		if r.Method == http.MethodGet {
+			w.Write([]byte(b))
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	srvURL = srv.URL
+
+	w, st, _ := newTestWorker(t)
+	f := Feed{Slug: "e", URL: srv.URL + "/feed.xml"}
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := st.Episode(ctx, "e", "guid:g1")
+	if first.MediaETag != `"v1"` {
+		t.Fatalf("stored validator %q, want \"v1\"", first.MediaETag)
+	}
+
+	// The feed gains an episode; ep1 is unchanged: a 304, no new download.
+	mu.Lock()
+	items = 2
+	mu.Unlock()
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.Episode(ctx, "e", "guid:g1"); again.InfoHash != first.InfoHash || gets != 2 {
+		t.Fatalf("unchanged file: hash %s -> %s, %d GETs (want 2: ep1 once, ep2 once)", first.InfoHash, again.InfoHash, gets)
+	}
+
+	// The podcaster replaces ep1's file (same length) and the feed changes.
+	mu.Lock()
+	body, etag, items = strings.Repeat("2", 200000), `"v2"`, 3
+	mu.Unlock()
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	now, _ := st.Episode(ctx, "e", "guid:g1")
+	if now.InfoHash == first.InfoHash || now.MediaETag != `"v2"` || now.State != "published" {
+		t.Fatalf("replaced file: episode %+v; want a new torrent with validator v2", now)
+	}
+	ts, _ := st.Torrents(ctx)
+	var oldSeeds bool
+	for _, tor := range ts {
+		oldSeeds = oldSeeds || tor.InfoHash == first.InfoHash
+	}
+	if !oldSeeds {
+		t.Fatal("the old torrent should keep seeding until retention removes it")
+	}
+}

@@ -26,6 +26,12 @@ import (
 	"github.com/seedcast/seedcast/store"
 )
 
+// recheckNewest is how many of a changed feed's first items have their
+// enclosures re-validated at the origin (one conditional HEAD each), to catch
+// a file replaced under an unchanged entry without a HEAD per back-catalogue
+// episode on every change.
+const recheckNewest = 10
+
 // ErrDiskFloor marks a download refused or stopped by the disk-space floor.
 var ErrDiskFloor = errors.New("not enough disk space")
 
@@ -433,7 +439,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 				e.Key = fmt.Sprintf("%s#%d", it.Key, n)
 			}
 			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
-			if err := w.supersedeIfChanged(ctx, f.Slug, e); err != nil {
+			if err := w.supersedeIfChanged(ctx, f.Slug, e, i < recheckNewest); err != nil {
 				return err
 			}
 			eps = append(eps, e)
@@ -446,7 +452,10 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 // supersedeIfChanged gives a published enclosure a new torrent when the feed
 // now declares a different length for it under the same identity: the media
 // changed. The old torrent keeps seeding; the new one replaces it in the feed.
-func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e store.Episode) error {
+//
+// With recheck (the newest episodes of a feed that changed), the origin is
+// also asked whether the file changed under the same URL and length.
+func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e store.Episode, recheck bool) error {
 	old, err := w.st.Episode(ctx, slug, e.Key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -454,13 +463,65 @@ func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e store.Ep
 	if err != nil {
 		return err
 	}
-	if old.State != store.StatePublished || e.EnclosureLength <= 0 || old.EnclosureLength <= 0 ||
-		e.EnclosureLength == old.EnclosureLength {
+	if old.State != store.StatePublished {
 		return nil
 	}
-	w.log.Info("enclosure changed: new torrent", "feed", slug, "key", e.Key, "info_hash", old.InfoHash,
-		"old_length", old.EnclosureLength, "new_length", e.EnclosureLength)
+	why := ""
+	switch {
+	case e.EnclosureLength > 0 && old.EnclosureLength > 0 && e.EnclosureLength != old.EnclosureLength:
+		why = fmt.Sprintf("the feed now declares %d bytes, was %d", e.EnclosureLength, old.EnclosureLength)
+	case recheck:
+		why = w.originChanged(ctx, e.EnclosureURL, old)
+	}
+	if why == "" {
+		return nil
+	}
+	w.log.Info("enclosure changed: new torrent", "feed", slug, "key", e.Key, "info_hash", old.InfoHash, "why", why)
 	return w.st.Supersede(ctx, slug, e.Key)
+}
+
+// originChanged asks the origin, with a conditional HEAD, whether the media
+// behind a published enclosure changed since it was downloaded, and says how
+// ("" when it did not, or when the origin cannot tell us).
+func (w *Worker) originChanged(ctx context.Context, rawURL string, old store.Episode) string {
+	if old.MediaETag == "" && old.MediaLastModified == "" {
+		return "" // nothing to compare against; the declared length still is
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, rawURL, nil)
+	if err != nil {
+		return ""
+	}
+	if old.MediaETag != "" {
+		req.Header.Set("If-None-Match", old.MediaETag)
+	}
+	if old.MediaLastModified != "" {
+		req.Header.Set("If-Modified-Since", old.MediaLastModified)
+	}
+	client := w.cl.Media
+	if w.isSelf(rawURL) {
+		client = w.cl.SelfMedia
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		w.log.Debug("enclosure recheck failed", "url", rawURL, "err", err)
+		return ""
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "" // 304 means unchanged; anything else tells us nothing
+	}
+	etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	switch {
+	case old.MediaETag != "" && etag != "" && etag != old.MediaETag:
+		return fmt.Sprintf("the origin's ETag is now %s, was %s", etag, old.MediaETag)
+	case old.MediaLastModified != "" && lm != "" && lm != old.MediaLastModified:
+		return fmt.Sprintf("the origin's Last-Modified is now %s, was %s", lm, old.MediaLastModified)
+	case resp.ContentLength > 0 && old.MediaSize > 0 && resp.ContentLength != old.MediaSize:
+		return fmt.Sprintf("the origin now sends %d bytes, was %d", resp.ContentLength, old.MediaSize)
+	}
+	return ""
 }
 
 func (w *Worker) downloadPending(ctx context.Context, slug string) error {
@@ -557,7 +618,8 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	}
 	err = w.st.Publish(ctx, slug, e.Key, store.Publication{
 		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size,
-		MediaPath: relMedia, MediaSize: d.Size, SHA256: hex.EncodeToString(d.SHA256), At: w.now(),
+		MediaPath: relMedia, MediaSize: d.Size, SHA256: hex.EncodeToString(d.SHA256),
+		ETag: d.ETag, LastModified: d.LastModified, At: w.now(),
 	})
 	if err != nil {
 		return err
