@@ -3,6 +3,7 @@
 package seedbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -45,6 +46,12 @@ var (
 type FetchOptions struct {
 	MaxBytes    int64 // refuse larger (Content-Length or actual); 0 = 8 GiB
 	PieceLength int64 // 0 = choose: PieceLengthFor(content length)
+	// Resume continues an interrupted download of the same URL left at destPath+".part", with
+	// "Range: bytes=N-" and If-Range, when the record beside it (destPath+".part.json") holds the
+	// origin's ETag or Last-Modified; anything doubtful starts over from byte 0. With Resume a
+	// failure of the network or the context keeps the part and its record for the next call.
+	// Without it any part is discarded.
+	Resume bool
 }
 
 // Download describes a fetched file and the hashes computed while it was written.
@@ -54,6 +61,8 @@ type Download struct {
 	PieceLength int64
 	Pieces      []byte // concatenated 20-byte SHA-1 piece hashes, computed as the bytes arrived
 	SHA256      []byte // whole-file sha256 computed in the same pass (for podcast:integrity later)
+	// ResumedFrom is how many bytes came from an earlier partial download (0 = fetched whole).
+	ResumedFrom int64
 
 	ContentType, ETag, LastModified string
 }
@@ -75,8 +84,10 @@ func validPieceLength(pl int64) bool {
 
 // Fetch GETs rawURL with client (an SSRF-guarded client made by the caller), writes the body to
 // destPath+".part" while hashing SHA-1 pieces and SHA-256 in the same pass, checks the length
-// against Content-Length, fsyncs, renames to destPath and fsyncs the directory. On any error the
-// temporary file is removed and destPath is left as it was.
+// against Content-Length, fsyncs, renames to destPath and fsyncs the directory. On any error
+// destPath is left as it was; the temporary file is removed, except that with o.Resume a network
+// or context failure keeps it (see FetchOptions.Resume). A resumed download yields the same
+// pieces and SHA-256 as a fresh one.
 func Fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o FetchOptions) (Download, error) {
 	d, err := fetch(ctx, client, rawURL, destPath, o)
 	if err != nil {
@@ -96,6 +107,46 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 	if destPath == "" {
 		return Download{}, errors.New("empty destination path")
 	}
+	if o.Resume {
+		if m, n, ok := readPartial(rawURL, destPath, maxBytes); ok {
+			d, err := download(ctx, client, rawURL, destPath, o, maxBytes, &resumeFrom{meta: m, offset: n})
+			if !errors.Is(err, errRestart) {
+				return d, err
+			}
+		}
+	}
+	// Whatever part is left cannot be continued; it must go before a new one is started.
+	if err := RemovePartial(destPath); err != nil {
+		return Download{}, err
+	}
+	return download(ctx, client, rawURL, destPath, o, maxBytes, nil)
+}
+
+// resumeFrom is a partial download to continue: offset bytes already in the part file.
+type resumeFrom struct {
+	meta   partialMeta
+	offset int64
+}
+
+// download does one GET: a fresh one when from is nil, else a Range request continuing from. It
+// returns errRestart (having changed nothing) when the answer cannot continue the part.
+func download(ctx context.Context, client *http.Client, rawURL, destPath string, o FetchOptions, maxBytes int64, from *resumeFrom) (_ Download, err error) {
+	partPath := destPath + partSuffix
+	// keep says whether the part on disk is worth resuming if this attempt fails: true while it is
+	// a prefix of a body whose validators are recorded beside it.
+	keep := false
+	var f *os.File
+	defer func() {
+		if err == nil || errors.Is(err, errRestart) {
+			return
+		}
+		if f != nil {
+			f.Close()
+		}
+		if !(o.Resume && keep && isTransient(err)) {
+			RemovePartial(destPath)
+		}
+	}()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
@@ -104,56 +155,93 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 	// Webseed clients fetch byte ranges of the identity encoding, so the pieces must hash exactly
 	// those bytes; asking explicitly also stops net/http from decompressing gzip behind our back.
 	req.Header.Set("Accept-Encoding", "identity")
+	if from != nil {
+		keep = true
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from.offset))
+		req.Header.Set("If-Range", from.meta.validator())
+	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Download{}, err
+		return Download{}, &transientError{err}
 	}
 	defer resp.Body.Close()
 
-	if resp.StatusCode != http.StatusOK {
+	var (
+		offset int64
+		total  = resp.ContentLength // the whole file's length, -1 if unknown
+		meta   partialMeta
+	)
+	switch {
+	case from != nil && resp.StatusCode == http.StatusPartialContent:
+		t, err := checkPartialResponse(resp, from.meta, from.offset)
+		if err != nil {
+			return Download{}, fmt.Errorf("%w: %w", errRestart, err)
+		}
+		offset, total, meta = from.offset, t, from.meta
+	case from != nil && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		return Download{}, fmt.Errorf("%w: %s", errRestart, resp.Status)
+	case resp.StatusCode == http.StatusOK:
+		// The whole body: what we asked for, or the answer to a Range request from an origin that
+		// ignores ranges or whose file changed since the part was started (If-Range).
+		keep = false
+		meta = partialMeta{ContentType: resp.Header.Get("Content-Type"), ETag: resp.Header.Get("ETag"),
+			LastModified: resp.Header.Get("Last-Modified")}
+	default:
 		return Download{}, fmt.Errorf("%w: %s", ErrBadStatus, resp.Status)
 	}
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return Download{}, fmt.Errorf("unsupported Content-Encoding %q", ce)
 	}
-	if resp.ContentLength > maxBytes {
-		return Download{}, fmt.Errorf("%w: Content-Length %d > %d", ErrTooLarge, resp.ContentLength, maxBytes)
+	if total > maxBytes {
+		return Download{}, fmt.Errorf("%w: Content-Length %d > %d", ErrTooLarge, total, maxBytes)
 	}
 
 	pieceLength := o.PieceLength
 	if pieceLength == 0 {
 		pieceLength = unknownSizePieceLength
-		if resp.ContentLength >= 0 {
-			pieceLength = PieceLengthFor(resp.ContentLength)
+		if total >= 0 {
+			pieceLength = PieceLengthFor(total)
 		}
 	}
-
-	partPath := destPath + ".part"
-	f, err := os.OpenFile(partPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return Download{}, fmt.Errorf("creating temporary file: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(partPath)
-		}
-	}()
 
 	h := newPieceHasher(pieceLength)
 	whole := sha256.New()
-	size, err := copyLimited(&writeBehind{f: f}, h, whole, resp.Body, maxBytes)
+	if offset > 0 {
+		if f, err = os.OpenFile(partPath, os.O_RDWR, 0); err != nil {
+			return Download{}, fmt.Errorf("opening temporary file: %w", err)
+		}
+		// The one place bytes are read back: the hashes of the part written by the interrupted
+		// attempt were lost with it, and the pieces must cover the whole file.
+		if err := hashPrefix(f, offset, h, whole); err != nil {
+			return Download{}, err
+		}
+	} else {
+		// Emptied before the new record is written, so the record never describes older bytes.
+		if f, err = os.OpenFile(partPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return Download{}, fmt.Errorf("creating temporary file: %w", err)
+		}
+		if keep, err = recordPartial(rawURL, destPath, resp, o.Resume); err != nil {
+			return Download{}, err
+		}
+	}
+
+	n, err := copyLimited(&writeBehind{f: f, written: offset, synced: offset}, h, whole, bodyReader{resp.Body}, maxBytes-offset)
 	if err != nil {
 		return Download{}, err
 	}
-	if resp.ContentLength >= 0 && size != resp.ContentLength {
-		return Download{}, fmt.Errorf("%w: got %d bytes, declared %d", ErrLengthMismatch, size, resp.ContentLength)
+	size := offset + n
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return Download{}, fmt.Errorf("%w: got %d bytes, declared %d", ErrLengthMismatch, n, resp.ContentLength)
+	}
+	if total >= 0 && size != total {
+		return Download{}, fmt.Errorf("%w: got %d bytes in all, declared %d", ErrLengthMismatch, size, total)
 	}
 	if err := f.Sync(); err != nil {
 		return Download{}, fmt.Errorf("syncing temporary file: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	err = f.Close()
+	f = nil
+	if err != nil {
 		return Download{}, fmt.Errorf("closing temporary file: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -162,7 +250,8 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 	if err := os.Rename(partPath, destPath); err != nil {
 		return Download{}, fmt.Errorf("renaming into place: %w", err)
 	}
-	ok = true
+	// A record left behind by a failure here is harmless: it is ignored without its part.
+	os.Remove(destPath + sidecarSuffix)
 	if err := syncDir(filepath.Dir(destPath)); err != nil {
 		// Keep the promise that an error leaves nothing at destPath.
 		os.Remove(destPath)
@@ -176,10 +265,39 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 		PieceLength:  pieceLength,
 		Pieces:       pieces,
 		SHA256:       sum256,
-		ContentType:  resp.Header.Get("Content-Type"),
-		ETag:         resp.Header.Get("ETag"),
-		LastModified: resp.Header.Get("Last-Modified"),
+		ResumedFrom:  offset,
+		ContentType:  cmp.Or(resp.Header.Get("Content-Type"), meta.ContentType),
+		ETag:         cmp.Or(resp.Header.Get("ETag"), meta.ETag),
+		LastModified: cmp.Or(resp.Header.Get("Last-Modified"), meta.LastModified),
 	}, nil
+}
+
+// recordPartial writes the record that lets a later call resume this download and reports whether
+// it did; it removes any old record instead when resuming is off or the response has no validator
+// to resume against.
+func recordPartial(rawURL, destPath string, resp *http.Response, resume bool) (bool, error) {
+	if m, ok := metaFromResponse(rawURL, resp); resume && ok {
+		return true, writeSidecar(destPath, m)
+	}
+	if err := os.Remove(destPath + sidecarSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("removing partial download record: %w", err)
+	}
+	return false, nil
+}
+
+// hashPrefix feeds the first n bytes of f to both hashers and leaves f positioned at n.
+func hashPrefix(f *os.File, n int64, pieces *pieceHasher, whole hash.Hash) error {
+	if err := f.Truncate(n); err != nil {
+		return fmt.Errorf("truncating temporary file: %w", err)
+	}
+	got, err := io.CopyBuffer(io.MultiWriter(pieces, whole), io.NewSectionReader(f, 0, n), make([]byte, copyBufferSize))
+	if err != nil || got != n {
+		return fmt.Errorf("reading temporary file: %d of %d bytes: %w", got, n, cmp.Or(err, io.ErrUnexpectedEOF))
+	}
+	if _, err := f.Seek(n, io.SeekStart); err != nil {
+		return fmt.Errorf("seeking temporary file: %w", err)
+	}
+	return nil
 }
 
 // copyLimited copies r to w until EOF, failing once more than max bytes arrive, and feeds every

@@ -2,6 +2,7 @@ package seedbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
@@ -43,6 +46,7 @@ type TorrentStats struct {
 	InfoHash      metainfo.Hash
 	Name          string
 	BytesUploaded int64 // piece data sent to peers
+	BytesHashed   int64 // bytes read to verify pieces (Add and Verify)
 	Peers         int   // connected peers
 	Complete      bool  // all pieces verified or trusted
 }
@@ -68,7 +72,14 @@ type Seeder struct {
 
 	mu       sync.Mutex
 	closed   bool
-	torrents map[metainfo.Hash]*torrent.Torrent
+	torrents map[metainfo.Hash]seeded
+}
+
+// seeded is one torrent being seeded and the file it reads.
+type seeded struct {
+	t      *torrent.Torrent
+	path   string // absolute
+	length int64
 }
 
 // NewSeeder starts a seeding client listening on cfg.ListenAddr.
@@ -140,7 +151,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		log:       log,
 		cl:        cl,
 		pc:        pc,
-		torrents:  make(map[metainfo.Hash]*torrent.Torrent),
+		torrents:  make(map[metainfo.Hash]seeded),
 	}, nil
 }
 
@@ -252,7 +263,7 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	if s.closed {
 		return ErrClosed
 	}
-	s.torrents[ih] = t
+	s.torrents[ih] = seeded{t: t, path: absPath, length: info.Length}
 	s.log.Info("seeding", "info_hash", ih.HexString(), "name", info.Name, "path", absPath, "bytes", info.Length)
 	return nil
 }
@@ -330,17 +341,170 @@ func pieceSummary(t *torrent.Torrent) (checking bool, incomplete []int) {
 	return checking, incomplete
 }
 
+// Verify re-reads infoHash's file from disk and checks every piece against the metainfo, for
+// catching a file altered or truncated after it was added. If any piece is bad (or the file cannot
+// be read) it returns ErrVerifyFailed and stops seeding the torrent, so peers are never sent bad
+// data; the failed pieces are recorded, so adding the torrent again verifies them instead of
+// trusting them. The bytes hashed are logged and counted in TorrentStats.BytesHashed and
+// BytesHashed.
+func (s *Seeder) Verify(ctx context.Context, infoHash metainfo.Hash) error {
+	if err := s.verify(ctx, infoHash); err != nil {
+		return fmt.Errorf("seedbox: verify %s: %w", infoHash.HexString(), err)
+	}
+	return nil
+}
+
+func (s *Seeder) verify(ctx context.Context, ih metainfo.Hash) error {
+	s.mu.Lock()
+	sd, ok := s.torrents[ih]
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if !ok {
+		return ErrUnknownTorrent
+	}
+	t := sd.t
+	// Checked before hashing: the client's storage reads through mmap, and touching a mapped page
+	// past the end of a truncated file kills the process with SIGBUS.
+	if fi, err := os.Stat(sd.path); err != nil || !fi.Mode().IsRegular() || fi.Size() != sd.length {
+		if !s.dropIfCurrent(ih, t) {
+			return ErrUnknownTorrent
+		}
+		// Nothing was hashed, so the completion records still say complete; a later Add must
+		// verify the file rather than trust them.
+		if err := s.forgetPieces(ih, t.NumPieces()); err != nil {
+			return err
+		}
+		why := fmt.Sprintf("file is not a regular file of %d bytes", sd.length)
+		if err != nil {
+			why = err.Error()
+		}
+		s.log.Warn("verification failed; stopped seeding", "info_hash", ih.HexString(), "path", sd.path, "error", why)
+		return fmt.Errorf("%w: %s", ErrVerifyFailed, why)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopAdds, cancel)()
+
+	st := t.Stats()
+	before := st.BytesHashed.Int64()
+	// Pieces are queued on a few goroutines so the client's hashers (two per torrent) stay busy;
+	// Torrent.VerifyDataContext would wait for each piece before queueing the next.
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+	)
+	for range max(runtime.NumCPU(), 2) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= t.NumPieces() {
+					return
+				}
+				if err := t.Piece(i).VerifyDataContext(ctx); err != nil {
+					errMu.Lock()
+					first = cmp.Or(first, fmt.Errorf("verifying piece %d: %w", i, err))
+					errMu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		if s.stopAdds.Err() != nil {
+			return ErrClosed
+		}
+		if s.dropIfCurrent(ih, t) {
+			// Seeding stopped either way: a torrent we could not check must not be served.
+			return fmt.Errorf("%w: %w", ErrVerifyFailed, first)
+		}
+		return ErrUnknownTorrent
+	}
+	bad, err := settledIncomplete(ctx, t)
+	if err != nil {
+		return err
+	}
+	st = t.Stats()
+	hashed := st.BytesHashed.Int64() - before
+	if len(bad) == 0 {
+		s.log.Info("verified", "info_hash", ih.HexString(), "bytes_hashed", hashed)
+		return nil
+	}
+	if !s.dropIfCurrent(ih, t) {
+		return ErrUnknownTorrent
+	}
+	s.log.Warn("verification failed; stopped seeding", "info_hash", ih.HexString(),
+		"bad_pieces", len(bad), "pieces", t.NumPieces(), "bytes_hashed", hashed)
+	return fmt.Errorf("%w: %d of %d pieces (first %d)", ErrVerifyFailed, len(bad), t.NumPieces(), bad[0])
+}
+
+// forgetPieces records every piece of ih as incomplete.
+func (s *Seeder) forgetPieces(ih metainfo.Hash, numPieces int) error {
+	for i := range numPieces {
+		if err := s.pc.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, false); err != nil {
+			return fmt.Errorf("recording piece completion: %w", err)
+		}
+	}
+	return nil
+}
+
+// dropIfCurrent stops seeding t if it is still the torrent seeded under ih (a concurrent Remove
+// may have dropped it already) and reports whether it was.
+func (s *Seeder) dropIfCurrent(ih metainfo.Hash, t *torrent.Torrent) bool {
+	s.mu.Lock()
+	cur, ok := s.torrents[ih]
+	ok = ok && cur.t == t
+	if ok {
+		delete(s.torrents, ih)
+	}
+	s.mu.Unlock()
+	if ok {
+		t.Drop()
+	}
+	return ok
+}
+
+// settledIncomplete waits until no piece of t is being hashed or marked, then lists the pieces
+// that are not complete.
+func settledIncomplete(ctx context.Context, t *torrent.Torrent) ([]int, error) {
+	sub := t.SubscribePieceStateChanges()
+	defer sub.Close()
+	for {
+		// Subscribed before looking, so no change between the look and the wait is missed.
+		checking, incomplete := pieceSummary(t)
+		if !checking {
+			return incomplete, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case _, ok := <-sub.Values:
+			if !ok {
+				return nil, errors.New("torrent closed")
+			}
+		}
+	}
+}
+
 // Remove stops seeding infoHash. The file and its completion records are kept, so adding it again
 // costs no hashing.
 func (s *Seeder) Remove(infoHash metainfo.Hash) error {
 	s.mu.Lock()
-	t, ok := s.torrents[infoHash]
+	sd, ok := s.torrents[infoHash]
 	delete(s.torrents, infoHash)
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("seedbox: remove %s: %w", infoHash.HexString(), ErrUnknownTorrent)
 	}
-	t.Drop()
+	sd.t.Drop()
 	return nil
 }
 
@@ -348,8 +512,8 @@ func (s *Seeder) Remove(infoHash metainfo.Hash) error {
 func (s *Seeder) Stats() SeederStats {
 	s.mu.Lock()
 	ts := make([]*torrent.Torrent, 0, len(s.torrents))
-	for _, t := range s.torrents {
-		ts = append(ts, t)
+	for _, sd := range s.torrents {
+		ts = append(ts, sd.t)
 	}
 	s.mu.Unlock()
 
@@ -360,6 +524,7 @@ func (s *Seeder) Stats() SeederStats {
 			InfoHash:      t.InfoHash(),
 			Name:          t.Name(),
 			BytesUploaded: st.BytesWrittenData.Int64(),
+			BytesHashed:   st.BytesHashed.Int64(),
 			Peers:         st.ActivePeers,
 			Complete:      t.Complete().Bool(),
 		}
