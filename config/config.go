@@ -71,6 +71,7 @@ type Fetch struct {
 type Schedule struct {
 	Poll   string `yaml:"poll"`
 	Scrape string `yaml:"scrape"`
+	Verify string `yaml:"verify"` // re-hash every seeded file from disk; default @weekly
 }
 
 // Feed is one subscribed podcast.
@@ -203,6 +204,9 @@ func (c *Config) applyDefaults() {
 	if c.Schedule.Scrape == "" {
 		c.Schedule.Scrape = "@every 10m"
 	}
+	if c.Schedule.Verify == "" {
+		c.Schedule.Verify = "@weekly"
+	}
 }
 
 // CronParser is the spec syntax every schedule uses: standard five fields
@@ -264,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseSchedule(c.Schedule.Scrape); err != nil {
 		bad("schedule.scrape", "%q: %v", c.Schedule.Scrape, err)
+	}
+	if _, err := ParseSchedule(c.Schedule.Verify); err != nil {
+		bad("schedule.verify", "%q: %v", c.Schedule.Verify, err)
 	}
 	slugs := map[string]bool{}
 	for i, f := range c.Feeds {

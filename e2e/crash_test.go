@@ -68,6 +68,14 @@ func TestKill9(t *testing.T) {
 	if parts, _ := filepath.Glob(partGlob); len(parts) != 0 {
 		t.Fatalf("partial files left behind: %v", parts)
 	}
+	// The interrupted download resumed where it stopped: a Range request,
+	// not the whole file again.
+	if m := regexp.MustCompile(`msg=published .*key=guid:urn:test:episode-2 .*resumed_from=(\d+)`).FindStringSubmatch(g.logs.String()); m == nil || m[1] == "0" {
+		t.Fatalf("episode 2 was not resumed after the crash (log line %v)", m)
+	}
+	if sent, size := o.bytesSent(o.episodes[1].Path), int64(len(o.episodes[1].Body)); sent >= 2*size {
+		t.Fatalf("origin sent %d bytes for a %d-byte episode: the resume fetched it all again", sent, size)
+	}
 	// Episode 2 is complete and correct on disk.
 	media, _ := filepath.Glob(filepath.Join(g.dataDir, "media", "show", "*"))
 	checkMedia(t, media, o.episodes)

@@ -97,14 +97,15 @@ type origin struct {
 	serveMedia atomic.Bool
 	feedBody   atomic.Value // string; overrides the generated feed when set
 	mu         sync.Mutex
-	hits       map[string]int // media path -> full GETs
+	hits       map[string]int   // media path -> full (200) GETs; HEADs and ranges not counted
+	sent       map[string]int64 // media path -> body bytes sent, all requests
 	// throttle, when set, slows media bodies to about this many bytes per second.
 	throttle atomic.Int64
 }
 
 func newOrigin(t *testing.T, n int, size int) *origin {
 	t.Helper()
-	o := &origin{hits: map[string]int{}}
+	o := &origin{hits: map[string]int{}, sent: map[string]int64{}}
 	o.serveMedia.Store(true)
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(size)))
 	for i := range n {
@@ -135,16 +136,36 @@ func newOrigin(t *testing.T, n int, size int) *origin {
 		}
 		for _, e := range o.episodes {
 			if e.Path == r.URL.Path {
-				o.mu.Lock()
-				o.hits[e.Path]++
-				o.mu.Unlock()
+				etag := fmt.Sprintf(`"%s-%d"`, e.GUID, len(e.Body))
 				w.Header().Set("Content-Type", "audio/mpeg")
-				w.Header().Set("Content-Length", fmt.Sprint(len(e.Body)))
-				if rate := o.throttle.Load(); rate > 0 {
-					slowCopy(r.Context(), w, e.Body, rate)
+				w.Header().Set("ETag", etag)
+				body, status := e.Body, http.StatusOK
+				// Range requests (resumed downloads): "bytes=N-" only,
+				// honoured when If-Range still names this file.
+				var from int
+				if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &from); err == nil &&
+					from > 0 && from < len(e.Body) && (r.Header.Get("If-Range") == "" || r.Header.Get("If-Range") == etag) {
+					body, status = e.Body[from:], http.StatusPartialContent
+					w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(e.Body)-1, len(e.Body)))
+				}
+				if r.Method == http.MethodHead {
+					// A conditional HEAD re-validating a published file.
+					w.Header().Set("Content-Length", fmt.Sprint(len(e.Body)))
 					return
 				}
-				w.Write(e.Body)
+				o.mu.Lock()
+				if status == http.StatusOK {
+					o.hits[e.Path]++
+				}
+				o.sent[e.Path] += int64(len(body))
+				o.mu.Unlock()
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				w.WriteHeader(status)
+				if rate := o.throttle.Load(); rate > 0 {
+					slowCopy(r.Context(), w, body, rate)
+					return
+				}
+				w.Write(body)
 				return
 			}
 		}
@@ -172,6 +193,12 @@ func slowCopy(ctx context.Context, w http.ResponseWriter, b []byte, rate int64) 
 }
 
 func (o *origin) feedURL() string { return o.srv.URL + "/feed.xml" }
+
+func (o *origin) bytesSent(path string) int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.sent[path]
+}
 
 func (o *origin) hitCount(path string) int {
 	o.mu.Lock()

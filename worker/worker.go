@@ -60,6 +60,7 @@ type Seeder interface {
 	Add(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
 	AddTrusted(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
 	Remove(infoHash metainfo.Hash) error
+	Verify(ctx context.Context, infoHash metainfo.Hash) error
 }
 
 // Tracker is told about every torrent the gateway publishes.
@@ -191,12 +192,8 @@ func (w *Worker) isSelf(raw string) bool {
 // Restore hands every published torrent back to the seeder and tracker after a
 // start, and clears downloads a crash left half-done.
 func (w *Worker) Restore(ctx context.Context) error {
-	parts, _ := filepath.Glob(filepath.Join(w.cfg.DataDir, "media", "*", "*.part"))
-	for _, p := range parts {
-		if err := os.Remove(p); err == nil {
-			w.log.Info("removed interrupted download", "path", p)
-		}
-	}
+	// Interrupted downloads (*.part) stay: the next poll resumes them with a
+	// Range request when the origin gave validators, or starts them over.
 	ts, err := w.st.Torrents(ctx)
 	if err != nil {
 		return err
@@ -241,6 +238,49 @@ func (w *Worker) Restore(ctx context.Context) error {
 		}
 	}
 	w.log.Info("restored torrents", "count", len(ts), "errors", len(errs))
+	return errors.Join(errs...)
+}
+
+// VerifyAll re-hashes every seeded file from disk, one at a time: a file
+// altered on disk (same size, different bytes) stops being served and is
+// downloaded again by its feed's next poll.
+func (w *Worker) VerifyAll(ctx context.Context) error {
+	if w.seeder == nil {
+		return nil
+	}
+	ts, err := w.st.Torrents(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	bad := 0
+	for _, t := range ts {
+		if t.Evicted {
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ih metainfo.Hash
+		if err := ih.FromHexString(t.InfoHash); err != nil {
+			continue
+		}
+		err := w.seeder.Verify(ctx, ih)
+		switch {
+		case errors.Is(err, seedbox.ErrVerifyFailed):
+			bad++
+			why := fmt.Sprintf("media %s failed piece verification: downloading it again", t.MediaPath)
+			w.log.Warn("damaged media", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash, "why", why)
+			if err := w.requeue(ctx, t, why); err != nil {
+				errs = append(errs, err)
+			}
+		case errors.Is(err, seedbox.ErrUnknownTorrent):
+			// Not seeded (a restore error already logged it); nothing to check.
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	w.log.Info("verified seeded files", "torrents", len(ts), "damaged", bad)
 	return errors.Join(errs...)
 }
 
@@ -585,7 +625,7 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
-	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes})
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true})
 	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
 		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
 			ErrDiskFloor, humanBytes(maxBytes), err)
@@ -625,7 +665,7 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 		return err
 	}
 	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", ih.HexString(),
-		"bytes", d.Size, "took", w.now().Sub(started).Round(time.Millisecond))
+		"bytes", d.Size, "resumed_from", d.ResumedFrom, "took", w.now().Sub(started).Round(time.Millisecond))
 	return nil
 }
 

@@ -262,6 +262,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	if err := sched.Add(worker.Job{Name: "verify", Spec: cfg.Schedule.Verify, Run: w.VerifyAll}); err != nil {
+		srv.Close()
+		return err
+	}
 	scraper := newScraper(cfg, st, log.With("component", "scraper"))
 	if err := sched.Add(worker.Job{Name: "scrape", Spec: cfg.Schedule.Scrape, RunAtStart: true,
 		Run: scrapeJob(st, scraper)}); err != nil {
