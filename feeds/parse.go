@@ -41,6 +41,10 @@ type Item struct {
 	// podcast:alternateEnclosure, like Feed.Extra.
 	Extra      string
 	Enclosures []Enclosure
+	// RenditionAttrs maps the URL of an enclosure that came from a
+	// podcast:alternateEnclosure to its descriptive attributes (bitrate,
+	// height, lang, title, rel, codecs), encoded as a URL query string.
+	RenditionAttrs map[string]string
 }
 
 // Enclosure is a media file of an item.
@@ -167,6 +171,7 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 	if si != nil {
 		// After the key: renditions never change an episode's identity.
 		it.Enclosures = append(it.Enclosures, si.renditions...)
+		it.RenditionAttrs = si.renditionAt
 	}
 	return it
 }

@@ -158,6 +158,10 @@ func TestParsePodcastNamespace(t *testing.T) {
 	if n := len(f.Items[0].MediaEnclosures()); n != 5 {
 		t.Errorf("MediaEnclosures: %d renditions, want 5 (the repeat of the enclosure merged)", n)
 	}
+	// What apps choose renditions by is kept for each.
+	if got := f.Items[0].RenditionAttrs["https://example.com/file-720.mp4"]; got != "bitrate=511276.52&height=720&title=Video+version" {
+		t.Errorf("rendition attributes of the video = %q", got)
+	}
 	// Source order is kept.
 	if strings.Index(it, "itunes:image") > strings.Index(it, "podcast:person") {
 		t.Errorf("item Extra out of order: %s", it)

@@ -101,7 +101,8 @@ type itemScan struct {
 	guidSeen     bool
 	guidLink     bool
 	encBases     []string
-	renditions   []Enclosure // podcast:alternateEnclosure of the item, each to become a torrent
+	renditions   []Enclosure       // podcast:alternateEnclosure of the item, each to become a torrent
+	renditionAt  map[string]string // rendition URL -> its descriptive attributes, encoded
 	itunesAuthor string
 	itunesImage  string
 }
@@ -299,6 +300,12 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			// be fetched over http(s) (HLS, IPFS, a torrent) stays as it was.
 			if r, ok := rendition(c, owner.base); ok {
 				owner.renditions = append(owner.renditions, r)
+				if attrs := renditionAttrs(c); attrs != "" {
+					if owner.renditionAt == nil {
+						owner.renditionAt = map[string]string{}
+					}
+					owner.renditionAt[r.URL] = attrs
+				}
 				return
 			}
 		}
@@ -591,4 +598,20 @@ func rendition(c *capture, base string) (Enclosure, bool) {
 			return Enclosure{URL: cleanText(u), Type: cleanText(typ), Length: parseLength(c.rootAttr("length"))}, true
 		}
 	}
+}
+
+// renditionAttrNames are the podcast:alternateEnclosure attributes that
+// describe a rendition (type, length and default are the publisher's own).
+var renditionAttrNames = []string{"bitrate", "height", "lang", "title", "rel", "codecs"}
+
+// renditionAttrs encodes a rendition's descriptive attributes as a query
+// string, so apps choosing between renditions keep what the source told them.
+func renditionAttrs(c *capture) string {
+	v := url.Values{}
+	for _, name := range renditionAttrNames {
+		if a := strings.TrimSpace(cleanText(c.rootAttr(name))); a != "" {
+			v.Set(name, a)
+		}
+	}
+	return v.Encode()
 }

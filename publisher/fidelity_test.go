@@ -63,6 +63,7 @@ func fromParsed(slug string, pf *feeds.Feed) (store.Feed, []store.Episode) {
 				r.Key = fmt.Sprintf("%s#%d", it.Key, n)
 			}
 			r.EnclosureURL, r.EnclosureType, r.EnclosureLength = enc.URL, enc.Type, enc.Length
+			r.EnclosureAttrs = it.RenditionAttrs[enc.URL]
 			ih := sha1.Sum([]byte(r.Key))
 			sum := sha256.Sum256([]byte(r.Key))
 			r.InfoHash = hex.EncodeToString(ih[:])

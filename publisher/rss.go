@@ -86,6 +86,7 @@ type altEnclosure struct {
 	Type      string     `xml:"type,attr"`
 	Length    int64      `xml:"length,attr,omitempty"`
 	Default   bool       `xml:"default,attr"`
+	Described []xml.Attr `xml:",any,attr"` // the source rendition's bitrate, height, lang, title, rel, codecs
 	Sources   []pcSource `xml:"podcast:source"`
 	Integrity *pcIntegrity
 }
@@ -353,7 +354,27 @@ func altFor(cfg Config, base string, e store.Episode, isDefault bool) *altEnclos
 	if sum, err := hex.DecodeString(e.SHA256); err == nil && len(sum) == 32 {
 		alt.Integrity = &pcIntegrity{Type: "sri", Value: "sha256-" + base64.StdEncoding.EncodeToString(sum)}
 	}
+	alt.Described = renditionAttrs(e.EnclosureAttrs)
 	return alt
+}
+
+// renditionAttrs turns a rendition's stored attributes back into XML
+// attributes, only the names the namespace defines, in a fixed order.
+func renditionAttrs(encoded string) []xml.Attr {
+	if encoded == "" {
+		return nil
+	}
+	v, err := url.ParseQuery(encoded)
+	if err != nil {
+		return nil
+	}
+	var out []xml.Attr
+	for _, name := range []string{"bitrate", "height", "lang", "title", "rel", "codecs"} {
+		if a := clean(v.Get(name)); a != "" {
+			out = append(out, xml.Attr{Name: xml.Name{Local: name}, Value: a})
+		}
+	}
+	return out
 }
 
 // groupItems splits published rows into items: consecutive rows sharing an

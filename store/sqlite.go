@@ -94,6 +94,7 @@ var migrations = []string{
 	`ALTER TABLE feeds ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
 	`ALTER TABLE episodes ADD COLUMN media_etag TEXT NOT NULL DEFAULT '';
 	ALTER TABLE episodes ADD COLUMN media_last_modified TEXT NOT NULL DEFAULT '';`,
+	`ALTER TABLE episodes ADD COLUMN enclosure_attrs TEXT NOT NULL DEFAULT '';`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -260,9 +261,11 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
 			guid_is_permalink, title, link, description, content, author, published, extra,
-			enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index,
+			enclosure_attrs)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
+			enclosure_attrs=excluded.enclosure_attrs,
 			item_key=excluded.item_key, enclosure_index=excluded.enclosure_index,
 			guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
 			link=excluded.link, description=excluded.description, content=excluded.content,
@@ -274,7 +277,7 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 			enclosure_length=CASE WHEN state='published' THEN enclosure_length ELSE excluded.enclosure_length END`,
 			f.Slug, e.Key, e.Position, e.GUID, e.GUIDIsPermaLink, e.Title, e.Link, e.Description,
 			e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
-			e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex)
+			e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex, e.EnclosureAttrs)
 		if err != nil {
 			return fmt.Errorf("store: save episode %s/%s: %w", f.Slug, e.Key, err)
 		}
@@ -305,7 +308,7 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
-	item_key, enclosure_index, evicted_at, media_etag, media_last_modified`
+	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
@@ -314,7 +317,7 @@ func scanEpisode(row scanner) (Episode, error) {
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
 		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
-		&e.MediaETag, &e.MediaLastModified)
+		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
 	e.EvictedAt = fromUnix(evicted)
 	return e, err

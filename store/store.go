@@ -71,6 +71,9 @@ type Episode struct {
 	EnclosureURL    string
 	EnclosureType   string
 	EnclosureLength int64 // as declared by the source
+	// EnclosureAttrs are a podcast:alternateEnclosure rendition's bitrate,
+	// height, lang, title, rel and codecs, as a URL query string.
+	EnclosureAttrs string
 
 	State string
 	Error string

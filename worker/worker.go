@@ -479,6 +479,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 				e.Key = fmt.Sprintf("%s#%d", it.Key, n)
 			}
 			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
+			e.EnclosureAttrs = it.RenditionAttrs[enc.URL]
 			if err := w.supersedeIfChanged(ctx, f.Slug, e, i < recheckNewest); err != nil {
 				return err
 			}
