@@ -59,11 +59,16 @@ type SeederStats struct {
 	BytesHashed   int64
 }
 
+// maxOpenFiles bounds the media descriptors the seeder keeps open: enough
+// for the episodes being downloaded at once, whatever the catalogue size.
+const maxOpenFiles = 256
+
 // Seeder seeds complete single-file torrents from wherever their files live.
 type Seeder struct {
-	log *slog.Logger
-	cl  *torrent.Client
-	pc  storage.PieceCompletion
+	log   *slog.Logger
+	cl    *torrent.Client
+	pc    storage.PieceCompletion
+	files *fileCache // open media files shared by every torrent's storage
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
 	// stopAdds is cancelled by Close so an Add waiting on verification returns promptly.
@@ -146,6 +151,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	}
 	stopAdds, cancelAll := context.WithCancel(context.Background())
 	return &Seeder{
+		files:     newFileCache(maxOpenFiles),
 		stopAdds:  stopAdds,
 		cancelAll: cancelAll,
 		log:       log,
@@ -236,16 +242,9 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	// The webseed is for listeners; this client only uploads.
 	spec.Webseeds = nil
 	spec.DisallowDataDownload = true
-	// Each torrent gets a storage rooted at its own file's directory, sharing the one completion
-	// DB, so media can live anywhere and keep whatever file name the caller chose.
-	fileName := filepath.Base(absPath)
-	spec.Storage = storage.NewFileOpts(storage.NewFileClientOpts{
-		ClientBaseDir:   filepath.Dir(absPath),
-		FilePathMaker:   func(storage.FilePathMakerOpts) string { return fileName },
-		PieceCompletion: s.pc,
-		UsePartFiles:    g.Some(false),
-		Logger:          s.log,
-	})
+	// Each torrent reads its own file (wherever it lives, whatever its name) through the
+	// seeder's bounded descriptor cache, sharing the one completion DB.
+	spec.Storage = &mediaStorage{path: absPath, files: s.files, pc: s.pc}
 	t, _, err := s.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return err
@@ -566,6 +565,7 @@ func (s *Seeder) Close() error {
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
 	errs := s.cl.Close()
+	s.files.closeAll()
 	if err := s.pc.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -24,31 +24,7 @@ import (
 var version = "dev"
 
 func main() {
-	if err := useClassicFileIO(); err != nil {
-		fmt.Fprintf(os.Stderr, "seedcast: %v\n", err)
-		os.Exit(1)
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// fileIOEnv is read by anacrolix/torrent's storage package when the program
-// loads. Its default, mmap, holds one descriptor and one mapping per file
-// ever read (10,000 episodes read once: 10,013 fds, 5.6 GiB resident, see
-// docs/BENCHMARKS.md) and kills the process with SIGBUS if a seeded file is
-// truncated. Classic pread I/O has neither problem, and because the choice
-// is made before main runs, the process re-executes itself once with it set.
-const fileIOEnv = "TORRENT_STORAGE_DEFAULT_FILE_IO"
-
-func useClassicFileIO() error {
-	if os.Getenv(fileIOEnv) != "" {
-		return nil // chosen already (by us, or by an operator who knows better)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding own executable to set %s: %w", fileIOEnv, err)
-	}
-	env := append(os.Environ(), fileIOEnv+"=classic")
-	return syscall.Exec(exe, os.Args, env)
 }
 
 const usage = `usage:
