@@ -7,10 +7,6 @@
 # Disk: ~0.55 GB per 1,000 files.
 #   bench/catalogue.sh [N...]        default: 1000 5000 10000
 source "$(dirname "$0")/lib.sh"
-# The seedcast binary re-executes itself with classic (pread) file I/O; do the same here so
-# the figures are the daemon's. TORRENT_STORAGE_DEFAULT_FILE_IO=mmap shows the library default.
-export TORRENT_STORAGE_DEFAULT_FILE_IO=${TORRENT_STORAGE_DEFAULT_FILE_IO:-classic}
-echo "file I/O: $TORRENT_STORAGE_DEFAULT_FILE_IO"
 
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000 5000 10000)
