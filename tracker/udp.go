@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -39,6 +40,25 @@ func (t *Tracker) ServeUDP(ctx context.Context, conn net.PacketConn) error {
 	// Unblock ReadFrom when ctx is done without closing a conn we do not own.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
+	// Several readers on one socket: packets are independent, the tracker's
+	// state is locked, and one slow packet (a completion written to the
+	// store) no longer holds up the rest.
+	readers := max(2, runtime.NumCPU())
+	errs := make(chan error, readers)
+	for range readers {
+		go func() { errs <- t.serveUDPPackets(ctx, conn) }()
+	}
+	var first error
+	for range readers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			_ = conn.SetReadDeadline(time.Unix(1, 0)) // stop the other readers too
+		}
+	}
+	return first
+}
+
+func (t *Tracker) serveUDPPackets(ctx context.Context, conn net.PacketConn) error {
 	buf := make([]byte, 2048)
 	for {
 		n, from, err := conn.ReadFrom(buf)
