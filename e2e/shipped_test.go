@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +32,15 @@ func TestShippedConfig(t *testing.T) {
 		cfgPath: filepath.Join(t.TempDir(), "config.yaml")}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// The shipped config uses fixed ports; a process already on them would
+	// answer /healthz in the gateway's place.
+	for _, addr := range []string{"127.0.0.1:8080", ":6881"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("the shipped config needs %s free: %v", addr, err)
+		}
+		l.Close()
 	}
 	g.start()
 	feed := g.waitPublished("demo", 3, 60*time.Second)
