@@ -22,56 +22,36 @@ import (
 
 	"github.com/seedcast/seedcast/feeds"
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/worker"
 )
 
 const sharedFeeds = "../testdata/feeds"
 
 // fromParsed turns a parsed feed into what the store holds once every item
-// is published, the way the worker does it (first occurrence of an identity
-// wins, first enclosure gets the torrent), with made-up but deterministic
-// torrent data. Items without an enclosure have no info hash.
+// is published (worker.Episodes: a row per enclosure), with made-up but
+// deterministic torrent data. Items without an enclosure have no info hash.
 func fromParsed(slug string, pf *feeds.Feed) (store.Feed, []store.Episode) {
 	f := store.Feed{
 		Slug: slug, URL: "https://example.org/feed.xml", Title: pf.Title, Link: pf.Link,
 		Description: pf.Description, Language: pf.Language, Copyright: pf.Copyright, Author: pf.Author,
 		ImageURL: pf.ImageURL, PodcastGUID: pf.PodcastGUID, Extra: pf.Extra, UpdatedAt: t0,
 	}
-	var eps []store.Episode
-	seen := map[string]bool{}
-	for i, it := range pf.Items {
-		if seen[it.Key] {
+	// The rows the worker would store, with made-up but deterministic
+	// torrent data standing in for the downloads.
+	eps := worker.Episodes(pf)
+	for i := range eps {
+		e := &eps[i]
+		e.FeedSlug, e.State = slug, store.StatePublished
+		e.PublishedAt = t0.Add(time.Duration(e.Position) * time.Minute)
+		if e.EnclosureURL == "" {
 			continue
 		}
-		seen[it.Key] = true
-		e := store.Episode{
-			FeedSlug: slug, Key: it.Key, ItemKey: it.Key, Position: i, GUID: it.GUID,
-			GUIDIsPermaLink: it.GUIDIsPermaLink, Title: it.Title, Link: it.Link,
-			Description: it.Description, Content: it.Content, Author: it.Author,
-			Published: it.Published, Extra: it.Extra,
-			State: store.StatePublished, PublishedAt: t0.Add(time.Duration(i) * time.Minute),
-		}
-		encs := it.MediaEnclosures()
-		if len(encs) == 0 {
-			eps = append(eps, e)
-			continue
-		}
-		// One row (one torrent) per enclosure, primary first, as the worker does.
-		for n, enc := range encs {
-			r := e
-			r.EnclosureIndex = n
-			if n > 0 {
-				r.Key = fmt.Sprintf("%s#%d", it.Key, n)
-			}
-			r.EnclosureURL, r.EnclosureType, r.EnclosureLength = enc.URL, enc.Type, enc.Length
-			r.EnclosureAttrs = it.RenditionAttrs[enc.URL]
-			ih := sha1.Sum([]byte(r.Key))
-			sum := sha256.Sum256([]byte(r.Key))
-			r.InfoHash = hex.EncodeToString(ih[:])
-			r.SHA256 = hex.EncodeToString(sum[:])
-			r.TorrentSize = 300 + int64(i)
-			r.MediaSize = enc.Length
-			eps = append(eps, r)
-		}
+		ih := sha1.Sum([]byte(e.Key))
+		sum := sha256.Sum256([]byte(e.Key))
+		e.InfoHash = hex.EncodeToString(ih[:])
+		e.SHA256 = hex.EncodeToString(sum[:])
+		e.TorrentSize = 300 + int64(e.Position)
+		e.MediaSize = e.EnclosureLength
 	}
 	return f, eps
 }

@@ -49,21 +49,7 @@ func TestRetention(t *testing.T) {
 			defer srv.Close()
 			srvURL = srv.URL
 
-			dir := t.TempDir()
-			st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
-				StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer seeder.Close()
-			c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-			w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}},
-				st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
+			w, st, seeder, dir := newSeedingWorker(t)
 			if err := w.Poll(ctx, Feed{Slug: "r", URL: srv.URL + "/feed.xml", Retention: tc.r}); err != nil {
 				t.Fatal(err)
 			}
@@ -97,4 +83,26 @@ func TestRetention(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newSeedingWorker is a worker with a real SQLite store and a real seeder on
+// loopback, all in one temporary data directory.
+func newSeedingWorker(t *testing.T) (*Worker, *store.SQLite, *seedbox.Seeder, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "seedcast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
+		StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seeder.Close() })
+	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
+	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}},
+		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
+	return w, st, seeder, dir
 }

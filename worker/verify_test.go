@@ -3,17 +3,13 @@ package worker
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/seedcast/seedcast/safehttp"
-	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
 )
 
@@ -37,21 +33,7 @@ func TestVerifyAllCatchesAlteredFile(t *testing.T) {
 	defer srv.Close()
 	srvURL = srv.URL
 
-	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
-		StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seeder.Close()
-	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}},
-		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
+	w, st, seeder, dir := newSeedingWorker(t)
 	f := Feed{Slug: "v", URL: srv.URL + "/feed.xml"}
 	if err := w.Poll(ctx, f); err != nil {
 		t.Fatal(err)

@@ -451,13 +451,37 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		ImageURL: parsed.ImageURL, PodcastGUID: parsed.PodcastGUID, Extra: parsed.Extra,
 		ETag: res.ETag, LastModified: res.LastModified,
 	}
+	eps := Episodes(parsed)
+	items := 0
+	for _, e := range eps {
+		if e.EnclosureIndex == 0 {
+			items++
+		}
+	}
+	if dropped := len(parsed.Items) - items; dropped > 0 {
+		w.log.Warn("items repeating an earlier item's identity were left out", "feed", f.Slug, "dropped", dropped)
+	}
+	for _, e := range eps {
+		if e.EnclosureURL == "" {
+			continue
+		}
+		if err := w.supersedeIfChanged(ctx, f.Slug, e, e.Position < recheckNewest); err != nil {
+			return err
+		}
+	}
+	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
+	return w.st.SaveChannel(ctx, ch, eps, at)
+}
+
+// Episodes turns a parsed feed into store rows in source order: one per
+// enclosure (each its own torrent, primary first, sharing the item's
+// ItemKey) and one for an item without enclosures. A repeated identity is
+// dropped: the first occurrence wins, so one episode is never published twice.
+func Episodes(parsed *feeds.Feed) []store.Episode {
 	seen := map[string]bool{}
 	var eps []store.Episode
 	for i, it := range parsed.Items {
 		if seen[it.Key] {
-			// A feed that repeats an identity would otherwise publish one
-			// episode twice; the first occurrence wins.
-			w.log.Warn("duplicate episode identity", "feed", f.Slug, "key", it.Key, "title", it.Title)
 			continue
 		}
 		seen[it.Key] = true
@@ -471,7 +495,6 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 			eps = append(eps, item)
 			continue
 		}
-		// Each enclosure is its own torrent under the same item.
 		for n, enc := range encs {
 			e := item
 			e.EnclosureIndex = n
@@ -480,14 +503,10 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 			}
 			e.EnclosureURL, e.EnclosureType, e.EnclosureLength = enc.URL, enc.Type, enc.Length
 			e.EnclosureAttrs = it.RenditionAttrs[enc.URL]
-			if err := w.supersedeIfChanged(ctx, f.Slug, e, i < recheckNewest); err != nil {
-				return err
-			}
 			eps = append(eps, e)
 		}
 	}
-	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
-	return w.st.SaveChannel(ctx, ch, eps, at)
+	return eps
 }
 
 // supersedeIfChanged gives a published enclosure a new torrent when the feed
