@@ -26,10 +26,12 @@ function init(args)
 end
 
 function request()
+  -- peer p is in torrent p % T; half of each swarm seeds (by p / T), so every
+  -- answer carries peers (a tracker sends a seeder only leechers)
   local p = math.random(1, npeers)
   local ih = torrents[(p % #torrents) + 1]
   local path = "/announce?info_hash=" .. ih .. "&peer_id=" .. peer_ids[p] ..
-    "&port=" .. (1024 + p) .. "&uploaded=0&downloaded=0&left=" .. (p % 2) * 1000 ..
+    "&port=" .. (1024 + p) .. "&uploaded=0&downloaded=0&left=" .. (math.floor(p / #torrents) % 2) * 1000 ..
     "&compact=1&numwant=50"
   return wrk.format("GET", path)
 end
