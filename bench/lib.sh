@@ -123,3 +123,26 @@ wait_items() {
 	done
 	echo "bench: $1 never listed $2 items" >&2; return 1
 }
+
+# seed_both HTTP_PORT PEER_PORT LT_PORT: a real gateway ingests a $SIZE-byte episode from the local
+# origin, and a libtorrent seeder (bench/lt.py) shares the same .torrent and file on LT_PORT.
+# Sets g (gateway dir), media, mdir, LT_PID and $WORK/ep.torrent.
+seed_both() {
+	local http=$1 peer=$2 ltport=$3
+	f=$WORK/episode.bin
+	make_file "$f" "$SIZE"
+	start_origin -file "$f"
+	g=$WORK/gw
+	rm -rf "$g"
+	write_config "$g" "$http" "$peer" "$ORIGIN/feed.xml"
+	start_gateway "$g"
+	wait_items "http://127.0.0.1:$http/feeds/show.rss" 1
+	local ih
+	ih=$(curl -sf "http://127.0.0.1:$http/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1 | cut -c6-)
+	curl -sf -o "$WORK/ep.torrent" "http://127.0.0.1:$http/torrents/$ih.torrent"
+	media=$(ls "$g"/data/media/show/*)
+	mdir=$(dirname "$media")
+	/usr/bin/python3 "$ROOT/bench/lt.py" seed "$WORK/ep.torrent" "$mdir" "$ltport" >"$WORK/ltseed.out" 2>&1 &
+	LT_PID=$!
+	PIDS+=($LT_PID)
+}

@@ -13,22 +13,7 @@ RUNS=${RUNS:-3}
 build_seedcast
 build_origin
 machine
-f=$WORK/episode.bin
-make_file "$f" "$SIZE"
-start_origin -file "$f"
-g=$WORK/gw
-rm -rf "$g"
-write_config "$g" 18520 16920 "$ORIGIN/feed.xml"
-start_gateway "$g"
-wait_items "http://127.0.0.1:18520/feeds/show.rss" 1
-ih=$(curl -sf "http://127.0.0.1:18520/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1 | cut -c6-)
-curl -sf -o "$WORK/ep.torrent" "http://127.0.0.1:18520/torrents/$ih.torrent"
-media=$(ls "$g"/data/media/show/*)
-mdir=$(dirname "$media")
-
-/usr/bin/python3 "$ROOT/bench/lt.py" seed "$WORK/ep.torrent" "$mdir" 18521 >"$WORK/ltseed.out" 2>&1 &
-LT_PID=$!
-PIDS+=($LT_PID)
+seed_both 18520 16920 18521
 
 mkdir -p "$WORK/tr"
 cat >"$WORK/tr/settings.json" <<JSON
