@@ -97,15 +97,25 @@ func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tor.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr("127.0.0.1:" + strconv.Itoa(seederPort))}})
+	seeder := []torrent.PeerInfo{{Addr: torrent.StringAddr("127.0.0.1:" + strconv.Itoa(seederPort))}}
+	tor.AddPeers(seeder)
 	tor.DownloadAll()
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	select {
-	case <-tor.Complete().On():
-	case <-ctx.Done():
-		t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
+	// Offer the seeder again now and then: on a loaded machine a first dial
+	// or handshake can time out, and the client does not redial on its own.
+	redial := time.NewTicker(2 * time.Second)
+	defer redial.Stop()
+	for done := false; !done; {
+		select {
+		case <-tor.Complete().On():
+			done = true
+		case <-redial.C:
+			tor.AddPeers(seeder)
+		case <-ctx.Done():
+			t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
+		}
 	}
 	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Info().BestName()))
 	if err != nil {
