@@ -52,6 +52,9 @@ type Tracker struct {
 	// per /64); 0 = default 120, negative = no limit. The gateway's own
 	// addresses are never limited, so its seeder can announce everything.
 	AnnouncesPerIPPerMinute int `yaml:"announces_per_ip_per_minute"`
+	// AnnounceInterval is how often clients are told to re-announce;
+	// idle peers expire after twice that. Default 15m.
+	AnnounceInterval string `yaml:"announce_interval"`
 }
 
 // Fetch limits what the gateway downloads from strangers' URLs.
@@ -171,6 +174,9 @@ func (c *Config) applyDefaults() {
 	if c.Seedbox.PeerPort == 0 {
 		c.Seedbox.PeerPort = 6881
 	}
+	if c.Tracker.AnnounceInterval == "" {
+		c.Tracker.AnnounceInterval = "15m"
+	}
 	if c.Tracker.UDPListen == "" {
 		c.Tracker.UDPListen = "127.0.0.1:6969"
 	}
@@ -257,7 +263,8 @@ func (c *Config) Validate() error {
 	if c.Fetch.MaxRedirects < 0 {
 		bad("fetch.max_redirects", "must not be negative")
 	}
-	for key, v := range map[string]string{"fetch.feed_timeout": c.Fetch.FeedTimeout,
+	for key, v := range map[string]string{"tracker.announce_interval": c.Tracker.AnnounceInterval,
+		"fetch.feed_timeout":   c.Fetch.FeedTimeout,
 		"fetch.header_timeout": c.Fetch.HeaderTimeout, "fetch.enclosure_timeout": c.Fetch.EnclosureTimeout} {
 		if _, err := positiveDuration(v); err != nil {
 			bad(key, "%q: %v", v, err)
@@ -318,6 +325,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// AnnounceInterval is tracker.announce_interval as a duration (validated).
+func (c *Config) AnnounceInterval() time.Duration {
+	d, _ := positiveDuration(c.Tracker.AnnounceInterval)
+	return d
 }
 
 // Timeouts are the fetch timeouts as durations (validated by Validate).

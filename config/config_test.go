@@ -45,6 +45,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"duplicate slug", "feeds:\n  - slug: a\n    url: http://x/\n  - slug: a\n    url: http://y/\n", `feeds[1].slug: "a" is used twice`},
 		{"feed url scheme", "feeds:\n  - slug: a\n    url: file:///etc/passwd\n", "feeds[0].url"},
 		{"bad timeout", "fetch:\n  feed_timeout: soon\n", "fetch.feed_timeout"},
+		{"bad announce interval", "tracker:\n  announce_interval: 0s\n", "tracker.announce_interval"},
 		{"negative header timeout", "fetch:\n  header_timeout: -1s\n", "fetch.header_timeout"},
 		{"zero enclosure timeout", "fetch:\n  enclosure_timeout: 0s\n", "fetch.enclosure_timeout"},
 		{"bad tracker", "tracker:\n  extra_announce: [ftp://x/announce]\n", "tracker.extra_announce[0]"},

@@ -273,7 +273,10 @@ func newGateway(t *testing.T, feeds ...feedEntry) *gateway {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %s\nhttp:\n  listen: 127.0.0.1:%d\n  public_url: http://127.0.0.1:%d\n",
 		g.dataDir, g.httpPort, g.httpPort)
-	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\ntracker:\n  udp_listen: 127.0.0.1:%d\n", g.peerPort, g.udpPort)
+	// A short announce interval: a client whose first announce found no
+	// peer (the seeder's own announce still in flight) asks again soon.
+	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\ntracker:\n  udp_listen: 127.0.0.1:%d\n  announce_interval: 20s\n",
+		g.peerPort, g.udpPort)
 	b.WriteString("fetch:\n  allow_private_networks: true\nschedule:\n  poll: \"@every 1h\"\n  scrape: \"@every 1h\"\ndemo: false\nfeeds:\n")
 	for _, f := range feeds {
 		fmt.Fprintf(&b, "  - slug: %s\n    url: %s\n", f.slug, f.url)

@@ -174,6 +174,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer st.Close()
 
 	trk := tracker.New(tracker.Config{
+		AnnounceInterval:        cfg.AnnounceInterval(),
 		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
 		RateLimitExempt:         ownAddresses(log),
 	}, st, log.With("component", "tracker"), nil)
