@@ -511,6 +511,18 @@ func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	return out, rows.Err()
 }
 
+// MediaInUse reports whether a torrent still seeds the file at relPath
+// (published or superseded, not evicted).
+func (s *SQLite) MediaInUse(ctx context.Context, relPath string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE media_path=?
+		AND state IN ('published', 'superseded') AND info_hash != '' AND evicted_at = 0`, relPath).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: media in use %s: %w", relPath, err)
+	}
+	return n > 0, nil
+}
+
 // RecordCompletion stores a completion once per (torrent, peer) and reports
 // whether it was new.
 func (s *SQLite) RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (bool, error) {

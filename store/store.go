@@ -126,9 +126,3 @@ type Snapshot struct {
 	Incomplete int64
 	Downloaded int64
 }
-
-// Completion is one counted download on the embedded tracker.
-type Completion struct {
-	InfoHash string
-	At       time.Time
-}

@@ -48,6 +48,7 @@ type Store interface {
 	Supersede(ctx context.Context, slug, key string) error
 	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
 	Requeue(ctx context.Context, slug, key, why string) error
+	MediaInUse(ctx context.Context, relPath string) (bool, error)
 	Evict(ctx context.Context, slug, key string, at time.Time) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 }
@@ -694,23 +695,17 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 // is never replaced. A file nobody seeds (left by a crash before publishing)
 // is simply overwritten.
 func (w *Worker) freeMediaName(ctx context.Context, slug string, e store.Episode) (string, error) {
-	ts, err := w.st.Torrents(ctx)
-	if err != nil {
-		return "", err
-	}
-	inUse := map[string]bool{}
-	for _, t := range ts {
-		if !t.Evicted {
-			inUse[t.MediaPath] = true
-		}
-	}
 	for n := 0; ; n++ {
 		key := e.Key
 		if n > 0 {
 			key = fmt.Sprintf("%s@%d", e.Key, n)
 		}
 		name := MediaName(key, e.EnclosureURL, e.EnclosureType)
-		if !inUse[filepath.Join("media", slug, name)] {
+		inUse, err := w.st.MediaInUse(ctx, filepath.Join("media", slug, name))
+		if err != nil {
+			return "", err
+		}
+		if !inUse {
 			return name, nil
 		}
 	}
