@@ -114,18 +114,17 @@ func announceHTTP(t *testing.T, base string, ih [20]byte, id string, port uint16
 	return resp
 }
 
+// clientAnnounce is what a real client sends: the anacrolix tracker client's
+// request for peer id on port with left bytes to go.
+func clientAnnounce(ih [20]byte, id string, port uint16, left int64, ev anatracker.AnnounceEvent) anatracker.AnnounceRequest {
+	return anatracker.AnnounceRequest{InfoHash: ih, PeerId: peerID(id), Left: left, Event: ev, Port: port, NumWant: -1}
+}
+
 func tryAnnounceHTTP(ctx context.Context, base string, ih [20]byte, id string, port uint16, left int64, ev anatracker.AnnounceEvent) (anatracker.AnnounceResponse, error) {
 	resp, err := anatracker.Announce{
 		TrackerUrl: base + "/announce",
 		Context:    ctx,
-		Request: anatracker.AnnounceRequest{
-			InfoHash: ih,
-			PeerId:   peerID(id),
-			Left:     left,
-			Event:    ev,
-			Port:     port,
-			NumWant:  -1,
-		},
+		Request:    clientAnnounce(ih, id, port, left, ev),
 	}.Do()
 	if err != nil {
 		return resp, fmt.Errorf("announce %s: %w", id, err)

@@ -61,14 +61,7 @@ func announceUDP(t *testing.T, addr net.Addr, ih [20]byte, id string, port uint1
 		TrackerUrl:   "udp://" + addr.String() + "/announce",
 		Context:      t.Context(),
 		ListenPacket: loopbackListener("udp4", "127.0.0.1:0"),
-		Request: anatracker.AnnounceRequest{
-			InfoHash: ih,
-			PeerId:   peerID(id),
-			Left:     left,
-			Event:    ev,
-			Port:     port,
-			NumWant:  -1,
-		},
+		Request:      clientAnnounce(ih, id, port, left, ev),
 	}.Do()
 }
 
