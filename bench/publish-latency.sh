@@ -17,15 +17,20 @@ url=$ORIGIN/big/big.bin
 : >"$WORK/curl.txt"; : >"$WORK/curl_sync.txt"; : >"$WORK/took.txt"; : >"$WORK/start_to_feed.txt"
 for i in $(seq "$RUNS"); do
 	rm -f "$WORK/curl.out"
+	# Each timed step starts with no dirty pages left by the one before, so a step does not pay
+	# for the previous step's writeback.
+	sync
 	timed curl -sf -o "$WORK/curl.out" "$url" >>"$WORK/curl.txt"
 	rm -f "$WORK/curl.out"
 	# curl does not fsync; Seedcast must (crash safety), so show that cost too.
+	sync
 	timed sh -c "curl -sf -o '$WORK/curl.out' '$url' && sync '$WORK/curl.out'" >>"$WORK/curl_sync.txt"
 	rm -f "$WORK/curl.out"
 
 	g=$WORK/gw
 	rm -rf "$g"
 	write_config "$g" 18480 16881 "$ORIGIN/feed.xml"
+	sync
 	s=$EPOCHREALTIME
 	start_gateway "$g"
 	wait_items "http://127.0.0.1:18480/feeds/show.rss" 1

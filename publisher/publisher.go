@@ -115,8 +115,33 @@ func (p *Publisher) serveFlavour(w http.ResponseWriter, r *http.Request, slug st
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)
-	// ServeContent answers If-None-Match / If-Modified-Since with 304.
+	if plainGet(r) {
+		// The common request: the cached bytes in one write, instead of
+		// ServeContent's copy loop of 32 KiB writes.
+		h.Set("Accept-Ranges", "bytes")
+		if !doc.modTime.IsZero() {
+			h.Set("Last-Modified", doc.modTime.UTC().Format(http.TimeFormat))
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		if r.Method != http.MethodHead {
+			w.Write(body) // a failed write is the client going away
+		}
+		return
+	}
+	// ServeContent answers If-None-Match / If-Modified-Since with 304 and
+	// serves Range requests.
 	http.ServeContent(w, r, "", doc.modTime, bytes.NewReader(body))
+}
+
+// plainGet reports whether r carries no validators and no Range, so the
+// whole document is the answer.
+func plainGet(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip

@@ -552,6 +552,22 @@ func TestFeedHandler(t *testing.T) {
 		t.Errorf("last-modified %q", lm)
 	}
 	wellFormed(t, body)
+	if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(body)) {
+		t.Errorf("content-length %q for %d bytes", cl, len(body))
+	}
+	full := body
+	resp, body = get(t, srv.URL+"/feeds/show.rss", map[string]string{"Range": "bytes=10-19"})
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, full[10:20]) {
+		t.Errorf("range: status %d body %q, want 206 %q", resp.StatusCode, body, full[10:20])
+	}
+	head, err := http.Head(srv.URL + "/feeds/show.rss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != 200 || head.ContentLength != int64(len(full)) || head.Header.Get("ETag") != etag {
+		t.Errorf("HEAD: status %d length %d etag %q", head.StatusCode, head.ContentLength, head.Header.Get("ETag"))
+	}
 
 	resp, body = get(t, srv.URL+"/feeds/show.rss", map[string]string{"If-None-Match": etag})
 	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -17,7 +19,27 @@ import (
 type SQLite struct {
 	w *sql.DB // exactly one connection: SQLite allows one writer at a time
 	r *sql.DB
+
+	// FeedVersion is asked on every feed request, so recent answers are kept
+	// in memory (see FeedVersion).
+	versionMu sync.Mutex
+	versions  map[string]cachedVersion
+	writes    atomic.Int64 // bumped after each commit that changes a feed's version
 }
+
+// cachedVersion is one FeedVersion answer, good while no write happened in
+// this process since (gen) and for versionTTL at most.
+type cachedVersion struct {
+	v   int64
+	gen int64
+	at  time.Time
+}
+
+// versionTTL bounds how long a feed version read from the database is reused:
+// the time a change made by another process (`seedcast poll` beside `seedcast
+// serve`) takes to reach the served feed. Changes made through this *SQLite
+// are seen at once.
+const versionTTL = time.Second
 
 // migrations are applied in order; PRAGMA user_version records how many ran.
 var migrations = []string{
@@ -117,7 +139,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &SQLite{w: w, r: r}
+	s := &SQLite{w: w, r: r, versions: make(map[string]cachedVersion)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
@@ -285,6 +307,7 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
+	s.writes.Add(1)
 	return nil
 }
 
@@ -416,12 +439,26 @@ func (s *SQLite) changeFeed(ctx context.Context, slug string, fn func(tx *sql.Tx
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: %s: %w", slug, err)
 	}
+	s.writes.Add(1)
 	return nil
 }
 
 // FeedVersion is a number that changes whenever what the feed's output
-// shows changes; ErrNotFound for an unknown slug.
+// shows changes; ErrNotFound for an unknown slug. A change committed through
+// this *SQLite shows at once; one committed by another process within
+// versionTTL, because answers are reused for that long rather than asking
+// SQLite on every feed request.
 func (s *SQLite) FeedVersion(ctx context.Context, slug string) (int64, error) {
+	// Read the generation before the query: a write committing meanwhile
+	// bumps it, so this answer is never reused past that write.
+	gen := s.writes.Load()
+	s.versionMu.Lock()
+	c, ok := s.versions[slug]
+	s.versionMu.Unlock()
+	if ok && c.gen == gen && time.Since(c.at) < versionTTL {
+		return c.v, nil
+	}
+	at := time.Now()
 	var v int64
 	err := s.r.QueryRowContext(ctx, "SELECT version FROM feeds WHERE slug=?", slug).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -430,6 +467,12 @@ func (s *SQLite) FeedVersion(ctx context.Context, slug string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: feed %q: %w", slug, err)
 	}
+	s.versionMu.Lock()
+	if len(s.versions) > 10000 {
+		clear(s.versions) // slugs come from config; this only bounds a flood of unknown-then-known names
+	}
+	s.versions[slug] = cachedVersion{v: v, gen: gen, at: at}
+	s.versionMu.Unlock()
 	return v, nil
 }
 

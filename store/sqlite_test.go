@@ -167,3 +167,56 @@ func TestSnapshots(t *testing.T) {
 		t.Fatalf("snapshots = %+v", got)
 	}
 }
+
+// FeedVersion answers from memory between writes: a change made through the
+// same *SQLite must show at once, one made by another process (a second
+// handle on the file) within versionTTL.
+func TestFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTest(t)
+	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
+		t.Fatal(err)
+	}
+	v0, err := s.FeedVersion(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := []Episode{{Key: "guid:a", GUID: "a", Title: "A"}}
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, ep, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := s.FeedVersion(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 == v0 {
+		t.Fatalf("version after a local write = %d, unchanged", v1)
+	}
+
+	other, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, ep, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(versionTTL + 5*time.Second)
+	for {
+		v2, err := s.FeedVersion(ctx, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v2 != v1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a write by another handle was not seen by %v", deadline)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if _, err := s.FeedVersion(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown slug: err = %v, want ErrNotFound", err)
+	}
+}
