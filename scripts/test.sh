@@ -26,4 +26,7 @@ test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" 
 go vet ./...
 # A missing peer client fails the run instead of skipping its test.
 SEEDCAST_REQUIRE_PEERS=1 go test -count=1 -timeout 20m ./...
+# piecehash's crypto/sha1 fallback (other CPUs and arches), and HashFile on top of it.
+go test -count=1 -tags purego ./seedbox/piecehash/
+go test -count=1 -tags purego -run 'HashFile' ./seedbox/
 ./scripts/fuzz.sh # every Go fuzz target for FUZZTIME (default 10s) each

@@ -120,18 +120,21 @@ func TestWriteTorrentFileMissingDir(t *testing.T) {
 }
 
 func TestHashFileMatchesGeneratePieces(t *testing.T) {
-	const pl = 64 << 10
 	dir := t.TempDir()
-	for _, size := range []int{0, 1, pl, 5*pl + 7, 40 * pl} {
-		path, _ := writeRandomFile(t, dir, "f", size, uint64(size))
-		want := referencePieces(t, path, pl)
-		for _, workers := range []int{0, 1, 3} {
-			got, err := HashFile(t.Context(), path, pl, workers)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("size %d workers %d: pieces differ", size, workers)
+	// 64 KiB pieces fit in one read chunk; 192 KiB + 64 and 512 KiB take several, the first with
+	// a short last chunk; 1000 is no multiple of 64, so every piece is hashed alone.
+	for _, pl := range []int{64 << 10, 192<<10 + 64, 512 << 10, 1000} {
+		for _, size := range []int{0, 1, pl, 5*pl + 7, 19*pl + 1, 40 * pl} {
+			path, _ := writeRandomFile(t, dir, "f", size, uint64(size))
+			want := referencePieces(t, path, int64(pl))
+			for _, workers := range []int{0, 1, 3} {
+				got, err := HashFile(t.Context(), path, int64(pl), workers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("piece length %d size %d workers %d: pieces differ", pl, size, workers)
+				}
 			}
 		}
 	}
