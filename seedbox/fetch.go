@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/seedcast/seedcast/seedbox/piecehash"
 )
 
 const (
@@ -303,7 +305,7 @@ func hashPrefix(f *os.File, n int64, pieces *pieceHasher, whole hash.Hash) error
 // copyLimited copies r to w until EOF, failing once more than max bytes arrive, and feeds every
 // byte, in order, to the SHA-1 piece hasher and the SHA-256 hasher. Each hasher runs on its own
 // goroutine behind a small ring of buffers, so on two cores the hashing overlaps the download
-// instead of adding to it (SHA-1 and SHA-256 each run near 1.5-1.8 GB/s with SHA-NI here).
+// instead of adding to it (SHA-256 runs near 1.3 GB/s with SHA-NI here, batched SHA-1 near 9 GB/s).
 func copyLimited(w io.Writer, pieces *pieceHasher, whole hash.Hash, r io.Reader, max int64) (int64, error) {
 	free := make(chan *chunk, copyBuffers)
 	for range copyBuffers {
@@ -409,20 +411,49 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
-// pieceHasher splits a byte stream into BitTorrent v1 pieces and hashes each with SHA-1.
+// pieceHasher splits a byte stream into BitTorrent v1 pieces and hashes each with SHA-1. When the
+// CPU can hash several pieces side by side (piecehash.Lanes() > 1), whole pieces are gathered into
+// a batch and hashed together, which costs a copy into the batch but a fraction of the SHA-1 time;
+// otherwise each piece is hashed as it streams by, with no buffer.
 type pieceHasher struct {
 	pieceLength int64
-	piece       hash.Hash
-	inPiece     int64
 	pieces      []byte
+
+	// streaming
+	piece   hash.Hash
+	inPiece int64
+
+	// batching
+	batch []byte // room for whole pieces; nil when streaming
+	n     int    // bytes held in batch
 }
 
+// maxBatchBytes bounds the memory a download holds for batched hashing.
+const maxBatchBytes = 16 << 20
+
 func newPieceHasher(pieceLength int64) *pieceHasher {
-	return &pieceHasher{pieceLength: pieceLength, piece: sha1.New()}
+	h := &pieceHasher{pieceLength: pieceLength}
+	if per := min(int64(piecehash.Lanes()), maxBatchBytes/pieceLength); per > 1 {
+		h.batch = make([]byte, per*pieceLength)
+	} else {
+		h.piece = sha1.New()
+	}
+	return h
 }
 
 func (h *pieceHasher) Write(p []byte) (int, error) {
 	n := len(p)
+	if h.batch != nil {
+		for len(p) > 0 {
+			c := copy(h.batch[h.n:], p)
+			h.n += c
+			p = p[c:]
+			if h.n == len(h.batch) {
+				h.flush()
+			}
+		}
+		return n, nil
+	}
 	for len(p) > 0 {
 		chunk := min(int64(len(p)), h.pieceLength-h.inPiece)
 		h.piece.Write(p[:chunk])
@@ -437,8 +468,29 @@ func (h *pieceHasher) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// flush hashes the batch: whole pieces, and a short last one when called by finish.
+func (h *pieceHasher) flush() {
+	pl := int(h.pieceLength)
+	ps := make([][]byte, 0, (h.n+pl-1)/pl)
+	for off := 0; off < h.n; off += pl {
+		ps = append(ps, h.batch[off:min(off+pl, h.n)])
+	}
+	sums := make([][sha1.Size]byte, len(ps))
+	piecehash.Sum(ps, sums)
+	for _, s := range sums {
+		h.pieces = append(h.pieces, s[:]...)
+	}
+	h.n = 0
+}
+
 // finish returns the piece hashes, including a short last piece.
 func (h *pieceHasher) finish() []byte {
+	if h.batch != nil {
+		if h.n > 0 {
+			h.flush()
+		}
+		return h.pieces
+	}
 	if h.inPiece > 0 {
 		h.pieces = h.piece.Sum(h.pieces)
 		h.piece.Reset()

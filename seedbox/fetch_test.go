@@ -110,6 +110,9 @@ func TestFetchMatchesGeneratePieces(t *testing.T) {
 		{"exact multiple", 4 << 18, 0},
 		{"one byte", 1, 0},
 		{"explicit piece length", 1<<20 + 7, 32 << 10},
+		// More pieces than one batch holds (16 on AVX-512): several full batches, then a
+		// partial one ending in a short piece.
+		{"several batches", 40<<15 + 5, 32 << 10},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
