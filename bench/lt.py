@@ -2,23 +2,41 @@
 """libtorrent-rasterbar peer for bench/seeding.sh, TCP only (uTP over loopback is pathological).
 
   lt.py seed TORRENT SAVE_DIR PORT      seed until killed (prints "seeding" once checked)
-  lt.py leech TORRENT SAVE_DIR HOST:PORT  download from that one peer; prints the seconds taken
+  lt.py leech TORRENT SAVE_DIR HOST:PORT [SOURCE_IP]
+                                        download from that one peer; prints the seconds taken
 
 DHT, LSD, UPnP, NAT-PMP, trackers and web seeds are off: the only source is the given peer.
+
+SOURCE_IP (any 127.x.y.z on Linux) is the address the leecher listens on and dials from. Give each
+leech its own: transmission-daemon keys what it knows about a peer by IP address alone, marks the
+address a seed once a leecher finishes, and from then on, being a seed itself, drops every
+connection from that address ("another seed tried to reconnect to us!" in its handshake log for an
+encrypted handshake; a plaintext one is closed at its next peer pulse as a seed-to-seed link). So a
+second leecher from 127.0.0.1 never gets a byte from it.
+
+On stderr the leecher reports "first_byte SECONDS": when the first piece data arrived (the wait for
+the connection and the seeder's unchoke), a part of the printed total.
+
+LT_TIMEOUT (seconds, default 600): the leecher gives up, prints "timeout ..." on stderr and exits 1.
 """
+import os
 import sys
 import time
 
 import libtorrent as lt
 
 
-def session(port):
-    return lt.session({
-        "listen_interfaces": f"127.0.0.1:{port}",
+def session(interface, source_ip=None):
+    settings = {
+        "listen_interfaces": interface,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         "enable_incoming_utp": False, "enable_outgoing_utp": False,
         "allow_multiple_connections_per_ip": True,
-    })
+    }
+    if source_ip:
+        # Outgoing connections would otherwise come from 127.0.0.1 whatever the listen address.
+        settings["outgoing_interfaces"] = source_ip
+    return lt.session(settings)
 
 
 def torrent(path):
@@ -30,7 +48,7 @@ def torrent(path):
 def main():
     mode, path, save = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "seed":
-        ses = session(int(sys.argv[4]))
+        ses = session(f"127.0.0.1:{int(sys.argv[4])}")
         h = ses.add_torrent({"ti": torrent(path), "save_path": save})
         while not h.status().is_seeding:
             time.sleep(0.05)
@@ -38,7 +56,8 @@ def main():
         while True:
             time.sleep(3600)
     host, port = sys.argv[4].rsplit(":", 1)
-    ses = session(0)
+    source_ip = sys.argv[5] if len(sys.argv) > 5 else None
+    ses = session(f"{source_ip or '127.0.0.1'}:0", source_ip)
     ti = torrent(path)
     start = time.monotonic()
     # Added paused so the torrent's trackers can be dropped before any announce: they would
@@ -47,19 +66,28 @@ def main():
     h.replace_trackers([])
     h.resume()
     h.connect_peer((host, int(port)))
-    deadline = start + 600
+    deadline = start + float(os.environ.get("LT_TIMEOUT", "600"))
     retry = start + 2
-    while not h.status().is_seeding:
+    first = None
+    while True:
+        st = h.status()
         now = time.monotonic()
+        if first is None and st.total_payload_download > 0:
+            first = now - start
+        if st.is_seeding:
+            break
         if now > deadline:
-            print("timeout", h.status().progress, file=sys.stderr)
+            got = "never" if first is None else f"{first:.2f} s"
+            print(f"timeout after {now - start:.0f} s: progress {st.progress:.4f}, "
+                  f"{st.num_peers} peers, first byte {got}", file=sys.stderr)
             return 1
-        # Not more often than every 2 s: transmission refuses a peer that reconnects in a loop.
-        if now > retry and h.status().num_peers == 0:
+        # A lost or refused connection is re-dialled, not more often than every 2 s.
+        if now > retry and st.num_peers == 0:
             h.connect_peer((host, int(port)))
             retry = now + 2
         time.sleep(0.02)
     print(f"{time.monotonic() - start:.4f}")
+    print(f"first_byte {first:.4f}", file=sys.stderr)
     return 0
 
 
