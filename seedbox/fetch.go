@@ -54,6 +54,10 @@ type FetchOptions struct {
 	// failure of the network or the context keeps the part and its record for the next call.
 	// Without it any part is discarded.
 	Resume bool
+	// NoSync leaves out the fsync of the finished file (its directory entry is still synced),
+	// so the file can be published from the page cache at download speed. The caller must call
+	// SyncFile afterwards and, until that returns, treat the bytes as lost by an OS crash.
+	NoSync bool
 }
 
 // Download describes a fetched file and the hashes computed while it was written.
@@ -227,7 +231,13 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 		}
 	}
 
-	n, err := copyLimited(&writeBehind{f: f, written: offset, synced: offset}, h, whole, bodyReader{resp.Body}, maxBytes-offset)
+	// Starting writeback as the bytes arrive shortens the fsync at the end but holds the download
+	// to the disk's speed; without that fsync, the page cache takes the bytes at memory speed.
+	var out io.Writer = &writeBehind{f: f, written: offset, synced: offset}
+	if o.NoSync {
+		out = f
+	}
+	n, err := copyLimited(out, h, whole, bodyReader{resp.Body}, maxBytes-offset)
 	if err != nil {
 		return Download{}, err
 	}
@@ -238,8 +248,10 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 	if total >= 0 && size != total {
 		return Download{}, fmt.Errorf("%w: got %d bytes in all, declared %d", ErrLengthMismatch, size, total)
 	}
-	if err := f.Sync(); err != nil {
-		return Download{}, fmt.Errorf("syncing temporary file: %w", err)
+	if !o.NoSync {
+		if err := f.Sync(); err != nil {
+			return Download{}, fmt.Errorf("syncing temporary file: %w", err)
+		}
 	}
 	err = f.Close()
 	f = nil
@@ -497,6 +509,19 @@ func (h *pieceHasher) finish() []byte {
 		h.inPiece = 0
 	}
 	return h.pieces
+}
+
+// SyncFile flushes a file's data to stable storage (for a Fetch with NoSync).
+func SyncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("seedbox: sync %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("seedbox: sync %s: %w", path, err)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -117,6 +117,8 @@ var migrations = []string{
 	`ALTER TABLE episodes ADD COLUMN media_etag TEXT NOT NULL DEFAULT '';
 	ALTER TABLE episodes ADD COLUMN media_last_modified TEXT NOT NULL DEFAULT '';`,
 	`ALTER TABLE episodes ADD COLUMN enclosure_attrs TEXT NOT NULL DEFAULT '';`,
+	// unsynced_boot names the OS boot that published media not yet fsynced ('' = durable).
+	`ALTER TABLE episodes ADD COLUMN unsynced_boot TEXT NOT NULL DEFAULT '';`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -410,9 +412,9 @@ func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) e
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
 			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?,
-			media_etag=?, media_last_modified=?, evicted_at=0
+			media_etag=?, media_last_modified=?, evicted_at=0, unsynced_boot=?
 			WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, slug, key)
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
 		}
@@ -440,6 +442,15 @@ func (s *SQLite) changeFeed(ctx context.Context, slug string, fn func(tx *sql.Tx
 		return fmt.Errorf("store: %s: %w", slug, err)
 	}
 	s.writes.Add(1)
+	return nil
+}
+
+// MarkSynced records that a published episode's media is on stable storage.
+// It does not change what the feed shows.
+func (s *SQLite) MarkSynced(ctx context.Context, slug, key string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE episodes SET unsynced_boot='' WHERE feed_slug=? AND key=?`, slug, key); err != nil {
+		return fmt.Errorf("store: mark synced %s/%s: %w", slug, key, err)
+	}
 	return nil
 }
 
@@ -536,7 +547,7 @@ func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 // Torrents lists every published torrent, for the seeder and the tracker.
 func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path,
-		media_size, evicted_at != 0
+		media_size, evicted_at != 0, unsynced_boot
 		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -546,7 +557,7 @@ func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	var out []Torrent
 	for rows.Next() {
 		var t Torrent
-		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath, &t.MediaSize, &t.Evicted); err != nil {
+		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath, &t.MediaSize, &t.Evicted, &t.UnsyncedBoot); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
 		out = append(out, t)

@@ -102,6 +102,9 @@ type Torrent struct {
 	MediaPath   string
 	MediaSize   int64
 	Evicted     bool // media removed by retention: tracked and webseeded, no longer seeded here
+	// UnsyncedBoot is the OS boot ID under which the media was published before it was
+	// fsynced; "" once it is known durable.
+	UnsyncedBoot string
 }
 
 // Publication carries the results of a successful download and torrent build.
@@ -115,6 +118,9 @@ type Publication struct {
 	ETag         string // the origin's validators for the media, if it sent any
 	LastModified string
 	At           time.Time
+	// UnsyncedBoot is set when the media is published from the page cache, before its fsync:
+	// the OS boot ID, so a start after a reboot knows to re-hash it. MarkSynced clears it.
+	UnsyncedBoot string
 }
 
 // Snapshot is one scrape result of one torrent on one tracker.

@@ -43,6 +43,7 @@ type Store interface {
 	RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error
 	Unpublished(ctx context.Context, slug string) ([]store.Episode, error)
 	Publish(ctx context.Context, slug, key string, p store.Publication) error
+	MarkSynced(ctx context.Context, slug, key string) error
 	Fail(ctx context.Context, slug, key, msg string) error
 	Episode(ctx context.Context, slug, key string) (store.Episode, error)
 	Supersede(ctx context.Context, slug, key string) error
@@ -95,6 +96,11 @@ type Config struct {
 	// host, so a thousand feeds starting together stay polite.
 	MaxPolls        int // default 16
 	MaxPollsPerHost int // default 4
+	// BootID names this boot of the OS (Linux's boot_id). With it, media is published as soon
+	// as it is downloaded and hashed, from the page cache, and fsynced right after: a process
+	// crash cannot lose those bytes, and Restore re-hashes media that an OS crash could have
+	// (published in another boot and never marked synced). Empty: fsync before publishing.
+	BootID string
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -226,7 +232,26 @@ func (w *Worker) Restore(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := w.announce(ctx, mi, media, false); err != nil {
+		// Published before its fsync: in the same boot the page cache still holds every byte
+		// written, so syncing now is enough; after a reboot the tail may be lost, so hash it.
+		rehash := false
+		if t.UnsyncedBoot != "" {
+			if t.UnsyncedBoot == w.cfg.BootID {
+				w.markDurable(ctx, t.FeedSlug, t.Key, media)
+			} else {
+				rehash = true
+			}
+		}
+		err = w.announce(ctx, mi, media, false)
+		if err == nil && rehash && w.seeder != nil {
+			if err = w.seeder.Verify(ctx, mi.HashInfoBytes()); err == nil {
+				if err = w.st.MarkSynced(ctx, t.FeedSlug, t.Key); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
+		}
+		if err != nil {
 			if errors.Is(err, seedbox.ErrVerifyFailed) {
 				why := fmt.Sprintf("media %s failed piece verification: downloading it again", t.MediaPath)
 				w.log.Warn("damaged media", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash, "why", why)
@@ -646,7 +671,9 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
-	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true})
+	syncLater := w.cfg.BootID != ""
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia,
+		seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true, NoSync: syncLater})
 	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
 		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
 			ErrDiskFloor, humanBytes(maxBytes), err)
@@ -680,14 +707,30 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	err = w.st.Publish(ctx, slug, e.Key, store.Publication{
 		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size,
 		MediaPath: relMedia, MediaSize: d.Size, SHA256: hex.EncodeToString(d.SHA256),
-		ETag: d.ETag, LastModified: d.LastModified, At: w.now(),
+		ETag: d.ETag, LastModified: d.LastModified, At: w.now(), UnsyncedBoot: w.cfg.BootID,
 	})
 	if err != nil {
 		return err
 	}
 	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", ih.HexString(),
 		"bytes", d.Size, "resumed_from", d.ResumedFrom, "took", w.now().Sub(started).Round(time.Millisecond))
+	if syncLater {
+		// Not cancelled by shutdown: a few seconds of fsync save a re-hash after a reboot.
+		w.markDurable(context.WithoutCancel(ctx), slug, e.Key, absMedia)
+	}
 	return nil
+}
+
+// markDurable fsyncs published media and records that it is durable. A failure only leaves the
+// record saying otherwise, so a start in another boot re-hashes the file.
+func (w *Worker) markDurable(ctx context.Context, slug, key, absMedia string) {
+	if err := seedbox.SyncFile(absMedia); err != nil {
+		w.log.Warn("media not synced", "feed", slug, "key", key, "err", err)
+		return
+	}
+	if err := w.st.MarkSynced(ctx, slug, key); err != nil {
+		w.log.Warn("media synced but not recorded", "feed", slug, "key", key, "err", err)
+	}
 }
 
 // freeMediaName picks the episode's file name, moving to a new one when a

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/seedcast/seedcast/config"
@@ -119,7 +121,19 @@ func workerConfig(cfg *config.Config) worker.Config {
 		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
 		MinFreeBytes:      cfg.Fetch.MinFreeBytes,
 		CreatedBy:         "Seedcast " + version,
+		BootID:            bootID(),
 	}
+}
+
+// bootID names this boot of the OS, so the worker can tell a restart of the process (page cache
+// intact) from a reboot; "" where the kernel does not say, and the worker then fsyncs media
+// before publishing it.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (*store.SQLite, error) {
