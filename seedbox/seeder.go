@@ -67,7 +67,7 @@ const maxOpenFiles = 256
 type Seeder struct {
 	log   *slog.Logger
 	cl    *torrent.Client
-	pc    storage.PieceCompletion
+	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
@@ -110,7 +110,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
 	}
-	pc, err := storage.NewBoltPieceCompletion(cfg.StateDir)
+	pc, err := openCompletionDB(cfg.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("seedbox: new seeder: opening piece completion db: %w", err)
 	}
@@ -230,7 +230,7 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	}
 
 	if trusted {
-		if err := s.trustPieces(ih, info.NumPieces()); err != nil {
+		if err := s.pc.trustUnknown(ih, info.NumPieces()); err != nil {
 			return err
 		}
 	}
@@ -264,25 +264,6 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	}
 	s.torrents[ih] = seeded{t: t, path: absPath, length: info.Length}
 	s.log.Info("seeding", "info_hash", ih.HexString(), "name", info.Name, "path", absPath, "bytes", info.Length)
-	return nil
-}
-
-// trustPieces records pieces of unknown completion as complete. Pieces already known (either
-// way) are left alone: a recorded failure must not be overridden.
-func (s *Seeder) trustPieces(ih metainfo.Hash, numPieces int) error {
-	for i := range numPieces {
-		key := metainfo.PieceKey{InfoHash: ih, Index: i}
-		c, err := s.pc.Get(key)
-		if err != nil {
-			return fmt.Errorf("reading piece completion: %w", err)
-		}
-		if c.Ok {
-			continue
-		}
-		if err := s.pc.Set(key, true); err != nil {
-			return fmt.Errorf("recording piece completion: %w", err)
-		}
-	}
 	return nil
 }
 
