@@ -25,9 +25,15 @@ func Normalize(body []byte, contentType string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A second BOM (seen after transcoding tools) would survive as U+FEFF.
-	for bytes.HasPrefix(text, utf8BOM) {
-		text = text[len(utf8BOM):]
+	// A second BOM (seen after transcoding tools) would survive as U+FEFF, and characters XML
+	// forbids are dropped later anyway: trimmed here so that neither is left at the start
+	// after the other goes (Normalize must give the same bytes when run on its own output).
+	for len(text) > 0 {
+		r, n := utf8.DecodeRune(text)
+		if r != '\uFEFF' && legalXMLRune(r) {
+			break
+		}
+		text = text[n:]
 	}
 	// JSON Feed: XML repairs would corrupt it ('&' is plain text there).
 	if t := bytes.TrimSpace(text); len(t) > 0 && t[0] == '{' {
