@@ -38,14 +38,21 @@ stats() {
 	python3 - "$@" <<'PY'
 import statistics, sys
 files = sys.argv[1:]
-meds = []
+meds, runs = [], []
 for f in files:
     xs = [float(l) for l in open(f) if l.strip()]
     m = statistics.median(xs)
     meds.append(m)
+    runs.append(xs)
     print(f"{f.rsplit('/',1)[-1]:<28} n={len(xs):<3} median={m:.4f} min={min(xs):.4f} max={max(xs):.4f}")
-for f, m in zip(files[1:], meds[1:]):
-    print(f"ratio {f.rsplit('/',1)[-1]} / {files[0].rsplit('/',1)[-1]} = {m/meds[0]:.2f}")
+for f, m, xs in zip(files[1:], meds[1:], runs[1:]):
+    line = f"ratio {f.rsplit('/',1)[-1]} / {files[0].rsplit('/',1)[-1]} = {m/meds[0]:.2f}"
+    # Runs are interleaved, so run i of each was measured under the same conditions: the median
+    # of the per-run ratios is less sensitive to drift in the machine's load than the ratio of
+    # medians.
+    if len(xs) == len(runs[0]) and len(xs) > 1 and all(runs[0]):
+        line += f" (paired: median {statistics.median(x / y for x, y in zip(xs, runs[0])):.2f})"
+    print(line)
 PY
 }
 

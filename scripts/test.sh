@@ -29,4 +29,6 @@ SEEDCAST_REQUIRE_PEERS=1 go test -count=1 -timeout 20m ./...
 # piecehash's crypto/sha1 fallback (other CPUs and arches), and HashFile on top of it.
 go test -count=1 -tags purego ./seedbox/piecehash/
 go test -count=1 -tags purego -run 'HashFile' ./seedbox/
+# Benchmarks once each, as a smoke test that they still run; CI asserts no timing.
+go test -count=1 -run '^$' -bench . -benchtime 1x ./seedbox/... ./bench/
 ./scripts/fuzz.sh # every Go fuzz target for FUZZTIME (default 10s) each
