@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -35,6 +36,9 @@ type Config struct {
 type HTTP struct {
 	Listen    string `yaml:"listen"`
 	PublicURL string `yaml:"public_url"`
+	// PprofListen serves Go's profiler (/debug/pprof/) on its own loopback-only listener, for
+	// looking into a slow gateway; empty = off.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Seedbox configures the seeding client.
@@ -230,6 +234,14 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%v", err)
+	}
+	if c.HTTP.PprofListen != "" {
+		// The profiler shows memory and command line and can be made to burn CPU: never public.
+		host, _, err := net.SplitHostPort(c.HTTP.PprofListen)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+			bad("http.pprof_listen", "%q must be a loopback host:port (127.0.0.1:6060, [::1]:6060, localhost:6060)", c.HTTP.PprofListen)
+		}
 	}
 	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)

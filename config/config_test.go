@@ -50,6 +50,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero enclosure timeout", "fetch:\n  enclosure_timeout: 0s\n", "fetch.enclosure_timeout"},
 		{"bad tracker", "tracker:\n  extra_announce: [ftp://x/announce]\n", "tracker.extra_announce[0]"},
 		{"bad public url", "http:\n  public_url: example.com\n", "http.public_url"},
+		{"public pprof", "http:\n  pprof_listen: 0.0.0.0:6060\n", "http.pprof_listen"},
+		{"pprof without port", "http:\n  pprof_listen: 127.0.0.1\n", "http.pprof_listen"},
 		{"sponsor unknown feed", "feeds:\n  - slug: a\n    url: http://x/\nsponsors:\n  - name: acme\n    token: 0123456789abcdef0\n    feeds: [b]\n", "sponsors[0].feeds[0]"},
 		{"sponsor short token", "sponsors:\n  - name: acme\n    token: short\n", "sponsors[0].token"},
 	}
@@ -87,4 +89,18 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil config without error")
 		}
 	})
+}
+
+func TestPprofListenLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		c, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n"))
+		if err != nil || c.HTTP.PprofListen != addr {
+			t.Errorf("%s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060"} {
+		if _, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http.pprof_listen") {
+			t.Errorf("%s accepted or error does not name the key: %v", addr, err)
+		}
+	}
 }

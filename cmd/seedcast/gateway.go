@@ -223,6 +223,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	log.Info("http listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
+	if cfg.HTTP.PprofListen != "" {
+		pln, err := net.Listen("tcp", cfg.HTTP.PprofListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("http.pprof_listen %s: %w", cfg.HTTP.PprofListen, err)
+		}
+		psrv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		go psrv.Serve(pln)
+		defer psrv.Close()
+		log.Info("pprof listening", "addr", pln.Addr().String())
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
