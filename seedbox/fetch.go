@@ -319,30 +319,43 @@ func hashPrefix(f *os.File, n int64, pieces *pieceHasher, whole hash.Hash) error
 // goroutine behind a small ring of buffers, so on two cores the hashing overlaps the download
 // instead of adding to it (SHA-256 runs near 1.3 GB/s with SHA-NI here, batched SHA-1 near 9 GB/s).
 func copyLimited(w io.Writer, pieces *pieceHasher, whole hash.Hash, r io.Reader, max int64) (int64, error) {
-	free := make(chan *chunk, copyBuffers)
-	for range copyBuffers {
+	// A piece hasher that holds chunks instead of copying them needs a batch's worth on top of
+	// those in flight.
+	held := pieces.chunksPerBatch()
+	ring := copyBuffers + held
+	free := make(chan *chunk, ring)
+	for range ring {
 		free <- &chunk{buf: make([]byte, copyBufferSize)}
 	}
-	// Capacity copyBuffers: a hasher never blocks on sending, the reader only on free.
-	toPieces := make(chan *chunk, copyBuffers)
-	toWhole := make(chan *chunk, copyBuffers)
-	hashers := []struct {
-		in chan *chunk
-		h  io.Writer
-	}{{toPieces, pieces}, {toWhole, whole}}
-	var wg sync.WaitGroup
-	for _, hs := range hashers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range hs.in {
-				hs.h.Write(c.buf[:c.n]) // hash writes never fail
-				if c.pending.Add(-1) == 0 {
-					free <- c
-				}
-			}
-		}()
+	// A chunk goes back to the reader once both hashers are done with it.
+	release := func(c *chunk) {
+		if c.pending.Add(-1) == 0 {
+			free <- c
+		}
 	}
+	// Capacity ring: a hasher never blocks on sending, the reader only on free.
+	toPieces := make(chan *chunk, ring)
+	toWhole := make(chan *chunk, ring)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for c := range toWhole {
+			whole.Write(c.buf[:c.n]) // hash writes never fail
+			release(c)
+		}
+	})
+	wg.Go(func() {
+		if held == 0 {
+			for c := range toPieces {
+				pieces.Write(c.buf[:c.n])
+				release(c)
+			}
+			return
+		}
+		for c := range toPieces {
+			pieces.hold(c, release)
+		}
+		pieces.flushHeld(release)
+	})
 	total, err := readLoop(w, r, max, free, func(c *chunk) {
 		c.pending.Store(2)
 		toPieces <- c
@@ -425,8 +438,13 @@ func fill(r io.Reader, buf []byte) (int, error) {
 
 // pieceHasher splits a byte stream into BitTorrent v1 pieces and hashes each with SHA-1. When the
 // CPU can hash several pieces side by side (piecehash.Lanes() > 1), whole pieces are gathered into
-// a batch and hashed together, which costs a copy into the batch but a fraction of the SHA-1 time;
-// otherwise each piece is hashed as it streams by, with no buffer.
+// a batch and hashed together, which costs a fraction of the SHA-1 time; otherwise each piece is
+// hashed as it streams by, with no buffer.
+//
+// A batch is gathered one of two ways. Write copies the bytes into batch. When the batch is a
+// whole number of copy chunks and starts at a chunk boundary, copyLimited instead hands the
+// chunks themselves to hold, which keeps them until the batch is complete: that saves the copy
+// (about 0.2 s of CPU per GiB) at the price of a larger chunk ring.
 type pieceHasher struct {
 	pieceLength int64
 	pieces      []byte
@@ -436,8 +454,13 @@ type pieceHasher struct {
 	inPiece int64
 
 	// batching
-	batch []byte // room for whole pieces; nil when streaming
-	n     int    // bytes held in batch
+	batchBytes int    // whole pieces per batch times the piece length; 0 when streaming
+	batch      []byte // the copy buffer, made by the first Write
+	n          int    // bytes of the batch so far, copied or held
+
+	// batching without a copy: the chunks of the batch so far, all full but perhaps the last
+	held  []*chunk
+	lanes piecehash.Hasher
 }
 
 // maxBatchBytes bounds the memory a download holds for batched hashing.
@@ -446,16 +469,86 @@ const maxBatchBytes = 16 << 20
 func newPieceHasher(pieceLength int64) *pieceHasher {
 	h := &pieceHasher{pieceLength: pieceLength}
 	if per := min(int64(piecehash.Lanes()), maxBatchBytes/pieceLength); per > 1 {
-		h.batch = make([]byte, per*pieceLength)
+		h.batchBytes = int(per * pieceLength)
 	} else {
 		h.piece = sha1.New()
 	}
 	return h
 }
 
+// chunksPerBatch is how many copy chunks hold must keep to complete a batch, or 0 when the
+// stream from here on must go through Write: when streaming, when a batch is not a whole number
+// of chunks (pieces under 32 KiB), or when bytes written already (a resumed prefix) left the
+// batch part full, so that it would not start at a chunk boundary.
+func (h *pieceHasher) chunksPerBatch() int {
+	if h.batchBytes == 0 || h.n != 0 || h.batchBytes%copyBufferSize != 0 {
+		return 0
+	}
+	return h.batchBytes / copyBufferSize
+}
+
+// hold takes the next chunk of the stream and hashes the batch once it is complete, handing
+// each of its chunks to release after that. Every chunk but the stream's last must be full, as
+// readLoop sends them, so that byte i of the batch is in chunk i/copyBufferSize.
+func (h *pieceHasher) hold(c *chunk, release func(*chunk)) {
+	h.held = append(h.held, c)
+	h.n += c.n
+	if h.n == h.batchBytes {
+		h.flushHeld(release)
+	}
+}
+
+// flushHeld hashes the held chunks, a short last piece included, and releases them.
+func (h *pieceHasher) flushHeld(release func(*chunk)) {
+	pl := int(h.pieceLength)
+	// Whole pieces, side by side: each Write gives every piece its next step bytes, which lie in
+	// one chunk because step divides both the piece length and the chunk size (powers of two).
+	if whole := h.n / pl; whole > 0 {
+		step := min(pl, copyBufferSize)
+		var chunks [16][]byte // a batch has at most piecehash.Lanes() = 16 pieces
+		h.lanes.Reset(whole)
+		for off := 0; off < pl; off += step {
+			for i := range whole {
+				chunks[i] = h.heldBytes(i*pl+off, step)
+			}
+			h.lanes.Write(chunks[:whole])
+		}
+		var sums [16][sha1.Size]byte
+		h.lanes.Sum(sums[:whole])
+		for _, s := range sums[:whole] {
+			h.pieces = append(h.pieces, s[:]...)
+		}
+	}
+	// A short last piece, only at the end of the stream.
+	if start := h.n / pl * pl; start < h.n {
+		d := sha1.New()
+		for off := start; off < h.n; {
+			l := min(copyBufferSize-off%copyBufferSize, h.n-off)
+			d.Write(h.heldBytes(off, l))
+			off += l
+		}
+		h.pieces = d.Sum(h.pieces)
+	}
+	for i, c := range h.held {
+		release(c)
+		h.held[i] = nil
+	}
+	h.held = h.held[:0]
+	h.n = 0
+}
+
+// heldBytes returns l bytes of the held batch from offset off; they must lie in one chunk.
+func (h *pieceHasher) heldBytes(off, l int) []byte {
+	c := h.held[off/copyBufferSize]
+	return c.buf[off%copyBufferSize:][:l]
+}
+
 func (h *pieceHasher) Write(p []byte) (int, error) {
 	n := len(p)
-	if h.batch != nil {
+	if h.batchBytes > 0 {
+		if h.batch == nil {
+			h.batch = make([]byte, h.batchBytes)
+		}
 		for len(p) > 0 {
 			c := copy(h.batch[h.n:], p)
 			h.n += c
@@ -480,7 +573,7 @@ func (h *pieceHasher) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush hashes the batch: whole pieces, and a short last one when called by finish.
+// flush hashes the copied batch: whole pieces, and a short last one when called by finish.
 func (h *pieceHasher) flush() {
 	pl := int(h.pieceLength)
 	ps := make([][]byte, 0, (h.n+pl-1)/pl)
@@ -495,9 +588,10 @@ func (h *pieceHasher) flush() {
 	h.n = 0
 }
 
-// finish returns the piece hashes, including a short last piece.
+// finish returns the piece hashes, including a short last piece. Held chunks were hashed when
+// copyLimited ended, so anything left in the batch was copied.
 func (h *pieceHasher) finish() []byte {
-	if h.batch != nil {
+	if h.batchBytes > 0 {
 		if h.n > 0 {
 			h.flush()
 		}

@@ -3,6 +3,7 @@ package seedbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -14,9 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/seedbox/piecehash"
 )
 
 // randomBytes returns deterministic pseudo-random content.
@@ -113,6 +117,16 @@ func TestFetchMatchesGeneratePieces(t *testing.T) {
 		// More pieces than one batch holds (16 on AVX-512): several full batches, then a
 		// partial one ending in a short piece.
 		{"several batches", 40<<15 + 5, 32 << 10},
+		// Piece lengths whose batches are whole 512 KiB chunks, hashed from the chunks
+		// themselves (pieceHasher.hold) on AVX-512.
+		{"512 KiB pieces, batches and a tail", 40<<19 + 12345, 512 << 10},
+		{"1 MiB pieces, batches and a tail", 20<<20 + 12345, 1 << 20},
+		{"exactly 16 pieces", 16 << 19, 512 << 10},
+		{"exactly 32 pieces", 32 << 19, 512 << 10},
+		{"fewer than 16 pieces", 3<<20 + 100, 1 << 20},
+		{"short last piece of one chunk", 6<<20 + 512<<10, 1 << 20},
+		{"two pieces a chunk", 17<<18 + 12345, 256 << 10},
+		{"2 MiB pieces, 8 a batch", 8<<21 + 3, 2 << 20},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -150,6 +164,51 @@ func TestFetchMatchesGeneratePieces(t *testing.T) {
 			}
 			if names := dirEntries(t, dir); len(names) != 1 {
 				t.Fatalf("directory holds %v, want only ep.mp3", names)
+			}
+		})
+	}
+}
+
+// TestCopyLimitedAfterPrefix feeds the piece hasher a prefix through Write, as a resumed download
+// does, then the rest through copyLimited, which holds chunks only when the prefix ended a batch.
+func TestCopyLimitedAfterPrefix(t *testing.T) {
+	const pl = 256 << 10
+	batch := newPieceHasher(pl).batchBytes
+	cases := []struct {
+		name   string
+		prefix int
+		held   bool // whether copyLimited should hold chunks rather than copy them
+	}{
+		{"no prefix", 0, true},
+		{"one batch", batch, true},
+		{"mid piece", batch + 100_000, false},
+		{"mid chunk", 3 * pl, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data := randomBytes(2*batch+5*pl+777, uint64(50+i))
+			h := newPieceHasher(pl)
+			h.Write(data[:c.prefix])
+			if held := h.chunksPerBatch() > 0; held != (c.held && piecehash.Lanes() > 1) {
+				t.Fatalf("holds chunks: %v", held)
+			}
+			whole := sha256.New()
+			whole.Write(data[:c.prefix])
+			// HalfReader: fill must still hand over full chunks from short reads.
+			n, err := copyLimited(io.Discard, h, whole, iotest.HalfReader(bytes.NewReader(data[c.prefix:])), 1<<30)
+			if err != nil || n != int64(len(data)-c.prefix) {
+				t.Fatalf("copied %d, %v", n, err)
+			}
+			var want []byte
+			for off := 0; off < len(data); off += pl {
+				s := sha1.Sum(data[off:min(off+pl, len(data))])
+				want = append(want, s[:]...)
+			}
+			if got := h.finish(); !bytes.Equal(got, want) {
+				t.Fatalf("pieces differ: %d vs %d bytes", len(got), len(want))
+			}
+			if want := sha256.Sum256(data); !bytes.Equal(whole.Sum(nil), want[:]) {
+				t.Fatal("sha256 differs")
 			}
 		})
 	}
