@@ -381,3 +381,29 @@ func BenchmarkFetchHash(b *testing.B) {
 		}
 	}
 }
+
+// zeros is an endless body.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// The file write runs on its own goroutine: when it fails, the download stops with that error
+// instead of reading the rest of the body.
+func TestCopyLimitedStopsWhenTheWriteFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ro")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := os.Open(path) // read-only: every Write fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	n, err := copyLimited(ro, newPieceHasher(256<<10), sha256.New(), zeros{}, 1<<40)
+	if err == nil || !strings.Contains(err.Error(), "writing temporary file") {
+		t.Fatalf("err = %v, want the write error", err)
+	}
+	if n > 64<<20 {
+		t.Fatalf("read %d bytes after the write failed", n)
+	}
+}
