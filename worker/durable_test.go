@@ -3,16 +3,13 @@ package worker
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
 )
@@ -46,19 +43,7 @@ func TestPublishedBeforeSyncIsRehashedOnlyAfterReboot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// start is one run of the process: a new seeder on the same state, a worker in boot.
-	start := func(boot string) (*Worker, *seedbox.Seeder) {
-		t.Helper()
-		seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
-			StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-		w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}, BootID: boot},
-			st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
-		return w, seeder
-	}
+	start := func(boot string) (*Worker, *seedbox.Seeder) { return startSeedingWorker(t, dir, st, boot) }
 	unsynced := func() string {
 		t.Helper()
 		ts, err := st.Torrents(ctx)

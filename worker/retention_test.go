@@ -95,14 +95,22 @@ func newSeedingWorker(t *testing.T) (*Worker, *store.SQLite, *seedbox.Seeder, st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	w, seeder := startSeedingWorker(t, dir, st, "")
+	t.Cleanup(func() { seeder.Close() })
+	return w, st, seeder, dir
+}
+
+// startSeedingWorker is one run of the process on dir and st: a new seeder on dir's state and a
+// worker in OS boot boot. The caller closes the seeder.
+func startSeedingWorker(t *testing.T, dir string, st *store.SQLite, boot string) (*Worker, *seedbox.Seeder) {
+	t.Helper()
 	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
 		StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { seeder.Close() })
 	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}},
+	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}, BootID: boot},
 		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
-	return w, st, seeder, dir
+	return w, seeder
 }
