@@ -45,9 +45,9 @@ type Store interface {
 	Publish(ctx context.Context, slug, key string, p store.Publication) error
 	MarkSynced(ctx context.Context, slug, key string) error
 	Fail(ctx context.Context, slug, key, msg string) error
-	Episode(ctx context.Context, slug, key string) (store.Episode, error)
 	Supersede(ctx context.Context, slug, key string) error
 	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
+	Published(ctx context.Context, slug string) ([]store.Episode, error)
 	Requeue(ctx context.Context, slug, key, why string) error
 	MediaInUse(ctx context.Context, relPath string) (bool, error)
 	Evict(ctx context.Context, slug, key string, at time.Time) error
@@ -487,11 +487,21 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if dropped := len(parsed.Items) - items; dropped > 0 {
 		w.log.Warn("items repeating an earlier item's identity were left out", "feed", f.Slug, "dropped", dropped)
 	}
+	// One read of what is published, not one per item: a changed feed can list hundreds.
+	published, err := w.st.Published(ctx, f.Slug)
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]store.Episode, len(published))
+	for _, e := range published {
+		byKey[e.Key] = e
+	}
 	for _, e := range eps {
-		if e.EnclosureURL == "" {
+		old, ok := byKey[e.Key]
+		if e.EnclosureURL == "" || !ok {
 			continue
 		}
-		if err := w.supersedeIfChanged(ctx, f.Slug, e, e.Position < recheckNewest); err != nil {
+		if err := w.supersedeIfChanged(ctx, f.Slug, e, old, e.Position < recheckNewest); err != nil {
 			return err
 		}
 	}
@@ -541,17 +551,7 @@ func Episodes(parsed *feeds.Feed) []store.Episode {
 //
 // With recheck (the newest episodes of a feed that changed), the origin is
 // also asked whether the file changed under the same URL and length.
-func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e store.Episode, recheck bool) error {
-	old, err := w.st.Episode(ctx, slug, e.Key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if old.State != store.StatePublished {
-		return nil
-	}
+func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e, old store.Episode, recheck bool) error {
 	why := ""
 	switch {
 	case e.EnclosureLength > 0 && old.EnclosureLength > 0 && e.EnclosureLength != old.EnclosureLength:
