@@ -3,6 +3,8 @@
 # per second and p99 latency (target < 50 ms). The reference peer is the origin itself, a Go
 # net/http server sending its pre-built feed bytes (http.ServeContent), on the same machine and
 # measured interleaved. ITEMS, RUNS (default 3) and DURATION (default 10s) override defaults.
+# PROFILE=1 also takes a CPU profile of the gateway (http.pprof_listen) during one more
+# identity-encoded run and prints its top functions, and samples the CPU of wrk and the gateway.
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 ITEMS=${ITEMS:-500}
@@ -15,6 +17,7 @@ start_origin -items "$ITEMS"
 g=$WORK/gw
 rm -rf "$g"
 write_config "$g" 18490 16890 "$ORIGIN/feed.xml"
+[ "${PROFILE:-0}" = 1 ] && sed -i 's/^http:$/http:\n  pprof_listen: 127.0.0.1:18491/' "$g/config.yaml"
 start_gateway "$g"
 feed=http://127.0.0.1:18490/feeds/show.rss
 wait_items "$feed" "$ITEMS" 900
@@ -38,4 +41,20 @@ echo "requests per second (higher is better)"
 stats "$WORK/origin_rps.txt" "$WORK/seedcast_rps.txt" "$WORK/seedcast_gzip_rps.txt"
 echo "p99 latency, ms (target < 50 for Seedcast)"
 stats "$WORK/origin_p99ms.txt" "$WORK/seedcast_p99ms.txt" "$WORK/seedcast_gzip_p99ms.txt"
+if [ "${PROFILE:-0}" = 1 ]; then
+	secs=${DURATION%s}
+	cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	wrk -t2 -c64 -d"$DURATION" --latency "$feed" >"$WORK/wrk.out" &
+	wpid=$!
+	sleep 0.5
+	g0=$(cpu "$GATEWAY_PID"); w0=$(cpu "$wpid"); t0=$EPOCHREALTIME
+	curl -sf -o "$WORK/identity.pprof" "http://127.0.0.1:18491/debug/pprof/profile?seconds=$((secs - 2))"
+	g1=$(cpu "$GATEWAY_PID"); w1=$(cpu "$wpid"); t1=$EPOCHREALTIME
+	wait "$wpid"
+	awk -v g="$((g1 - g0))" -v w="$((w1 - w0))" -v s="$t0" -v e="$t1" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "CPU during the profiled identity run: gateway %.0f %%, wrk %.0f %% (of one core; 200 %% is the machine)\n", g / hz / (e - s) * 100, w / hz / (e - s) * 100 }'
+	grep -E 'Requests/sec| 99%' "$WORK/wrk.out"
+	(cd "$ROOT" && go tool pprof -top -nodecount=25 "$WORK/seedcast" "$WORK/identity.pprof" 2>/dev/null | sed -n '1,32p')
+	echo "profile: $WORK/identity.pprof"
+fi
 echo "gateway RSS after the runs: $(awk '/VmRSS/ { print $2, $3 }' /proc/$GATEWAY_PID/status)"

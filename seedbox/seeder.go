@@ -21,7 +21,6 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
-	"golang.org/x/time/rate"
 )
 
 var (
@@ -67,6 +66,7 @@ const maxOpenFiles = 256
 type Seeder struct {
 	log   *slog.Logger
 	cl    *torrent.Client
+	ln    net.Listener // added to cl, which leaves closing it to us
 	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
 
@@ -115,6 +115,26 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		return nil, fmt.Errorf("seedbox: new seeder: opening piece completion db: %w", err)
 	}
 
+	// TCP peers come in through our own listener and dialer (see peerConns); uTP, when enabled,
+	// stays the library's, on the same port. The upload limit is applied to our TCP connections
+	// only, so it turns uTP off.
+	stopAdds, cancelAll := context.WithCancel(context.Background())
+	conns := peerConns{network: peerNetwork(host), limit: newUploadLimiter(cfg.UploadRateLimit), ctx: stopAdds}
+	disableUTP := cfg.DisableUTP
+	if conns.limit != nil && !disableUTP {
+		disableUTP = true
+		log.Info("uTP off: the upload rate limit applies to TCP peers", "upload_rate_limit", cfg.UploadRateLimit)
+	}
+	ln, err := conns.listen(addr)
+	if err != nil {
+		cancelAll()
+		pc.Close()
+		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+	}
+	if port == 0 {
+		port = ln.Addr().(*net.TCPAddr).Port
+	}
+
 	tc := torrent.NewDefaultClientConfig()
 	tc.Seed = true
 	tc.NoDHT = true
@@ -123,15 +143,12 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	// We only ever upload: the files are complete before Add, and fetching from webseeds or
 	// peers would write into files we promised never to modify.
 	tc.DisableWebseeds = true
-	tc.DisableUTP = cfg.DisableUTP
+	tc.DisableUTP = disableUTP
+	tc.DisableTCP = true // only the library's own TCP socket; ours is added below
 	tc.ListenHost = func(string) string { return host }
 	tc.ListenPort = port
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		tc.DisableIPv6 = true
-	}
-	if cfg.UploadRateLimit > 0 {
-		// Burst 0 lets the client size it to its largest request allocation.
-		tc.UploadRateLimiter = rate.NewLimiter(rate.Limit(cfg.UploadRateLimit), 0)
 	}
 	tc.Slogger = log.With("component", "torrent")
 	tc.DataDir = cfg.StateDir
@@ -146,16 +163,20 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 
 	cl, err := torrent.NewClient(tc)
 	if err != nil {
+		cancelAll()
+		ln.Close()
 		pc.Close()
 		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
 	}
-	stopAdds, cancelAll := context.WithCancel(context.Background())
+	cl.AddListener(ln)
+	cl.AddDialer(conns)
 	return &Seeder{
 		files:     newFileCache(maxOpenFiles),
 		stopAdds:  stopAdds,
 		cancelAll: cancelAll,
 		log:       log,
 		cl:        cl,
+		ln:        ln,
 		pc:        pc,
 		torrents:  make(map[metainfo.Hash]seeded),
 	}, nil
@@ -546,6 +567,9 @@ func (s *Seeder) Close() error {
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
 	errs := s.cl.Close()
+	if err := s.ln.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	s.files.closeAll()
 	if err := s.pc.Close(); err != nil {
 		errs = append(errs, err)

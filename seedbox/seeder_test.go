@@ -402,3 +402,82 @@ func TestSeederVerifyTruncated(t *testing.T) {
 		t.Fatalf("re-add hashed %d bytes, want %d", n, size)
 	}
 }
+
+// The seeder dials peers a tracker hands it (a leecher that cannot reach us, behind NAT, relies
+// on that): here the leecher never dials, so the only way its download completes is our dialer.
+func TestSeederDialsPeersFromTheTracker(t *testing.T) {
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.NoDHT = true
+	cfg.DisableTrackers = true
+	cfg.DisableWebseeds = true
+	cfg.DisableWebtorrent = true
+	cfg.NoDefaultPortForwarding = true
+	cfg.DisableUTP = true
+	cfg.DisableIPv6 = true
+	cfg.DialForPeerConns = false
+	cfg.ListenHost = func(string) string { return "127.0.0.1" }
+	cfg.ListenPort = 0
+	cfg.Slogger = slog.New(slog.DiscardHandler)
+	cl, err := torrent.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	port := cl.LocalPort()
+
+	tracker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// One compact IPv4 peer: the leecher.
+		peer := string([]byte{127, 0, 0, 1, byte(port >> 8), byte(port)})
+		fmt.Fprintf(w, "d8:intervali1800e5:peers6:%se", peer)
+	}))
+	defer tracker.Close()
+
+	ep := newEpisode(t, t.TempDir(), 3<<20+17, [][]string{{tracker.URL + "/announce"}})
+	stripped := *ep.mi
+	stripped.UrlList = nil
+	stripped.Announce = ""
+	stripped.AnnounceList = nil
+	tor, err := cl.AddTorrent(&stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tor.DownloadAll()
+
+	s := newTestSeeder(t, t.TempDir())
+	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tor.Complete().On():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
+	}
+	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Info().BestName()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, ep.data) {
+		t.Fatal("leecher got different bytes")
+	}
+}
+
+// The upload limit holds: a leecher cannot get the file faster than the limit allows (a lower
+// bound on the time, which a slow machine cannot break), and it does get all of it.
+func TestSeederUploadRateLimit(t *testing.T) {
+	const limit = 4 << 20 // bytes per second
+	ep := newEpisode(t, t.TempDir(), 2<<20, nil)
+	s := newTestSeederLimit(t, t.TempDir(), limit)
+	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if got := leech(t, ep.mi, s.ListenPort()); !bytes.Equal(got, ep.data) {
+		t.Fatal("leecher got different bytes")
+	}
+	took := time.Since(start)
+	// The limiter starts with one burst in hand; everything after it is paced.
+	if least := time.Duration(float64(len(ep.data)-uploadBurst) / limit * float64(time.Second)); took < least {
+		t.Fatalf("2 MiB at %d B/s took %v, less than the %v the limit allows", limit, took, least)
+	}
+}

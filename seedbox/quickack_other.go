@@ -1,0 +1,6 @@
+//go:build !linux
+
+package seedbox
+
+// quickAck does nothing where TCP_QUICKACK does not exist.
+func quickAck(uintptr) {}
