@@ -71,7 +71,8 @@ type Seeder struct {
 	files *fileCache // open media files shared by every torrent's storage
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
-	// stopAdds is cancelled by Close so an Add waiting on verification returns promptly.
+	// stopAdds is cancelled by Close so an Add waiting on verification, and a peer write waiting
+	// on the upload limit, return promptly.
 	stopAdds  context.Context
 	cancelAll context.CancelFunc
 
@@ -144,7 +145,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	// peers would write into files we promised never to modify.
 	tc.DisableWebseeds = true
 	tc.DisableUTP = disableUTP
-	tc.DisableTCP = true // only the library's own TCP socket; ours is added below
+	tc.DisableTCP = true // the client opens no TCP socket of its own; ours is added below
 	tc.ListenHost = func(string) string { return host }
 	tc.ListenPort = port
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {

@@ -71,32 +71,14 @@ func newTestSeederLimit(t *testing.T, stateDir string, uploadRateLimit int64) *S
 // no DHT and no webseed: the seeder, added as a peer by address, is the only possible source.
 func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
 	t.Helper()
-	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NoDHT = true
-	cfg.DisableTrackers = true
-	cfg.DisableWebseeds = true
-	cfg.DisableWebtorrent = true
-	cfg.NoDefaultPortForwarding = true
-	cfg.DisableUTP = true
-	cfg.DisableIPv6 = true
-	cfg.ListenHost = func(string) string { return "127.0.0.1" }
-	cfg.ListenPort = 0
-	cfg.Slogger = slog.New(slog.DiscardHandler)
+	cfg := leecherConfig(t)
 	cl, err := torrent.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 
-	stripped := *mi
-	stripped.UrlList = nil
-	stripped.Announce = ""
-	stripped.AnnounceList = nil
-	tor, err := cl.AddTorrent(&stripped)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tor := addStripped(t, cl, mi)
 	seeder := []torrent.PeerInfo{{Addr: torrent.StringAddr("127.0.0.1:" + strconv.Itoa(seederPort))}}
 	tor.AddPeers(seeder)
 	tor.DownloadAll()
@@ -122,6 +104,37 @@ func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// leecherConfig is an anacrolix client on loopback that knows no tracker, DHT or webseed.
+func leecherConfig(t *testing.T) *torrent.ClientConfig {
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.NoDHT = true
+	cfg.DisableTrackers = true
+	cfg.DisableWebseeds = true
+	cfg.DisableWebtorrent = true
+	cfg.NoDefaultPortForwarding = true
+	cfg.DisableUTP = true
+	cfg.DisableIPv6 = true
+	cfg.ListenHost = func(string) string { return "127.0.0.1" }
+	cfg.ListenPort = 0
+	cfg.Slogger = slog.New(slog.DiscardHandler)
+	return cfg
+}
+
+// addStripped adds mi to cl without its trackers and webseeds, so peers are all cl gets.
+func addStripped(t *testing.T, cl *torrent.Client, mi *metainfo.MetaInfo) *torrent.Torrent {
+	t.Helper()
+	stripped := *mi
+	stripped.UrlList = nil
+	stripped.Announce = ""
+	stripped.AnnounceList = nil
+	tor, err := cl.AddTorrent(&stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tor
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -406,19 +419,8 @@ func TestSeederVerifyTruncated(t *testing.T) {
 // The seeder dials peers a tracker hands it (a leecher that cannot reach us, behind NAT, relies
 // on that): here the leecher never dials, so the only way its download completes is our dialer.
 func TestSeederDialsPeersFromTheTracker(t *testing.T) {
-	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NoDHT = true
-	cfg.DisableTrackers = true
-	cfg.DisableWebseeds = true
-	cfg.DisableWebtorrent = true
-	cfg.NoDefaultPortForwarding = true
-	cfg.DisableUTP = true
-	cfg.DisableIPv6 = true
+	cfg := leecherConfig(t)
 	cfg.DialForPeerConns = false
-	cfg.ListenHost = func(string) string { return "127.0.0.1" }
-	cfg.ListenPort = 0
-	cfg.Slogger = slog.New(slog.DiscardHandler)
 	cl, err := torrent.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -434,14 +436,7 @@ func TestSeederDialsPeersFromTheTracker(t *testing.T) {
 	defer tracker.Close()
 
 	ep := newEpisode(t, t.TempDir(), 3<<20+17, [][]string{{tracker.URL + "/announce"}})
-	stripped := *ep.mi
-	stripped.UrlList = nil
-	stripped.Announce = ""
-	stripped.AnnounceList = nil
-	tor, err := cl.AddTorrent(&stripped)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tor := addStripped(t, cl, ep.mi)
 	tor.DownloadAll()
 
 	s := newTestSeeder(t, t.TempDir())
