@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/time/rate"
 )
@@ -110,7 +111,7 @@ const quickAckBytes = 16 << 10
 // peerConn is one TCP peer connection.
 type peerConn struct {
 	*net.TCPConn
-	rc           interface{ Control(func(fd uintptr)) error }
+	rc           syscall.RawConn
 	quickAckLeft atomic.Int64
 	limit        *rate.Limiter
 	ctx          context.Context

@@ -69,17 +69,13 @@ func TestDiskFull(t *testing.T) {
 	defer srv.Close()
 	srvURL = srv.URL
 
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t, dir)
 	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}},
 		MinFreeBytes: 2 << 20, MaxEnclosureBytes: 1 << 30},
 		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, nil, nil, slog.New(slog.DiscardHandler))
 
-	err = w.Poll(ctx, Feed{Slug: "full", URL: srv.URL + "/feed.xml"})
+	err := w.Poll(ctx, Feed{Slug: "full", URL: srv.URL + "/feed.xml"})
 	if !errors.Is(err, ErrDiskFloor) {
 		t.Fatalf("poll error = %v, want ErrDiskFloor", err)
 	}

@@ -38,11 +38,7 @@ func TestPublishedBeforeSyncIsRehashedOnlyAfterReboot(t *testing.T) {
 	srvURL = srv.URL
 
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t, dir)
 	start := func(boot string) (*Worker, *seedbox.Seeder) { return startSeedingWorker(t, dir, st, boot) }
 	unsynced := func() string {
 		t.Helper()

@@ -90,11 +90,7 @@ func TestRetention(t *testing.T) {
 func newSeedingWorker(t *testing.T) (*Worker, *store.SQLite, *seedbox.Seeder, string) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "seedcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, dir)
 	w, seeder := startSeedingWorker(t, dir, st, "")
 	t.Cleanup(func() { seeder.Close() })
 	return w, st, seeder, dir

@@ -67,14 +67,21 @@ func (o *testOrigin) setFeed(items string, extra string) {
 	o.etag = fmt.Sprintf(`"%d"`, len(o.feed)+int(time.Now().UnixNano()%1000))
 }
 
-func newTestWorker(t *testing.T) (*Worker, *store.SQLite, string) {
+// openTestStore opens the SQLite store of data directory dir, closed when the test ends.
+func openTestStore(t *testing.T, dir string) *store.SQLite {
 	t.Helper()
-	dir := t.TempDir()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newTestWorker(t *testing.T) (*Worker, *store.SQLite, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st := openTestStore(t, dir)
 	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}, CreatedBy: "test"},
 		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, nil, nil, slog.New(slog.DiscardHandler))
