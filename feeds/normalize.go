@@ -39,8 +39,9 @@ func Normalize(body []byte, contentType string) ([]byte, error) {
 	if t := bytes.TrimSpace(text); len(t) > 0 && t[0] == '{' {
 		return text, nil
 	}
-	text = rewriteDeclaration(text)
-	return fixMarkup(text), nil
+	// Illegal characters go first: one inside the declaration could hide its encoding
+	// attribute from rewriteDeclaration until a second pass.
+	return rewriteDeclaration(fixMarkup(text)), nil
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
