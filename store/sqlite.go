@@ -254,63 +254,110 @@ func (s *SQLite) Feeds(ctx context.Context) ([]Feed, error) {
 // SaveChannel stores the channel metadata of a successful parse together with
 // the validators that fetched it, and the episodes it listed, in one
 // transaction: new episodes arrive as pending, known ones get their metadata
-// refreshed and keep their state and torrent.
+// refreshed and keep their state and torrent. The feed's version and
+// UpdatedAt move only when something stored changed: an origin that answers
+// every poll with 200 and the same feed must not change the output feed's
+// lastBuildDate and ETag, or every podcatcher would download it again.
 func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time.Time) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE feeds SET title=?, link=?, description=?, language=?,
-		copyright=?, author=?, image_url=?, podcast_guid=?, extra=?, etag=?, last_modified=?,
-		last_poll_at=?, last_ok_at=?, last_error='', updated_at=?, version=version+1 WHERE slug=?`,
-		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
-		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(at), f.Slug)
+	old, err := scanFeed(tx.QueryRowContext(ctx, "SELECT "+feedCols+" FROM feeds WHERE slug = ?", f.Slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: save feed %s: %w", f.Slug, ErrNotFound)
-	}
+	changed := shownChannel(old) != shownChannel(f)
 	for _, e := range eps {
-		// An item without an enclosure has nothing to download: it is
-		// published as it is, so the output feed keeps it.
-		state := StatePending
-		if e.EnclosureURL == "" {
-			state = StatePublished
-		}
-		itemKey := e.ItemKey
-		if itemKey == "" {
-			itemKey = e.Key
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
-			guid_is_permalink, title, link, description, content, author, published, extra,
-			enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index,
-			enclosure_attrs)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
-			enclosure_attrs=excluded.enclosure_attrs,
-			item_key=excluded.item_key, enclosure_index=excluded.enclosure_index,
-			guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
-			link=excluded.link, description=excluded.description, content=excluded.content,
-			author=excluded.author, published=excluded.published, extra=excluded.extra,
-			seen_at=excluded.seen_at,
-			-- a published episode keeps the enclosure its torrent was made from
-			enclosure_url=CASE WHEN state='published' THEN enclosure_url ELSE excluded.enclosure_url END,
-			enclosure_type=CASE WHEN state='published' THEN enclosure_type ELSE excluded.enclosure_type END,
-			enclosure_length=CASE WHEN state='published' THEN enclosure_length ELSE excluded.enclosure_length END`,
-			f.Slug, e.Key, e.Position, e.GUID, e.GUIDIsPermaLink, e.Title, e.Link, e.Description,
-			e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
-			e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex, e.EnclosureAttrs)
+		c, err := saveEpisode(ctx, tx, f.Slug, e, at)
 		if err != nil {
-			return fmt.Errorf("store: save episode %s/%s: %w", f.Slug, e.Key, err)
+			return err
 		}
+		changed = changed || c
+	}
+	bump, updated := 0, old.UpdatedAt
+	if changed {
+		bump, updated = 1, at
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE feeds SET title=?, link=?, description=?, language=?,
+		copyright=?, author=?, image_url=?, podcast_guid=?, extra=?, etag=?, last_modified=?,
+		last_poll_at=?, last_ok_at=?, last_error='', updated_at=?, version=version+? WHERE slug=?`,
+		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
+		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(updated), bump, f.Slug)
+	if err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
 	s.writes.Add(1)
 	return nil
+}
+
+// shownChannel is the channel metadata the output feed shows.
+func shownChannel(f Feed) [9]string {
+	return [9]string{f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL, f.PodcastGUID, f.Extra}
+}
+
+// saveEpisode inserts or refreshes one episode row and reports whether that
+// changed anything but the time it was last seen.
+func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e Episode, at time.Time) (bool, error) {
+	// An item without an enclosure has nothing to download: it is
+	// published as it is, so the output feed keeps it.
+	state := StatePending
+	if e.EnclosureURL == "" {
+		state = StatePublished
+	}
+	itemKey := e.ItemKey
+	if itemKey == "" {
+		itemKey = e.Key
+	}
+	// The WHERE leaves a row that would not change alone, so the affected
+	// row count says whether the poll brought anything new.
+	res, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
+		guid_is_permalink, title, link, description, content, author, published, extra,
+		enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index,
+		enclosure_attrs)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
+		enclosure_attrs=excluded.enclosure_attrs,
+		item_key=excluded.item_key, enclosure_index=excluded.enclosure_index,
+		guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
+		link=excluded.link, description=excluded.description, content=excluded.content,
+		author=excluded.author, published=excluded.published, extra=excluded.extra,
+		seen_at=excluded.seen_at,
+		-- a published episode keeps the enclosure its torrent was made from
+		enclosure_url=CASE WHEN state='published' THEN enclosure_url ELSE excluded.enclosure_url END,
+		enclosure_type=CASE WHEN state='published' THEN enclosure_type ELSE excluded.enclosure_type END,
+		enclosure_length=CASE WHEN state='published' THEN enclosure_length ELSE excluded.enclosure_length END
+		WHERE position IS NOT excluded.position OR enclosure_attrs IS NOT excluded.enclosure_attrs
+		OR item_key IS NOT excluded.item_key OR enclosure_index IS NOT excluded.enclosure_index
+		OR guid IS NOT excluded.guid OR guid_is_permalink IS NOT excluded.guid_is_permalink
+		OR title IS NOT excluded.title OR link IS NOT excluded.link
+		OR description IS NOT excluded.description OR content IS NOT excluded.content
+		OR author IS NOT excluded.author OR published IS NOT excluded.published
+		OR extra IS NOT excluded.extra
+		OR (state<>'published' AND (enclosure_url IS NOT excluded.enclosure_url
+			OR enclosure_type IS NOT excluded.enclosure_type
+			OR enclosure_length IS NOT excluded.enclosure_length))`,
+		slug, e.Key, e.Position, e.GUID, e.GUIDIsPermaLink, e.Title, e.Link, e.Description,
+		e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
+		e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex, e.EnclosureAttrs)
+	if err != nil {
+		return false, fmt.Errorf("store: save episode %s/%s: %w", slug, e.Key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return true, nil // an unknown count is taken as a change: a re-render costs little
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE episodes SET seen_at=? WHERE feed_slug=? AND key=?`,
+		unix(at), slug, e.Key); err != nil {
+		return false, fmt.Errorf("store: save episode %s/%s: %w", slug, e.Key, err)
+	}
+	return false, nil
 }
 
 // RecordPoll notes a poll that did not change the channel: a 304 (errMsg

@@ -220,3 +220,91 @@ func TestFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T) {
 		t.Fatalf("unknown slug: err = %v, want ErrNotFound", err)
 	}
 }
+
+// A poll that brings the same channel and items must not move the feed's
+// version or UpdatedAt (the output's lastBuildDate and ETag); any change to
+// what the output shows must.
+func TestSaveChannelMovesVersionOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	ch := Feed{Slug: "demo", Title: "Demo", Description: "d", ETag: `"1"`}
+	eps := []Episode{
+		{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3", EnclosureLength: 10},
+		{Key: "guid:b", GUID: "b", Title: "B", Position: 1},
+	}
+	state := func() (int64, time.Time, time.Time) {
+		t.Helper()
+		v, err := s.FeedVersion(ctx, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Feed(ctx, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.Unpublished(ctx, "demo")
+		if err != nil || len(all) != 1 {
+			t.Fatalf("unpublished = %v, %v", all, err)
+		}
+		return v, f.UpdatedAt, all[0].SeenAt
+	}
+	if err := s.SaveChannel(ctx, ch, eps, at); err != nil {
+		t.Fatal(err)
+	}
+	v0, upd0, _ := state()
+	if !upd0.Equal(at) {
+		t.Fatalf("UpdatedAt after the first save = %v, want %v", upd0, at)
+	}
+	if err := s.Publish(ctx, "demo", "guid:a", Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567",
+		TorrentPath: "t", MediaPath: "m", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	eps = append(eps, Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"})
+	if err := s.SaveChannel(ctx, ch, eps, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	v1, upd1, _ := state()
+	if v1 == v0 || !upd1.Equal(at.Add(time.Hour)) {
+		t.Fatalf("a new item: version %d -> %d, UpdatedAt %v; want a new version at +1h", v0, v1, upd1)
+	}
+
+	// The same feed again, with new validators and a tracking parameter on
+	// the published enclosure (the torrent keeps its own): nothing shown changed.
+	ch.ETag = `"2"`
+	eps[0].EnclosureURL = "http://example.com/a.mp3?utm_source=x"
+	later := at.Add(2 * time.Hour)
+	if err := s.SaveChannel(ctx, ch, eps, later); err != nil {
+		t.Fatal(err)
+	}
+	v2, upd2, seen2 := state()
+	if v2 != v1 || !upd2.Equal(upd1) {
+		t.Fatalf("an unchanged poll moved version %d -> %d or UpdatedAt %v -> %v", v1, v2, upd1, upd2)
+	}
+	if !seen2.Equal(later) {
+		t.Fatalf("seen_at of an unchanged item = %v, want %v", seen2, later)
+	}
+	if f, _ := s.Feed(ctx, "demo"); f.ETag != `"2"` || !f.LastOKAt.Equal(later) {
+		t.Fatalf("validators and poll time not saved: %+v", f)
+	}
+
+	for name, change := range map[string]func(){
+		"channel description": func() { ch.Description = "new" },
+		"item title":          func() { eps[1].Title = "B, renamed" },
+		"item order":          func() { eps[0].Position, eps[1].Position = 1, 0 },
+		"item extra":          func() { eps[0].Extra = "<itunes:episode>2</itunes:episode>" },
+	} {
+		before, _, _ := state()
+		change()
+		later = later.Add(time.Hour)
+		if err := s.SaveChannel(ctx, ch, eps, later); err != nil {
+			t.Fatal(err)
+		}
+		if after, upd, _ := state(); after == before || !upd.Equal(later) {
+			t.Fatalf("%s changed: version %d -> %d, UpdatedAt %v; want a new version", name, before, after, upd)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seedcast/seedcast/publisher"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/store"
 )
@@ -286,5 +287,70 @@ func TestSchedulerRunsAtStartSkipsOverlapAndRecovers(t *testing.T) {
 	}
 	if maxRunning.Load() != 1 {
 		t.Fatalf("job overlapped itself: %d at once", maxRunning.Load())
+	}
+}
+
+// Many origins answer every poll with 200 and no validators. Re-reading the
+// same feed must leave the output feed byte for byte the same (same ETag, so
+// podcatchers get 304), and a real change must show.
+func TestUnchangedFeedKeepsOutputETag(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	title := "One"
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+			<item><guid>g1</guid><title>%s</title><enclosure url="http://%s/ep.mp3" length="1" type="audio/mpeg"/></item>
+			<item><guid>g2</guid><title>Notes only</title></item></channel></rss>`, title, r.Host)
+	}))
+	t.Cleanup(origin.Close)
+	w, st, dir := newTestWorker(t)
+	// Each poll an hour after the last, so a moved lastBuildDate would show.
+	clock := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	w.now = func() time.Time { clock = clock.Add(time.Hour); return clock }
+	f := Feed{Slug: "s", URL: origin.URL + "/feed.xml"}
+	pub := publisher.New(publisher.Config{PublicURL: "http://gw.example", DataDir: dir}, st, slog.New(slog.DiscardHandler))
+	mux := http.NewServeMux()
+	pub.Routes(mux)
+	gw := httptest.NewServer(mux)
+	t.Cleanup(gw.Close)
+	etag := func(ifNoneMatch string) (string, int) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "GET", gw.URL+"/feeds/s.rss", nil)
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("ETag"), resp.StatusCode
+	}
+
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	first, code := etag("")
+	if code != 200 || first == "" {
+		t.Fatalf("first GET: %d, ETag %q", code, first)
+	}
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if again, code := etag(first); code != http.StatusNotModified {
+		t.Fatalf("after an unchanged poll: %d with ETag %q, want 304 for %q", code, again, first)
+	}
+
+	mu.Lock()
+	title = "One, renamed"
+	mu.Unlock()
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if changed, code := etag(first); code != 200 || changed == first {
+		t.Fatalf("after the origin renamed an episode: %d with ETag %q, want 200 and a new ETag", code, changed)
 	}
 }
