@@ -38,13 +38,23 @@ type Publisher struct {
 	st  Store
 	log *slog.Logger
 
-	mu    sync.Mutex
-	cache map[cacheKey]rendered
+	mu      sync.Mutex
+	cache   map[cacheKey]rendered
+	renders map[cacheKey]*renderCall // in progress, at most one per document
+}
+
+// renderCall is one rendering of a document that requests arriving while it
+// runs wait for, instead of each rendering the same feed again.
+type renderCall struct {
+	version int64
+	done    chan struct{}
+	doc     rendered
+	err     error
 }
 
 // rendered is one feed document and what it was made from.
 type rendered struct {
-	key     string
+	version int64 // the store's FeedVersion it was rendered from
 	body    []byte
 	gz      []byte // body gzipped, for clients that ask
 	etag    string
@@ -54,7 +64,7 @@ type rendered struct {
 // New returns a Publisher; cfg.PublicURL should have no trailing slash.
 func New(cfg Config, st Store, log *slog.Logger) *Publisher {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Publisher{cfg: cfg, st: st, log: log, cache: make(map[cacheKey]rendered)}
+	return &Publisher{cfg: cfg, st: st, log: log, cache: make(map[cacheKey]rendered), renders: make(map[cacheKey]*renderCall)}
 }
 
 type cacheKey struct {
@@ -164,21 +174,51 @@ func acceptsGzip(r *http.Request) bool {
 
 // feed returns the feed document, rendering it only when its inputs changed:
 // a request for an unchanged feed costs one indexed read, not a load of
-// every episode.
+// every episode. Requests that find the document stale while it is being
+// rendered wait for that rendering: after a change or a restart, a burst of
+// requests renders the feed once, not once each.
 func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered, error) {
 	version, err := p.st.FeedVersion(ctx, slug)
 	if err != nil {
 		return rendered{}, err
 	}
-	key := strconv.FormatInt(version, 10)
 	ck := cacheKey{slug, fl}
 	p.mu.Lock()
-	doc, ok := p.cache[ck]
-	p.mu.Unlock()
-	if ok && doc.key == key {
+	if doc, ok := p.cache[ck]; ok && doc.version == version {
+		p.mu.Unlock()
 		return doc, nil
 	}
+	c, ok := p.renders[ck]
+	if !ok || c.version != version {
+		c = &renderCall{version: version, done: make(chan struct{})}
+		p.renders[ck] = c
+		p.mu.Unlock()
+		// Detached from this request: others wait on the result.
+		c.doc, c.err = p.render(context.WithoutCancel(ctx), slug, fl, version)
+		p.mu.Lock()
+		if p.renders[ck] == c {
+			delete(p.renders, ck)
+		}
+		// A slower rendering of an older version must not replace a newer one.
+		if old, ok := p.cache[ck]; c.err == nil && (!ok || old.version <= version) {
+			p.cache[ck] = c.doc
+		}
+		p.mu.Unlock()
+		close(c.done)
+		return c.doc, c.err
+	}
+	p.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.doc, c.err
+	case <-ctx.Done():
+		return rendered{}, ctx.Err()
+	}
+}
 
+// render builds one document of a feed from the store.
+func (p *Publisher) render(ctx context.Context, slug string, fl Flavour, version int64) (rendered, error) {
+	started := time.Now()
 	// Read after the version: a change racing this render bumps the version
 	// again, so the next request renders anew.
 	f, err := p.st.Feed(ctx, slug)
@@ -210,17 +250,15 @@ func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered
 		return rendered{}, fmt.Errorf("publisher: gzip feed %q: %w", slug, err)
 	}
 	sum := sha256.Sum256(body)
-	doc = rendered{
-		key:     key,
+	p.log.Debug("feed rendered", "feed", slug, "path", fl.path(slug), "version", version,
+		"episodes", len(eps), "bytes", len(body), "took", time.Since(started))
+	return rendered{
+		version: version,
 		body:    body,
 		gz:      gz.Bytes(),
 		etag:    `"` + hex.EncodeToString(sum[:16]) + `"`,
 		modTime: modTime,
-	}
-	p.mu.Lock()
-	p.cache[ck] = doc
-	p.mu.Unlock()
-	return doc, nil
+	}, nil
 }
 
 func (p *Publisher) serveTorrent(w http.ResponseWriter, r *http.Request) {
