@@ -2,7 +2,10 @@
 # Target 6: the output feed of a 500-item show under wrk at 64 connections (2 threads): requests
 # per second and p99 latency (target < 50 ms). The reference peer is the origin itself, a Go
 # net/http server sending its pre-built feed bytes (http.ServeContent), on the same machine and
-# measured interleaved. ITEMS, RUNS (default 3) and DURATION (default 10s) override defaults.
+# measured interleaved. A second peer, "bare", is the same origin binary writing Seedcast's own
+# feed bytes in one write with nothing else in the process: the cost of those bytes on this
+# machine. ITEMS, RUNS (default 3) and DURATION (default 10s) override defaults. SIZES="600 800"
+# also measures the bare server's p99 on the first N KB of the feed, to show where 50 ms lies.
 # PROFILE=1 also takes a CPU profile of the gateway (http.pprof_listen) during one more
 # identity-encoded run and prints its top functions, and samples the CPU of wrk and the gateway.
 source "$(dirname "$0")/lib.sh"
@@ -21,8 +24,13 @@ write_config "$g" 18490 16890 "$ORIGIN/feed.xml"
 start_gateway "$g"
 feed=http://127.0.0.1:18490/feeds/show.rss
 wait_items "$feed" "$ITEMS" 900
+curl -sf -o "$WORK/seedcast-feed.xml" "$feed"
+src=$ORIGIN
+start_origin -body "$WORK/seedcast-feed.xml"
+bare=$ORIGIN/body
+ORIGIN=$src
 echo "feed: $(curl -sf "$feed" | wc -c) bytes from Seedcast ($(curl -sf -H 'Accept-Encoding: gzip' "$feed" | wc -c) gzipped), $(curl -sf "$ORIGIN/feed.xml" | wc -c) bytes from the origin"
-for n in seedcast seedcast_gzip origin; do : >"$WORK/${n}_rps.txt"; : >"$WORK/${n}_p99ms.txt"; done
+for n in seedcast seedcast_gzip origin bare; do : >"$WORK/${n}_rps.txt"; : >"$WORK/${n}_p99ms.txt"; done
 # p99 from wrk --latency, converted to milliseconds
 bench_wrk() {
 	wrk -t2 -c64 -d"$DURATION" --latency "${@:3}" "$1" >"$WORK/wrk.out"
@@ -36,11 +44,22 @@ for i in $(seq "$RUNS"); do
 	# podcatchers send Accept-Encoding: gzip; wrk does not unless told
 	bench_wrk "$feed" seedcast_gzip -H "Accept-Encoding: gzip"
 	bench_wrk "$ORIGIN/feed.xml" origin
+	bench_wrk "$bare" bare
 done
 echo "requests per second (higher is better)"
 stats "$WORK/origin_rps.txt" "$WORK/seedcast_rps.txt" "$WORK/seedcast_gzip_rps.txt"
+stats "$WORK/bare_rps.txt" "$WORK/seedcast_rps.txt"
 echo "p99 latency, ms (target < 50 for Seedcast)"
 stats "$WORK/origin_p99ms.txt" "$WORK/seedcast_p99ms.txt" "$WORK/seedcast_gzip_p99ms.txt"
+stats "$WORK/bare_p99ms.txt" "$WORK/seedcast_p99ms.txt"
+if [ -n "${SIZES:-}" ]; then
+	echo "bare server, p99 by body size (one run each)"
+	for kb in $SIZES; do
+		: >"$WORK/size_rps.txt"; : >"$WORK/size_p99ms.txt"
+		bench_wrk "$bare?bytes=$((kb * 1000))" size
+		echo "  $kb KB: $(cat "$WORK/size_rps.txt") rps, p99 $(cat "$WORK/size_p99ms.txt") ms"
+	done
+fi
 if [ "${PROFILE:-0}" = 1 ]; then
 	secs=${DURATION%s}
 	cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -3,6 +3,7 @@
 //
 //	origin -listen 127.0.0.1:0 -file big.bin       one item whose enclosure is big.bin
 //	origin -listen 127.0.0.1:0 -items 500           500 items with small generated enclosures
+//	origin -listen 127.0.0.1:0 -body feed.xml       feed.xml's bytes at /body, written as Seedcast writes a feed
 //
 // It prints "listening http://ADDR" on stdout once it accepts connections.
 package main
@@ -28,6 +29,7 @@ func main() {
 	file := flag.String("file", "", "serve this file as the newest item's enclosure at /big/{base name}")
 	items := flag.Int("items", 0, "number of items with generated enclosures")
 	itemSize := flag.Int("item-size", 4096, "bytes per generated enclosure")
+	bodyFile := flag.String("body", "", "serve this file's bytes at /body in one write; /body?bytes=N serves the first N")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *listen)
@@ -46,6 +48,23 @@ func main() {
 		name := filepath.Base(*file)
 		mux.HandleFunc("GET /big/"+name, func(w http.ResponseWriter, r *http.Request) {
 			http.ServeFile(w, r, *file)
+		})
+	}
+	if *bodyFile != "" {
+		doc, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		// The same write as Seedcast's plain GET of a cached feed, with nothing
+		// else in the process: what serving these bytes costs on this machine.
+		mux.HandleFunc("GET /body", func(w http.ResponseWriter, r *http.Request) {
+			b := doc
+			if n, err := strconv.Atoi(r.URL.Query().Get("bytes")); err == nil && n >= 0 && n < len(b) {
+				b = b[:n]
+			}
+			w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			w.Write(b)
 		})
 	}
 	mux.HandleFunc("GET /media/{n}", func(w http.ResponseWriter, r *http.Request) {
