@@ -24,8 +24,8 @@ import (
 
 // Store is what the publisher reads; *store.SQLite satisfies it.
 type Store interface {
-	Feed(ctx context.Context, slug string) (store.Feed, error) // wraps store.ErrNotFound when missing
-	Published(ctx context.Context, slug string) ([]store.Episode, error)
+	Feed(ctx context.Context, slug string) (store.Feed, error)        // wraps store.ErrNotFound when missing
+	Listed(ctx context.Context, slug string) ([]store.Episode, error) // what the feed shows, in order
 	EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Episode, error)
 	// FeedVersion changes whenever the feed's output would; one cheap read
 	// decides whether the cached rendering is still good.
@@ -225,7 +225,7 @@ func (p *Publisher) render(ctx context.Context, slug string, fl Flavour, version
 	if err != nil {
 		return rendered{}, err
 	}
-	eps, err := p.st.Published(ctx, slug)
+	eps, err := p.st.Listed(ctx, slug)
 	if err != nil {
 		return rendered{}, err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/seedcast/seedcast/store"
 )
 
-// gatedStore is the real SQLite store with a gate in front of Published: a
+// gatedStore is the real SQLite store with a gate in front of Listed: a
 // rendering waits there until want requests have read the feed's version,
 // so those requests are known to overlap it.
 type gatedStore struct {
@@ -34,14 +34,14 @@ func (g *gatedStore) FeedVersion(ctx context.Context, slug string) (int64, error
 	return v, err
 }
 
-func (g *gatedStore) Published(ctx context.Context, slug string) ([]store.Episode, error) {
+func (g *gatedStore) Listed(ctx context.Context, slug string) ([]store.Episode, error) {
 	g.renders.Add(1)
 	select {
 	case <-g.all:
 	case <-time.After(20 * time.Second):
 		return nil, errors.New("gate: the requests never overlapped")
 	}
-	return g.SQLite.Published(ctx, slug)
+	return g.SQLite.Listed(ctx, slug)
 }
 
 // A burst of requests for a feed that is not rendered yet (after a restart

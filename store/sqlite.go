@@ -119,6 +119,8 @@ var migrations = []string{
 	`ALTER TABLE episodes ADD COLUMN enclosure_attrs TEXT NOT NULL DEFAULT '';`,
 	// unsynced_boot names the OS boot that published media not yet fsynced ('' = durable).
 	`ALTER TABLE episodes ADD COLUMN unsynced_boot TEXT NOT NULL DEFAULT '';`,
+	// unlisted_at is when the source stopped listing the episode (0 = listed).
+	`ALTER TABLE episodes ADD COLUMN unlisted_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
@@ -272,6 +274,11 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}
 	changed := shownChannel(old) != shownChannel(f)
+	delisted, err := delist(ctx, tx, f.Slug, eps, at)
+	if err != nil {
+		return err
+	}
+	changed = changed || delisted
 	for _, e := range eps {
 		c, err := saveEpisode(ctx, tx, f.Slug, e, at)
 		if err != nil {
@@ -296,6 +303,42 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 	}
 	s.writes.Add(1)
 	return nil
+}
+
+// delist marks the feed's listed episodes that eps no longer lists, and
+// reports whether there were any: an episode the podcaster removed leaves the
+// output feed too (its torrent keeps seeding until retention removes it).
+func delist(ctx context.Context, tx *sql.Tx, slug string, eps []Episode, at time.Time) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key FROM episodes WHERE feed_slug=? AND unlisted_at=0`, slug)
+	if err != nil {
+		return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+	}
+	var gone []string
+	listed := make(map[string]bool, len(eps))
+	for _, e := range eps {
+		listed[e.Key] = true
+	}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+		}
+		if !listed[key] {
+			gone = append(gone, key)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+	}
+	for _, key := range gone {
+		if _, err := tx.ExecContext(ctx, `UPDATE episodes SET unlisted_at=? WHERE feed_slug=? AND key=?`,
+			unix(at), slug, key); err != nil {
+			return false, fmt.Errorf("store: delist %s/%s: %w", slug, key, err)
+		}
+	}
+	return len(gone) > 0, nil
 }
 
 // shownChannel is the channel metadata the output feed shows.
@@ -329,7 +372,7 @@ func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e Episode, at tim
 		guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
 		link=excluded.link, description=excluded.description, content=excluded.content,
 		author=excluded.author, published=excluded.published, extra=excluded.extra,
-		seen_at=excluded.seen_at,
+		seen_at=excluded.seen_at, unlisted_at=0,
 		-- a published episode keeps the enclosure its torrent was made from
 		enclosure_url=CASE WHEN state='published' THEN enclosure_url ELSE excluded.enclosure_url END,
 		enclosure_type=CASE WHEN state='published' THEN enclosure_type ELSE excluded.enclosure_type END,
@@ -340,7 +383,7 @@ func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e Episode, at tim
 		OR title IS NOT excluded.title OR link IS NOT excluded.link
 		OR description IS NOT excluded.description OR content IS NOT excluded.content
 		OR author IS NOT excluded.author OR published IS NOT excluded.published
-		OR extra IS NOT excluded.extra
+		OR extra IS NOT excluded.extra OR unlisted_at != 0
 		OR (state<>'published' AND (enclosure_url IS NOT excluded.enclosure_url
 			OR enclosure_type IS NOT excluded.enclosure_type
 			OR enclosure_length IS NOT excluded.enclosure_length))`,
@@ -380,18 +423,18 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
-	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs`
+	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs, unlisted_at`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
-	var pub, pubAt, seen, evicted int64
+	var pub, pubAt, seen, evicted, unlisted int64
 	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
 		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
-		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs)
+		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
-	e.EvictedAt = fromUnix(evicted)
+	e.EvictedAt, e.UnlistedAt = fromUnix(evicted), fromUnix(unlisted)
 	return e, err
 }
 
@@ -442,15 +485,23 @@ func (s *SQLite) EpisodeByInfoHash(ctx context.Context, infoHash string) (Episod
 }
 
 // Unpublished lists the feed's episodes with an enclosure that still need a
-// download (pending or failed), in source order.
+// download (pending or failed) and that the source still lists, in source order.
 func (s *SQLite) Unpublished(ctx context.Context, slug string) ([]Episode, error) {
 	return s.episodes(ctx, `feed_slug=? AND state IN ('pending', 'failed') AND enclosure_url != ''
-		ORDER BY position, enclosure_index`, slug)
+		AND unlisted_at = 0 ORDER BY position, enclosure_index`, slug)
 }
 
-// Published lists the feed's published episodes in source order.
+// Published lists the feed's published episodes in source order, including
+// those the source no longer lists (reports still count them).
 func (s *SQLite) Published(ctx context.Context, slug string) ([]Episode, error) {
 	return s.episodes(ctx, "feed_slug=? AND state='published' ORDER BY position, enclosure_index", slug)
+}
+
+// Listed lists what the output feed shows: the published episodes the
+// source still lists, in source order.
+func (s *SQLite) Listed(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, `feed_slug=? AND state='published' AND unlisted_at = 0
+		ORDER BY position, enclosure_index`, slug)
 }
 
 // Publish marks an episode published with its torrent. It is the single
@@ -549,12 +600,13 @@ func (s *SQLite) Supersede(ctx context.Context, slug, key string) error {
 }
 
 // Seeded lists a feed's torrents whose media is still on disk, newest
-// first: current episodes by publication date, then superseded ones, which
-// retention removes before any current episode.
+// first: current episodes by publication date, then superseded ones and
+// those the source no longer lists, which retention removes before any
+// current episode.
 func (s *SQLite) Seeded(ctx context.Context, slug string) ([]Episode, error) {
 	return s.episodes(ctx, `feed_slug=? AND state IN ('published', 'superseded') AND info_hash != ''
 		AND evicted_at = 0
-		ORDER BY state = 'superseded', COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
+		ORDER BY state = 'superseded' OR unlisted_at != 0, COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
 }
 
 // Evict records that retention removed an episode's media: it stays in the

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,7 +104,7 @@ func TestEpisodeLifecycle(t *testing.T) {
 	if err := s2.Supersede(ctx, "demo", "guid:a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps[:1], at.Add(2*time.Hour)); err != nil {
+	if err := s2.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if un, _ := s2.Unpublished(ctx, "demo"); len(un) != 2 || un[0].Key != "guid:a" {
@@ -306,5 +308,83 @@ func TestSaveChannelMovesVersionOnlyOnChange(t *testing.T) {
 		if after, upd, _ := state(); after == before || !upd.Equal(later) {
 			t.Fatalf("%s changed: version %d -> %d, UpdatedAt %v; want a new version", name, before, after, upd)
 		}
+	}
+}
+
+// An episode the source stops listing leaves what the output shows (and is
+// not downloaded), keeps its torrent seeding and its place in reports, and
+// comes back when the source lists it again.
+func TestSourceRemovalDelists(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	a := Episode{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}
+	b := Episode{Key: "guid:b", GUID: "b", Title: "B", Position: 1, EnclosureURL: "http://example.com/b.mp3"}
+	c := Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"}
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{a, b, c}, at); err != nil {
+		t.Fatal(err)
+	}
+	for i, key := range []string{"guid:a", "guid:b"} {
+		if err := s.Publish(ctx, "demo", key, Publication{InfoHash: fmt.Sprintf("%040d", i+1), TorrentPath: "t",
+			MediaPath: "m" + key, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func(eps []Episode, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range eps {
+			out = append(out, strings.TrimPrefix(e.Key, "guid:"))
+		}
+		return strings.Join(out, ",")
+	}
+	v0, _ := s.FeedVersion(ctx, "demo")
+
+	// The source drops b (published) and c (not downloaded yet) and adds d
+	// at the top, so b's old position would tie with a's new one.
+	d := Episode{Key: "guid:d", GUID: "d", Title: "D", EnclosureURL: "http://example.com/d.mp3"}
+	a.Position = 1
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{d, a}, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(s.Listed(ctx, "demo")); got != "a" {
+		t.Fatalf("listed after the source dropped b and c = %q, want a", got)
+	}
+	if got := keys(s.Unpublished(ctx, "demo")); got != "d" {
+		t.Fatalf("to download = %q, want d only (c was removed before its download)", got)
+	}
+	if got := keys(s.Published(ctx, "demo")); got != "a,b" {
+		t.Fatalf("published (for reports) = %q, want a,b", got)
+	}
+	if got := keys(s.Seeded(ctx, "demo")); got != "a,b" {
+		t.Fatalf("seeded = %q, want a then the unlisted b (retention removes it first)", got)
+	}
+	if eb, _ := s.Episode(ctx, "demo", "guid:b"); !eb.UnlistedAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("b unlisted at %v, want %v", eb.UnlistedAt, at.Add(time.Hour))
+	}
+	if v1, _ := s.FeedVersion(ctx, "demo"); v1 == v0 {
+		t.Fatal("dropping a published episode did not change the feed's version")
+	}
+
+	// b is listed again, unchanged: back in the feed with its torrent.
+	b.Position = 2
+	v1, _ := s.FeedVersion(ctx, "demo")
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{d, a, b}, at.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(s.Listed(ctx, "demo")); got != "a,b" {
+		t.Fatalf("listed after b came back = %q, want a,b", got)
+	}
+	if eb, _ := s.Episode(ctx, "demo", "guid:b"); !eb.UnlistedAt.IsZero() || eb.InfoHash != fmt.Sprintf("%040d", 2) {
+		t.Fatalf("b after it came back: unlisted %v, torrent %q", eb.UnlistedAt, eb.InfoHash)
+	}
+	if v2, _ := s.FeedVersion(ctx, "demo"); v2 == v1 {
+		t.Fatal("an episode listed again did not change the feed's version")
 	}
 }

@@ -91,6 +91,7 @@ type Episode struct {
 	PublishedAt       time.Time
 	SeenAt            time.Time
 	EvictedAt         time.Time // when retention removed the media (zero while seeded)
+	UnlistedAt        time.Time // when the source stopped listing it (zero while listed)
 }
 
 // Torrent is what the seeder and tracker need to know of a published episode.

@@ -48,6 +48,7 @@ type Store interface {
 	Supersede(ctx context.Context, slug, key string) error
 	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
 	Published(ctx context.Context, slug string) ([]store.Episode, error)
+	Listed(ctx context.Context, slug string) ([]store.Episode, error)
 	Requeue(ctx context.Context, slug, key, why string) error
 	MediaInUse(ctx context.Context, relPath string) (bool, error)
 	Evict(ctx context.Context, slug, key string, at time.Time) error
@@ -486,6 +487,18 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	}
 	if dropped := len(parsed.Items) - items; dropped > 0 {
 		w.log.Warn("items repeating an earlier item's identity were left out", "feed", f.Slug, "dropped", dropped)
+	}
+	// An episode the source no longer lists leaves the output feed, so a feed
+	// served empty by mistake would empty ours: an empty list is taken for
+	// an origin error while episodes are listed.
+	if len(eps) == 0 {
+		listed, err := w.st.Listed(ctx, f.Slug)
+		if err != nil {
+			return err
+		}
+		if len(listed) > 0 {
+			return fmt.Errorf("the feed lists no items, the last poll listed %d published episodes: kept them (an empty feed is taken for an origin mistake)", len(listed))
+		}
 	}
 	// One read of what is published, not one per item: a changed feed can list hundreds.
 	published, err := w.st.Published(ctx, f.Slug)

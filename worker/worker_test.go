@@ -354,3 +354,62 @@ func TestUnchangedFeedKeepsOutputETag(t *testing.T) {
 		t.Fatalf("after the origin renamed an episode: %d with ETag %q, want 200 and a new ETag", code, changed)
 	}
 }
+
+// An episode the podcaster removes from the source leaves the output feed but
+// keeps seeding; a feed served with no items at all is an error that changes
+// nothing.
+func TestRemovedAtSourceLeavesOutputFeed(t *testing.T) {
+	ctx := context.Background()
+	o := newTestOrigin(t)
+	w, st, dir := newTestWorker(t)
+	f := Feed{Slug: "s", URL: o.srv.URL + "/feed.xml"}
+	mux := http.NewServeMux()
+	publisher.New(publisher.Config{PublicURL: "http://gw.example", DataDir: dir}, st, slog.New(slog.DiscardHandler)).Routes(mux)
+	gw := httptest.NewServer(mux)
+	t.Cleanup(gw.Close)
+	output := func() string {
+		t.Helper()
+		resp, err := http.Get(gw.URL + "/feeds/s.rss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	item := func(title string) string {
+		return fmt.Sprintf(`<item><guid>%s</guid><title>%s</title><enclosure url="%s/ep.mp3" length="500000" type="audio/mpeg"/></item>`,
+			title, title, o.srv.URL)
+	}
+
+	o.setFeed(item("Keep me")+item("Take me down"), "")
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if out := output(); !strings.Contains(out, "Keep me") || !strings.Contains(out, "Take me down") {
+		t.Fatalf("first poll: output lacks an episode:\n%s", out)
+	}
+	o.setFeed(item("Keep me"), "")
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if out := output(); !strings.Contains(out, "Keep me") || strings.Contains(out, "Take me down") {
+		t.Fatalf("after the source removed an episode, output:\n%s", out)
+	}
+	ts, err := st.Torrents(ctx)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("torrents after the removal = %v, %v; want both still seeded", ts, err)
+	}
+
+	o.setFeed("", "")
+	err = w.Poll(ctx, f)
+	if err == nil || !strings.Contains(err.Error(), "lists no items") || !strings.Contains(err.Error(), f.URL) {
+		t.Fatalf("an emptied feed: err = %v, want one naming the feed URL and saying it lists no items", err)
+	}
+	if out := output(); !strings.Contains(out, "Keep me") {
+		t.Fatalf("an emptied source feed emptied the output:\n%s", out)
+	}
+	if fs, _ := st.Feed(ctx, "s"); !strings.Contains(fs.LastError, "lists no items") {
+		t.Fatalf("feed status error = %q", fs.LastError)
+	}
+}
