@@ -121,7 +121,19 @@ var migrations = []string{
 	`ALTER TABLE episodes ADD COLUMN unsynced_boot TEXT NOT NULL DEFAULT '';`,
 	// unlisted_at is when the source stopped listing the episode (0 = listed).
 	`ALTER TABLE episodes ADD COLUMN unlisted_at INTEGER NOT NULL DEFAULT 0;`,
+	compactSnapshots,
 }
+
+// compactSnapshots deletes the inside of every run of equal snapshots (same
+// torrent, tracker and figures), keeping each run's first and last: what
+// AddSnapshots has stored since, applied once to the history before it.
+const compactSnapshots = `DELETE FROM snapshots WHERE rowid IN (
+	SELECT rowid FROM (
+		SELECT rowid, complete AS c, incomplete AS i, downloaded AS d,
+			LAG(complete) OVER w AS pc, LAG(incomplete) OVER w AS pi, LAG(downloaded) OVER w AS pd,
+			LEAD(complete) OVER w AS nc, LEAD(incomplete) OVER w AS ni, LEAD(downloaded) OVER w AS nd
+		FROM snapshots WINDOW w AS (PARTITION BY info_hash, tracker ORDER BY at, rowid))
+	WHERE c = pc AND i = pi AND d = pd AND c = nc AND i = ni AND d = nd);`
 
 // OpenSQLite opens (creating if needed) the database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
@@ -719,7 +731,11 @@ func (s *SQLite) Completions(ctx context.Context, infoHash string) ([]time.Time,
 	return out, rows.Err()
 }
 
-// AddSnapshots stores scrape results in one transaction.
+// AddSnapshots stores scrape results in one transaction. Only changes take
+// room: a scrape equal to the two latest of its torrent and tracker moves the
+// latest one's time instead of adding a row, so a run of equal scrapes keeps
+// its first and last. An idle back catalogue scraped every 10 minutes would
+// otherwise add a row per torrent and tracker each time, for ever.
 func (s *SQLite) AddSnapshots(ctx context.Context, snaps []Snapshot) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -727,9 +743,7 @@ func (s *SQLite) AddSnapshots(ctx context.Context, snaps []Snapshot) error {
 	}
 	defer tx.Rollback()
 	for _, sn := range snaps {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete,
-			incomplete, downloaded) VALUES(?,?,?,?,?,?)`, sn.Tracker, sn.InfoHash, unix(sn.At),
-			sn.Complete, sn.Incomplete, sn.Downloaded); err != nil {
+		if err := addSnapshot(ctx, tx, sn); err != nil {
 			return fmt.Errorf("store: add snapshot %s@%s: %w", sn.InfoHash, sn.Tracker, err)
 		}
 	}
@@ -737,6 +751,39 @@ func (s *SQLite) AddSnapshots(ctx context.Context, snaps []Snapshot) error {
 		return fmt.Errorf("store: add snapshots: %w", err)
 	}
 	return nil
+}
+
+func addSnapshot(ctx context.Context, tx *sql.Tx, sn Snapshot) error {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, complete, incomplete, downloaded FROM snapshots
+		WHERE info_hash=? AND tracker=? ORDER BY at DESC, rowid DESC LIMIT 2`, sn.InfoHash, sn.Tracker)
+	if err != nil {
+		return err
+	}
+	var ids []int64 // newest first
+	same := 0
+	for rows.Next() {
+		var id, complete, incomplete, downloaded int64
+		if err := rows.Scan(&id, &complete, &incomplete, &downloaded); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+		if complete == sn.Complete && incomplete == sn.Incomplete && downloaded == sn.Downloaded {
+			same++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if same == 2 {
+		_, err = tx.ExecContext(ctx, `UPDATE snapshots SET at=? WHERE rowid=?`, unix(sn.At), ids[0])
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete,
+		incomplete, downloaded) VALUES(?,?,?,?,?,?)`, sn.Tracker, sn.InfoHash, unix(sn.At),
+		sn.Complete, sn.Incomplete, sn.Downloaded)
+	return err
 }
 
 // Snapshots lists a torrent's scrape history on every tracker, oldest first.

@@ -388,3 +388,67 @@ func TestSourceRemovalDelists(t *testing.T) {
 		t.Fatal("an episode listed again did not change the feed's version")
 	}
 }
+
+// Equal scrapes keep only a run's first and last snapshot, and a change
+// starts a new run; the compaction migration does the same to old history.
+func TestSnapshotsStoreChangesOnly(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	ih := "0123456789abcdef0123456789abcdef01234567"
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	series := []int64{5, 5, 5, 5, 7, 7, 2, 2, 2} // downloaded at each 10-minute scrape (2: a reset)
+	var all []Snapshot
+	for i, d := range series {
+		sn := Snapshot{Tracker: "http://a", InfoHash: ih, At: at.Add(time.Duration(i) * 10 * time.Minute), Complete: 1, Downloaded: d}
+		all = append(all, sn)
+		// Another tracker's scrapes, equal all along, interleave with these.
+		other := Snapshot{Tracker: "udp://b", InfoHash: ih, At: sn.At, Complete: 4}
+		if err := s.AddSnapshots(ctx, []Snapshot{sn, other}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type point struct {
+		tracker string
+		min     int
+		d       int64
+	}
+	points := func(snaps []Snapshot) []point {
+		var out []point
+		for _, sn := range snaps {
+			out = append(out, point{sn.Tracker, int(sn.At.Sub(at) / time.Minute), sn.Downloaded})
+		}
+		return out
+	}
+	want := []point{{"http://a", 0, 5}, {"udp://b", 0, 0}, {"http://a", 30, 5}, {"http://a", 40, 7},
+		{"http://a", 50, 7}, {"http://a", 60, 2}, {"http://a", 80, 2}, {"udp://b", 80, 0}}
+	got, err := s.Snapshots(ctx, ih)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(points(got)) != fmt.Sprint(want) {
+		t.Fatalf("stored runs:\n got %v\nwant %v", points(got), want)
+	}
+
+	// The same history stored a row per scrape, as before this change, then compacted.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM snapshots`); err != nil {
+		t.Fatal(err)
+	}
+	for _, sn := range all {
+		for _, tr := range []string{sn.Tracker, "udp://b"} {
+			c, d := sn.Complete, sn.Downloaded
+			if tr == "udp://b" {
+				c, d = 4, 0
+			}
+			if _, err := s.w.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete, incomplete, downloaded)
+				VALUES(?,?,?,?,0,?)`, tr, ih, unix(sn.At), c, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, compactSnapshots); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.Snapshots(ctx, ih); fmt.Sprint(points(got)) != fmt.Sprint(want) {
+		t.Fatalf("compacted history:\n got %v\nwant %v", points(got), want)
+	}
+}
