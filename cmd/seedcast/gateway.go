@@ -271,6 +271,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		// One unreadable torrent must not keep the others from seeding.
 		log.Error("restore", "err", err)
 	}
+	if n, bytes, err := w.SweepPartials(runCtx, workerFeeds(cfg)); err != nil {
+		log.Error("sweep partial downloads", "err", err)
+	} else if n > 0 {
+		log.Info("removed partial downloads nothing will resume", "files", n, "bytes", bytes)
+	}
 	// Tests and operators read this line to see that a restart re-hashed nothing.
 	log.Info("seeding restored", "torrents", len(seeder.Stats().Torrents), "bytes_hashed", seeder.BytesHashed())
 
