@@ -193,18 +193,7 @@ func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered
 		c = &renderCall{version: version, done: make(chan struct{})}
 		p.renders[ck] = c
 		p.mu.Unlock()
-		// Detached from this request: others wait on the result.
-		c.doc, c.err = p.render(context.WithoutCancel(ctx), slug, fl, version)
-		p.mu.Lock()
-		if p.renders[ck] == c {
-			delete(p.renders, ck)
-		}
-		// A slower rendering of an older version must not replace a newer one.
-		if old, ok := p.cache[ck]; c.err == nil && (!ok || old.version <= version) {
-			p.cache[ck] = c.doc
-		}
-		p.mu.Unlock()
-		close(c.done)
+		p.renderFor(ctx, ck, c)
 		return c.doc, c.err
 	}
 	p.mu.Unlock()
@@ -214,6 +203,27 @@ func (p *Publisher) feed(ctx context.Context, slug string, fl Flavour) (rendered
 	case <-ctx.Done():
 		return rendered{}, ctx.Err()
 	}
+}
+
+// renderFor runs c's rendering and hands its result to the requests waiting
+// on it, even if the rendering panics (they then get an error, and the next
+// request renders anew).
+func (p *Publisher) renderFor(ctx context.Context, ck cacheKey, c *renderCall) {
+	defer func() {
+		p.mu.Lock()
+		if p.renders[ck] == c {
+			delete(p.renders, ck)
+		}
+		// A slower rendering of an older version must not replace a newer one.
+		if old, ok := p.cache[ck]; c.err == nil && (!ok || old.version <= c.version) {
+			p.cache[ck] = c.doc
+		}
+		p.mu.Unlock()
+		close(c.done)
+	}()
+	c.err = fmt.Errorf("publisher: rendering feed %q did not finish", ck.slug)
+	// Detached from this request: others wait on the result.
+	c.doc, c.err = p.render(context.WithoutCancel(ctx), ck.slug, ck.fl, c.version)
 }
 
 // render builds one document of a feed from the store.
