@@ -39,6 +39,34 @@ type HTTP struct {
 	// PprofListen serves Go's profiler (/debug/pprof/) on its own loopback-only listener, for
 	// looking into a slow gateway; empty = off.
 	PprofListen string `yaml:"pprof_listen"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes) in
+	// front of the gateway whose X-Forwarded-For names the tracker's peers;
+	// empty = the connection's address is the peer's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes returns http.trusted_proxies as prefixes; Validate
+// has checked them.
+func (h HTTP) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix accepts a CIDR prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // Seedbox configures the seeding client.
@@ -241,6 +269,11 @@ func (c *Config) Validate() error {
 		ip, perr := netip.ParseAddr(host)
 		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
 			bad("http.pprof_listen", "%q must be a loopback host:port (127.0.0.1:6060, [::1]:6060, localhost:6060)", c.HTTP.PprofListen)
+		}
+	}
+	for i, s := range c.HTTP.TrustedProxies {
+		if _, err := parsePrefix(s); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
 		}
 	}
 	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad public url", "http:\n  public_url: example.com\n", "http.public_url"},
 		{"public pprof", "http:\n  pprof_listen: 0.0.0.0:6060\n", "http.pprof_listen"},
 		{"pprof without port", "http:\n  pprof_listen: 127.0.0.1\n", "http.pprof_listen"},
+		{"bad trusted proxy", "http:\n  trusted_proxies: [127.0.0.1, proxy.local]\n", "http.trusted_proxies[1]"},
 		{"sponsor unknown feed", "feeds:\n  - slug: a\n    url: http://x/\nsponsors:\n  - name: acme\n    token: 0123456789abcdef0\n    feeds: [b]\n", "sponsors[0].feeds[0]"},
 		{"sponsor short token", "sponsors:\n  - name: acme\n    token: short\n", "sponsors[0].token"},
 	}
@@ -102,5 +104,16 @@ func TestPprofListenLoopbackOnly(t *testing.T) {
 		if _, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http.pprof_listen") {
 			t.Errorf("%s accepted or error does not name the key: %v", addr, err)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Parse([]byte("http:\n  trusted_proxies: [127.0.0.1, 10.1.2.3/8, '::1', '::ffff:192.0.2.1']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.HTTP.TrustedProxyPrefixes())
+	if want := "[127.0.0.1/32 10.0.0.0/8 ::1/128 192.0.2.1/32]"; got != want {
+		t.Fatalf("prefixes = %s, want %s", got, want)
 	}
 }

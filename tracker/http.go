@@ -7,25 +7,26 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/anacrolix/torrent/bencode"
 )
 
 // AnnounceHandler serves GET /announce (BEP 3), with compact peers by default
 // (BEP 23) and IPv6 peers in peers6 (BEP 7). The peer's IP is taken from the
-// connection, never from the query.
+// connection (or a trusted proxy's X-Forwarded-For), never from the query.
 func (t *Tracker) AnnounceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowMethod(w, r) {
 			return
 		}
-		remote, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil {
+		remote, ok := t.clientAddr(r)
+		if !ok {
 			writeFailure(w, "cannot determine your address")
 			return
 		}
 		// Charged before parsing, so malformed floods are limited too.
-		if !t.allowAnnounce(remote.Addr()) {
+		if !t.allowAnnounce(remote) {
 			writeFailure(w, string(errRateLimited))
 			return
 		}
@@ -34,7 +35,7 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 			writeFailure(w, err.Error())
 			return
 		}
-		q.req.addr = netip.AddrPortFrom(remote.Addr().Unmap(), q.port)
+		q.req.addr = netip.AddrPortFrom(remote, q.port)
 		resp, err := t.announce(r.Context(), q.req)
 		if err != nil {
 			writeFailure(w, clientMessage(err))
@@ -42,6 +43,50 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 		}
 		writeBencode(w, httpAnnounceBody(resp, q.compact, q.noPeerID))
 	})
+}
+
+// clientAddr is the announcing peer's address: the connection's, or, when
+// the connection comes from a trusted proxy, the rightmost X-Forwarded-For
+// entry that is not a trusted proxy too (entries left of it were written by
+// the client and prove nothing).
+func (t *Tracker) clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr := ap.Addr().Unmap()
+	if !t.trustedProxy(addr) {
+		return addr, true
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			withPort, perr := netip.ParseAddrPort(hop) // some proxies add the client's port
+			if perr != nil {
+				return netip.Addr{}, false
+			}
+			a = withPort.Addr()
+		}
+		addr = a.Unmap()
+		if !t.trustedProxy(addr) {
+			return addr, true
+		}
+	}
+	return addr, true // proxies all the way: the proxy itself announced
+}
+
+func (t *Tracker) trustedProxy(a netip.Addr) bool {
+	for _, p := range t.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // ScrapeHandler serves GET /scrape (BEP 48) for any number of info_hash parameters;

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -262,5 +263,70 @@ func TestHTTPScrape(t *testing.T) {
 	m = getBencode(t, base+"/scrape?info_hash=short")
 	if m["failure reason"] == nil {
 		t.Fatalf("short info_hash: %#v", m)
+	}
+}
+
+// Behind a trusted reverse proxy the peer is the nearest X-Forwarded-For
+// address outside the trusted proxies; from anyone else the header is ignored.
+func TestHTTPTrustedProxies(t *testing.T) {
+	tr := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")},
+		AnnouncesPerIPPerMinute: -1}, nil, testLogger(t), nil)
+	if err := tr.Allow(t.Context(), hashA); err != nil {
+		t.Fatal(err)
+	}
+	h := tr.AnnounceHandler()
+	n := 0
+	// announce sends one announce and returns the address the tracker
+	// stored for it, as another peer is told (non-compact).
+	announce := func(remote string, xff ...string) string {
+		t.Helper()
+		n++
+		r := httptest.NewRequest(http.MethodGet, "/announce?"+announceValues(hashA, fmt.Sprint("peer", n), 7000+n, 10).Encode(), nil)
+		r.RemoteAddr = remote
+		for _, x := range xff {
+			r.Header.Add("X-Forwarded-For", x)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var m map[string]any
+		if err := bencode.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := m["failure reason"]; ok {
+			return "failure: " + f.(string)
+		}
+		v := announceValues(hashA, "asker", 9999, 10)
+		v.Set("compact", "0")
+		r = httptest.NewRequest(http.MethodGet, "/announce?"+v.Encode(), nil)
+		r.RemoteAddr = "192.0.2.250:1"
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if err := bencode.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m["peers"].([]any) {
+			if p := p.(map[string]any); p["port"] == int64(7000+n) {
+				return p["ip"].(string)
+			}
+		}
+		return "not stored"
+	}
+	for _, c := range []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"untrusted connection: header ignored", "192.0.2.7:5000", []string{"203.0.113.9"}, "192.0.2.7"},
+		{"trusted proxy", "127.0.0.1:5000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"client-written entries left of the proxy's are ignored", "127.0.0.1:5000", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9"},
+		{"two trusted hops, headers split", "127.0.0.1:5000", []string{"6.6.6.6, 203.0.113.10", "10.1.2.3"}, "203.0.113.10"},
+		{"entry with a port", "127.0.0.1:5000", []string{"203.0.113.11:4444"}, "203.0.113.11"},
+		{"IPv6 client", "127.0.0.1:5000", []string{"2001:db8::5"}, "2001:db8::5"},
+		{"trusted proxy without the header", "127.0.0.1:5000", nil, "127.0.0.1"},
+		{"garbage from the proxy side", "127.0.0.1:5000", []string{"203.0.113.12, not-an-ip"}, "failure: cannot determine your address"},
+	} {
+		if got := announce(c.remote, c.xff...); got != c.want {
+			t.Errorf("%s: stored %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -31,6 +31,11 @@ type Config struct {
 	// RateLimitExempt lists sources never limited. Empty by default: loopback
 	// is limited too, as a reverse proxy in front would make every client loopback.
 	RateLimitExempt []netip.Prefix
+	// TrustedProxies are reverse proxies in front of the HTTP tracker. From
+	// one of them, the peer is the nearest X-Forwarded-For address that is
+	// not itself a trusted proxy; from anyone else the header is ignored, so
+	// a peer cannot announce someone else's address.
+	TrustedProxies []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {

@@ -191,6 +191,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		AnnounceInterval:        cfg.AnnounceInterval(),
 		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
 		RateLimitExempt:         ownAddresses(log),
+		TrustedProxies:          cfg.HTTP.TrustedProxyPrefixes(),
 	}, st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	mux.Handle("GET /announce", trk.AnnounceHandler())
