@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/anacrolix/torrent/types/infohash"
@@ -121,6 +122,45 @@ func FuzzScrapeResponse(f *testing.F) {
 			if st.Complete < 0 || st.Incomplete < 0 || st.Downloaded < 0 {
 				t.Fatalf("negative figures %+v from %q", st, body)
 			}
+		}
+	})
+}
+
+// FuzzClientAddr: whatever a client writes into X-Forwarded-For, the address
+// taken from behind a trusted proxy is one the header names or the proxy's own.
+func FuzzClientAddr(f *testing.F) {
+	f.Add("203.0.113.9")
+	f.Add("6.6.6.6, 203.0.113.9, 192.0.2.77")
+	f.Add("[2001:db8::1]:443,::ffff:10.0.0.1")
+	f.Add(" , ,")
+	tr := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}, nil, slog.New(slog.DiscardHandler), nil)
+	f.Fuzz(func(t *testing.T, xff string) {
+		r := &http.Request{RemoteAddr: "192.0.2.1:1234", Header: http.Header{"X-Forwarded-For": {xff}}}
+		a, ok := tr.clientAddr(r)
+		if !ok {
+			return
+		}
+		if !a.IsValid() || a.Is4In6() {
+			t.Fatalf("address %v from %q", a, xff)
+		}
+		if !tr.trustedProxy(a) {
+			found := false
+			for _, hop := range strings.Split(xff, ",") {
+				hop = strings.TrimSpace(hop)
+				if p, err := netip.ParseAddr(hop); err == nil && p.Unmap() == a {
+					found = true
+				} else if p, err := netip.ParseAddrPort(hop); err == nil && p.Addr().Unmap() == a {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("address %v is not in %q", a, xff)
+			}
+		}
+		// From an untrusted connection the header never matters.
+		r.RemoteAddr = "198.51.100.1:1"
+		if b, ok := tr.clientAddr(r); !ok || b != netip.MustParseAddr("198.51.100.1") {
+			t.Fatalf("untrusted connection: %v, %v", b, ok)
 		}
 	})
 }
