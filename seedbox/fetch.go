@@ -58,6 +58,11 @@ type FetchOptions struct {
 	// so the file can be published from the page cache at download speed. The caller must call
 	// SyncFile afterwards and, until that returns, treat the bytes as lost by an OS crash.
 	NoSync bool
+	// BootID names the OS boot this download runs in (worker: /proc/sys/kernel/random/boot_id).
+	// A part left by another boot is not resumed: the part is written without fsync, so a power
+	// cut may have lost its tail, or kept its length with zeros where data was, and hashing such
+	// a part would publish a torrent of bytes the origin never sent. Empty = always resume.
+	BootID string
 }
 
 // Download describes a fetched file and the hashes computed while it was written.
@@ -114,7 +119,7 @@ func fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o 
 		return Download{}, errors.New("empty destination path")
 	}
 	if o.Resume {
-		if m, n, ok := readPartial(rawURL, destPath, maxBytes); ok {
+		if m, n, ok := readPartial(rawURL, destPath, maxBytes, o.BootID); ok {
 			d, err := download(ctx, client, rawURL, destPath, o, maxBytes, &resumeFrom{meta: m, offset: n})
 			if !errors.Is(err, errRestart) {
 				return d, err
@@ -226,7 +231,7 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 		if f, err = os.OpenFile(partPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
 			return Download{}, fmt.Errorf("creating temporary file: %w", err)
 		}
-		if keep, err = recordPartial(rawURL, destPath, resp, o.Resume); err != nil {
+		if keep, err = recordPartial(rawURL, destPath, resp, o.Resume, o.BootID); err != nil {
 			return Download{}, err
 		}
 	}
@@ -289,8 +294,9 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 // recordPartial writes the record that lets a later call resume this download and reports whether
 // it did; it removes any old record instead when resuming is off or the response has no validator
 // to resume against.
-func recordPartial(rawURL, destPath string, resp *http.Response, resume bool) (bool, error) {
+func recordPartial(rawURL, destPath string, resp *http.Response, resume bool, boot string) (bool, error) {
 	if m, ok := metaFromResponse(rawURL, resp); resume && ok {
+		m.Boot = boot
 		return true, writeSidecar(destPath, m)
 	}
 	if err := os.Remove(destPath + sidecarSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {

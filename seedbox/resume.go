@@ -32,7 +32,8 @@ type partialMeta struct {
 	ETag         string `json:"etag,omitempty"`          // strong entity tag, quoted
 	LastModified string `json:"last_modified,omitempty"` // in http.TimeFormat
 	ContentType  string `json:"content_type,omitempty"`
-	Length       int64  `json:"length"` // the whole body, -1 when the origin did not declare it
+	Length       int64  `json:"length"`         // the whole body, -1 when the origin did not declare it
+	Boot         string `json:"boot,omitempty"` // the OS boot that wrote the part (FetchOptions.BootID)
 }
 
 // validator is the If-Range value: the ETag when there is one, else Last-Modified.
@@ -71,9 +72,9 @@ func isStrongETag(s string) bool {
 }
 
 // readPartial returns the recorded metadata and the part's size when destPath's partial download
-// can be resumed from rawURL: a sidecar for the same URL with a validator, and a non-empty part
-// no longer than the recorded length or maxBytes.
-func readPartial(rawURL, destPath string, maxBytes int64) (partialMeta, int64, bool) {
+// can be resumed from rawURL: a sidecar for the same URL with a validator, written in this OS boot
+// when boot is known, and a non-empty part no longer than the recorded length or maxBytes.
+func readPartial(rawURL, destPath string, maxBytes int64, boot string) (partialMeta, int64, bool) {
 	f, err := os.Open(destPath + sidecarSuffix)
 	if err != nil {
 		return partialMeta{}, 0, false
@@ -96,7 +97,7 @@ func readPartial(rawURL, destPath string, maxBytes int64) (partialMeta, int64, b
 			return partialMeta{}, 0, false
 		}
 	}
-	if m.validator() == "" {
+	if m.validator() == "" || (boot != "" && m.Boot != boot) {
 		return partialMeta{}, 0, false
 	}
 	fi, err := os.Lstat(destPath + partSuffix)

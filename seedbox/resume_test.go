@@ -143,6 +143,12 @@ func (c *stallingWriter) Write(p []byte) (int, error) {
 // part file holds at least minPart bytes, and returns the part's size.
 func interrupt(t *testing.T, o *resumeOrigin, dest string, cut, minPart int64) int64 {
 	t.Helper()
+	return interruptWith(t, o, dest, cut, minPart, FetchOptions{Resume: true})
+}
+
+// interruptWith is interrupt with the interrupted fetch's options.
+func interruptWith(t *testing.T, o *resumeOrigin, dest string, cut, minPart int64, opts FetchOptions) int64 {
+	t.Helper()
 	stalled := o.stallNext(cut)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -157,7 +163,7 @@ func interrupt(t *testing.T, o *resumeOrigin, dest string, cut, minPart int64) i
 		}
 		cancel()
 	}()
-	_, err := Fetch(ctx, o.Client(), o.URL+"/ep.mp3", dest, FetchOptions{Resume: true})
+	_, err := Fetch(ctx, o.Client(), o.URL+"/ep.mp3", dest, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted fetch: err = %v, want context.Canceled", err)
 	}
@@ -382,6 +388,32 @@ func TestFetchResumeFailures(t *testing.T) {
 		d, err := Fetch(t.Context(), o.Client(), o.URL+"/other.mp3", dest, FetchOptions{Resume: true})
 		if err != nil || d.ResumedFrom != 0 {
 			t.Fatalf("ResumedFrom %d, err %v", d.ResumedFrom, err)
+		}
+	})
+
+	// The part is written without fsync: after a reboot its tail may be lost or zeros, so a
+	// part from another boot starts over, and one from this boot resumes.
+	t.Run("a part from another boot starts over", func(t *testing.T) {
+		for _, c := range []struct {
+			boot   string
+			resume bool
+		}{{"boot-2", false}, {"boot-1", true}} {
+			o := newResumeOrigin(t, data)
+			dest := filepath.Join(t.TempDir(), "ep.mp3")
+			part := interruptWith(t, o, dest, resumeCut, resumeMinPart, FetchOptions{Resume: true, BootID: "boot-1"})
+			d, err := Fetch(t.Context(), o.Client(), o.URL+"/ep.mp3", dest, FetchOptions{Resume: true, BootID: c.boot})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := o.log()
+			last := reqs[len(reqs)-1]
+			if c.resume && (d.ResumedFrom != part || last.status != http.StatusPartialContent) {
+				t.Fatalf("same boot: ResumedFrom %d (part %d), last status %d; want a resume", d.ResumedFrom, part, last.status)
+			}
+			if !c.resume && (d.ResumedFrom != 0 || last.status != http.StatusOK || last.rangeHdr != "") {
+				t.Fatalf("other boot: ResumedFrom %d, last status %d, Range %q; want a whole GET", d.ResumedFrom, last.status, last.rangeHdr)
+			}
+			sameDownload(t, d, fresh(t, o.Client(), o.URL+"/ep.mp3"), data)
 		}
 	})
 

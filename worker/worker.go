@@ -686,7 +686,7 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	defer w.untrackActive(slug, e.Key)
 	syncLater := w.cfg.BootID != ""
 	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia,
-		seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true, NoSync: syncLater})
+		seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true, NoSync: syncLater, BootID: w.cfg.BootID})
 	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
 		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
 			ErrDiskFloor, humanBytes(maxBytes), err)
