@@ -122,6 +122,17 @@ var migrations = []string{
 	// unlisted_at is when the source stopped listing the episode (0 = listed).
 	`ALTER TABLE episodes ADD COLUMN unlisted_at INTEGER NOT NULL DEFAULT 0;`,
 	compactSnapshots,
+	// tracker_peers holds the embedded tracker's swarms while the gateway is
+	// stopped (written at shutdown, taken at start).
+	`CREATE TABLE tracker_peers (
+		info_hash TEXT NOT NULL,
+		peer_id BLOB NOT NULL,
+		addr TEXT NOT NULL,
+		seeder INTEGER NOT NULL,
+		was_leecher INTEGER NOT NULL,
+		counted INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL
+	);`,
 }
 
 // compactSnapshots deletes the inside of every run of equal snapshots (same

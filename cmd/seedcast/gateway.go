@@ -272,6 +272,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		// One unreadable torrent must not keep the others from seeding.
 		log.Error("restore", "err", err)
 	}
+	// Swarms saved at the last shutdown: downloads that straddle a restart still count.
+	if peers, err := st.TakeTrackerPeers(runCtx); err != nil {
+		log.Error("restore tracker peers", "err", err)
+	} else if len(peers) > 0 {
+		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
+	}
 	if n, bytes, err := w.SweepPartials(runCtx, workerFeeds(cfg)); err != nil {
 		log.Error("sweep partial downloads", "err", err)
 	} else if n > 0 {
@@ -320,6 +326,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	sched.Stop()
+	// After the HTTP server stopped and the UDP tracker was told to: the swarms as they ended.
+	if err := st.SaveTrackerPeers(shutCtx, trk.Peers()); err != nil {
+		log.Error("save tracker peers", "err", err)
+	}
 	log.Info("stopped")
 	return nil
 }
