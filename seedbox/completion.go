@@ -2,8 +2,11 @@ package seedbox
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
@@ -18,7 +21,9 @@ import (
 // of a freshly downloaded 1 GiB episode took one write transaction each (~130 ms at publish
 // time); here it is one.
 type completionDB struct {
-	db *bbolt.DB
+	db   *bbolt.DB
+	dir  string
+	boot string // the OS boot that has the DB open; "" = unknown
 }
 
 var _ storage.PieceCompletion = (*completionDB)(nil)
@@ -30,15 +35,81 @@ const (
 	pieceIncomplete = "i"
 )
 
-func openCompletionDB(dir string) (*completionDB, error) {
-	db, err := bbolt.Open(filepath.Join(dir, ".torrent.bolt.db"), 0o660, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, err
+// completionMarker sits beside the DB and says which OS boot has it open, or that it was
+// closed cleanly: "BOOT open" or "BOOT closed".
+const completionMarker = ".torrent.bolt.state"
+
+// openCompletionDB opens dir's completion DB. It is written without fsync, as the library
+// does, so that verifying or publishing is not one fsync per piece; the page cache keeps it
+// whole across a crash of the process, but an OS crash or power cut can leave it torn, and
+// bbolt may then answer wrongly or hang. So when boot is known, a marker records the boot that
+// has the DB open: a DB still open by an earlier boot is discarded (discarded = true) and every
+// piece is hashed again when its torrent is added. boot "" trusts the DB as it is.
+func openCompletionDB(dir, boot string) (c *completionDB, discarded bool, err error) {
+	path := filepath.Join(dir, ".torrent.bolt.db")
+	marker := filepath.Join(dir, completionMarker)
+	if boot != "" {
+		if b, err := os.ReadFile(marker); err == nil {
+			prev, state, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+			if state != "closed" && prev != boot {
+				if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, false, fmt.Errorf("discarding piece completion of an earlier boot: %w", err)
+				}
+				discarded = true
+			}
+		}
 	}
-	// As the library does: a completion lost to a power cut only means that piece is hashed
-	// again at the next start.
+	db, err := bbolt.Open(path, 0o660, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, false, err
+	}
 	db.NoSync = true
-	return &completionDB{db: db}, nil
+	c = &completionDB{db: db, dir: dir, boot: boot}
+	if err := c.mark("open"); err != nil {
+		db.Close()
+		return nil, false, err
+	}
+	return c, discarded, nil
+}
+
+// mark writes the marker durably: it must be on disk before the DB it vouches for changes.
+func (c *completionDB) mark(state string) error {
+	if c.boot == "" {
+		return nil
+	}
+	if err := writeFileSync(filepath.Join(c.dir, completionMarker), []byte(c.boot+" "+state+"\n")); err != nil {
+		return fmt.Errorf("piece completion marker: %w", err)
+	}
+	return nil
+}
+
+// writeFileSync replaces path with b through a synced temporary file and syncs the directory.
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func pieceKey(i int) []byte {
@@ -122,4 +193,10 @@ func torrentBucket(tx *bbolt.Tx, ih metainfo.Hash) (*bbolt.Bucket, error) {
 	return b.CreateBucketIfNotExists(ih[:])
 }
 
-func (c *completionDB) Close() error { return c.db.Close() }
+// Close syncs the DB, closes it and records that it was closed cleanly.
+func (c *completionDB) Close() error {
+	if err := errors.Join(c.db.Sync(), c.db.Close()); err != nil {
+		return err
+	}
+	return c.mark("closed")
+}

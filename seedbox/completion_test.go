@@ -23,7 +23,7 @@ func TestCompletionDBSharesTheLibraryFormat(t *testing.T) {
 	}
 	lib.Close()
 
-	db, err := openCompletionDB(dir)
+	db, _, err := openCompletionDB(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,4 +58,42 @@ func TestCompletionDBSharesTheLibraryFormat(t *testing.T) {
 			t.Errorf("library reading piece %d: %+v %v, want known, complete=%v", i, c, err, w)
 		}
 	}
+}
+
+// The DB is written without fsync: one left open (a crash) is trusted in the same OS boot,
+// where the page cache kept it whole, and discarded in a later one, where it may be torn; a
+// clean close is trusted in any boot.
+func TestCompletionDBLeftOpenByEarlierBootIsDiscarded(t *testing.T) {
+	dir := t.TempDir()
+	ih := metainfo.Hash{7}
+	piece := metainfo.PieceKey{InfoHash: ih, Index: 0}
+	open := func(boot string, wantDiscarded, wantKnown bool) *completionDB {
+		t.Helper()
+		db, discarded, err := openCompletionDB(dir, boot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Get(piece)
+		if err != nil || discarded != wantDiscarded || c.Ok != wantKnown {
+			t.Fatalf("boot %s: discarded %v, piece known %v (%v); want %v, %v", boot, discarded, c.Ok, err, wantDiscarded, wantKnown)
+		}
+		return db
+	}
+	crash := func(db *completionDB) { db.db.Close() } // the process dies: no clean close, no marker
+
+	db := open("boot-1", false, false)
+	if err := db.trustUnknown(ih, 4); err != nil {
+		t.Fatal(err)
+	}
+	crash(db)
+	crash(open("boot-1", false, true)) // same boot: the page cache had every write
+	db = open("boot-2", true, false)   // a reboot after a crash: not trusted
+	if err := db.trustUnknown(ih, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = open("boot-3", false, true) // closed cleanly (synced): trusted after a reboot
+	db.Close()
 }

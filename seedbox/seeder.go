@@ -38,6 +38,9 @@ type SeederConfig struct {
 	StateDir        string // where the bolt piece-completion DB lives (persistent: restart hashes 0 bytes)
 	DisableUTP      bool
 	UploadRateLimit int64 // bytes/s, 0 = unlimited
+	// BootID names this OS boot (Linux's boot_id). With it, piece completion left open by an
+	// earlier boot is not trusted (see openCompletionDB); "" trusts it.
+	BootID string
 }
 
 // TorrentStats describes one seeded torrent.
@@ -111,9 +114,12 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
 	}
-	pc, err := openCompletionDB(cfg.StateDir)
+	pc, discarded, err := openCompletionDB(cfg.StateDir, cfg.BootID)
 	if err != nil {
 		return nil, fmt.Errorf("seedbox: new seeder: opening piece completion db: %w", err)
+	}
+	if discarded {
+		log.Warn("piece completion was left open by an earlier OS boot (crash or power cut): discarded, every piece is hashed again", "state_dir", cfg.StateDir)
 	}
 
 	// TCP peers come in through our own listener and dialer (see peerConns); uTP, when enabled,

@@ -259,6 +259,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		StateDir:        filepath.Join(cfg.DataDir, "state"),
 		DisableUTP:      cfg.Seedbox.DisableUTP,
 		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
+		BootID:          bootID(),
 	}, log.With("component", "seeder"))
 	if err != nil {
 		srv.Close()
