@@ -26,6 +26,10 @@ test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" 
 go vet ./...
 # A missing peer client fails the run instead of skipping its test.
 SEEDCAST_REQUIRE_PEERS=1 go test -count=1 -timeout 20m ./...
+# The race detector over every package but the binary-driving e2e, the benches and the SHA-1
+# kernels (single-goroutine arithmetic, 27 s under -race): the gateway is concurrent throughout
+# (publisher renders, tracker, seeder, scheduler).
+go test -race -count=1 $(go list ./... | grep -v -e '/e2e$' -e '/bench' -e '/piecehash$')
 # piecehash's crypto/sha1 fallback (other CPUs and arches), and HashFile on top of it.
 go test -count=1 -tags purego ./seedbox/piecehash/
 go test -count=1 -tags purego -run 'HashFile' ./seedbox/
