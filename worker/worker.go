@@ -472,6 +472,12 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if err := feeds.Refusal(parsed, f.OwnerConsent); err != nil {
 		return err
 	}
+	if parsed.NewFeedURL != "" && parsed.NewFeedURL != f.URL {
+		// Polling goes on here: moving is the operator's call, but they must hear of it
+		// before the old URL stops answering.
+		w.log.Warn("the feed says the podcast moved (itunes:new-feed-url): point feeds[].url in config.yaml there",
+			"feed", f.Slug, "url", f.URL, "new_url", parsed.NewFeedURL)
+	}
 	ch := store.Feed{
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
 		Language: parsed.Language, Copyright: parsed.Copyright, Author: parsed.Author,

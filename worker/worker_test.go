@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -411,5 +412,28 @@ func TestRemovedAtSourceLeavesOutputFeed(t *testing.T) {
 	}
 	if fs, _ := st.Feed(ctx, "s"); !strings.Contains(fs.LastError, "lists no items") {
 		t.Fatalf("feed status error = %q", fs.LastError)
+	}
+}
+
+// A podcast that moved (itunes:new-feed-url) is still polled where configured,
+// and the operator is told where it went.
+func TestMovedFeedIsReported(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<?xml version="1.0"?><rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+			<title>T</title><itunes:new-feed-url>https://new.example/feed.xml</itunes:new-feed-url>
+			<item><guid>g1</guid><title>Notes only</title></item></channel></rss>`)
+	}))
+	t.Cleanup(origin.Close)
+	w, st, _ := newTestWorker(t)
+	var logs bytes.Buffer
+	w.log = slog.New(slog.NewTextHandler(&logs, nil))
+	if err := w.Poll(context.Background(), Feed{Slug: "s", URL: origin.URL + "/feed.xml"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "new_url=https://new.example/feed.xml") || !strings.Contains(logs.String(), "feeds[].url") {
+		t.Fatalf("no warning naming the new URL and the config key:\n%s", logs.String())
+	}
+	if pub, err := st.Listed(context.Background(), "s"); err != nil || len(pub) != 1 {
+		t.Fatalf("the moved feed was not republished: %v, %v", pub, err)
 	}
 }
