@@ -227,6 +227,17 @@ func RemovePartial(destPath string) error {
 	return nil
 }
 
+// PartialDest reports whether path is one of the files a partial download leaves beside its
+// destination (the part, its record, the record's temporary) and, if so, that destination.
+func PartialDest(path string) (destPath string, ok bool) {
+	for _, suffix := range []string{sidecarTmpSuffix, sidecarSuffix, partSuffix} {
+		if dest, ok := strings.CutSuffix(path, suffix); ok {
+			return dest, true
+		}
+	}
+	return "", false
+}
+
 // transientError marks a failure of the network or the context: the part written so far is still
 // good and is kept for a later resume.
 type transientError struct{ err error }

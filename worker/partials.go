@@ -6,17 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/seedcast/seedcast/seedbox"
 )
 
 // partialGrace spares partial downloads written to recently: another
 // process on the same data directory (`seedcast poll`) may be downloading.
 const partialGrace = time.Hour
-
-// partialSuffixes are the files an interrupted download leaves beside its
-// destination: the body so far, its resume record, and that record's temp.
-var partialSuffixes = []string{".part.json.tmp", ".part.json", ".part"}
 
 // SweepPartials deletes interrupted downloads that no download will resume:
 // those of episodes the source stopped listing, whose enclosure URL changed
@@ -55,12 +52,7 @@ func (w *Worker) SweepPartials(ctx context.Context, feeds []Feed) (int, int64, e
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		dest, ok := "", false
-		for _, suf := range partialSuffixes {
-			if dest, ok = strings.CutSuffix(path, suf); ok {
-				break
-			}
-		}
+		dest, ok := seedbox.PartialDest(path)
 		if !ok || keep[dest] {
 			return nil
 		}
