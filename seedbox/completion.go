@@ -77,39 +77,13 @@ func (c *completionDB) mark(state string) error {
 	if c.boot == "" {
 		return nil
 	}
-	if err := writeFileSync(filepath.Join(c.dir, completionMarker), []byte(c.boot+" "+state+"\n")); err != nil {
+	if err := writeFileSynced(filepath.Join(c.dir, completionMarker), []byte(c.boot+" "+state+"\n"), 0o600); err != nil {
+		return fmt.Errorf("piece completion marker: %w", err)
+	}
+	if err := syncDir(c.dir); err != nil {
 		return fmt.Errorf("piece completion marker: %w", err)
 	}
 	return nil
-}
-
-// writeFileSync replaces path with b through a synced temporary file and syncs the directory.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func pieceKey(i int) []byte {

@@ -19,7 +19,7 @@ const (
 	partSuffix    = ".part"
 	sidecarSuffix = ".part.json"
 	// The sidecar is written to this name and renamed, so a crash leaves the old one or the new one.
-	sidecarTmpSuffix = ".part.json.tmp"
+	sidecarTmpSuffix = sidecarSuffix + ".tmp" // what writeFileSynced names it
 	maxSidecarBytes  = 64 << 10
 )
 
@@ -120,23 +120,7 @@ func writeSidecar(destPath string, m partialMeta) error {
 	if err != nil {
 		return fmt.Errorf("encoding partial download record: %w", err)
 	}
-	tmp := destPath + sidecarTmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing partial download record: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, destPath+sidecarSuffix)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := writeFileSynced(destPath+sidecarSuffix, b, 0o644); err != nil {
 		return fmt.Errorf("writing partial download record: %w", err)
 	}
 	return nil
