@@ -80,14 +80,7 @@ func (t *Tracker) clientAddr(r *http.Request) (netip.Addr, bool) {
 	return addr, true // proxies all the way: the proxy itself announced
 }
 
-func (t *Tracker) trustedProxy(a netip.Addr) bool {
-	for _, p := range t.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (t *Tracker) trustedProxy(a netip.Addr) bool { return inPrefixes(t.cfg.TrustedProxies, a) }
 
 // ScrapeHandler serves GET /scrape (BEP 48) for any number of info_hash parameters;
 // with none it reports every tracked torrent. Hashes not tracked are left out.

@@ -49,10 +49,8 @@ func (l *rateLimiter) allow(addr netip.Addr, now time.Time) bool {
 		return true
 	}
 	addr = addr.Unmap().WithZone("")
-	for _, p := range l.exempt {
-		if p.Contains(addr) {
-			return true
-		}
+	if inPrefixes(l.exempt, addr) {
+		return true
 	}
 	key := sourceKey(addr)
 	l.mu.Lock()
@@ -111,4 +109,14 @@ func sourceKey(addr netip.Addr) netip.Prefix {
 	}
 	p, _ := addr.Prefix(64)
 	return p
+}
+
+// inPrefixes reports whether a lies in any of ps.
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
