@@ -42,16 +42,11 @@ func (t *Tracker) RestorePeers(peers []store.TrackerPeer) int {
 		if !ok || err != nil || sp.LastSeen.Before(cutoff) {
 			continue
 		}
-		if _, dup := s.peers[sp.PeerID]; dup || len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers {
+		if _, dup := s.peers[sp.PeerID]; dup || t.full(s) {
 			continue
 		}
-		s.peers[sp.PeerID] = &peer{addr: addr, seeder: sp.Seeder, lastSeen: sp.LastSeen,
-			wasLeecher: sp.WasLeecher, counted: sp.Counted}
-		if sp.Seeder {
-			s.seeders++
-		} else {
-			s.leechers++
-		}
+		s.add(sp.PeerID, &peer{addr: addr, seeder: sp.Seeder, lastSeen: sp.LastSeen,
+			wasLeecher: sp.WasLeecher, counted: sp.Counted})
 		t.npeers++
 		n++
 	}

@@ -224,6 +224,21 @@ func (t *Tracker) sweep() {
 	}
 }
 
+// full reports whether s, or the tracker, holds as many peers as it may store.
+func (t *Tracker) full(s *swarm) bool {
+	return len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers
+}
+
+// add stores a peer new to s and counts it; the tracker's npeers is the caller's.
+func (s *swarm) add(id [20]byte, p *peer) {
+	s.peers[id] = p
+	if p.seeder {
+		s.seeders++
+	} else {
+		s.leechers++
+	}
+}
+
 func (s *swarm) remove(id [20]byte) {
 	p, ok := s.peers[id]
 	if !ok {
@@ -345,7 +360,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		return completed, nil
 	}
 	if !known {
-		if len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers {
+		if t.full(s) {
 			return false, nil
 		}
 		p = &peer{}
