@@ -101,11 +101,15 @@ type origin struct {
 	sent       map[string]int64 // media path -> body bytes sent, all requests
 	// throttle, when set, slows media bodies to about this many bytes per second.
 	throttle atomic.Int64
+	// pubDate is every episode's release date: a day before the origin was made, so the
+	// report's 30-day chart always shows it whatever the calendar says.
+	pubDate time.Time
 }
 
 func newOrigin(t *testing.T, n int, size int) *origin {
 	t.Helper()
-	o := &origin{hits: map[string]int{}, sent: map[string]int64{}}
+	o := &origin{hits: map[string]int{}, sent: map[string]int64{},
+		pubDate: time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Hour)}
 	o.serveMedia.Store(true)
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(size)))
 	for i := range n {
@@ -216,9 +220,9 @@ func (o *origin) feed() string {
 `)
 	for _, e := range o.episodes {
 		fmt.Fprintf(&b, `<item><title>%s</title><guid isPermaLink="false">%s</guid>
-<pubDate>Mon, 02 Nov 2026 10:00:00 +0000</pubDate><itunes:duration>61</itunes:duration>
+<pubDate>%s</pubDate><itunes:duration>61</itunes:duration>
 <enclosure url="%s%s?utm_source=feed" length="%d" type="audio/mpeg"/></item>
-`, xmlEscape(e.Title), e.GUID, o.srv.URL, e.Path, len(e.Body))
+`, xmlEscape(e.Title), e.GUID, o.pubDate.Format(time.RFC1123Z), o.srv.URL, e.Path, len(e.Body))
 	}
 	b.WriteString("</channel></rss>\n")
 	return b.String()
