@@ -34,31 +34,42 @@ func trackerURLs(r Report) []string {
 	return out
 }
 
-// WriteCSV writes one row per episode after a header row. Each tracker gets
-// its own three columns named after its URL, so counters are never merged.
+// WriteCSV writes one row per torrent after a header row: an episode whose
+// enclosure never changed has one row, one that was replaced also a row per
+// superseded torrent, each with the episode's guid, title and release date.
+// So the downloads column sums to the feed's totals and, per guid, to the
+// episode's figures. Each tracker gets its own columns named after its URL,
+// so counters are never merged.
 func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	header := []string{"feed", "guid", "title", "published", "info_hash", "downloads",
-		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers"}
+		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers",
+		"torrent_state", "torrent_published_at", "evicted_at"}
 	urls := trackerURLs(r)
 	for _, u := range urls {
 		header = append(header, u+" complete", u+" incomplete", u+" downloaded", u+" scraped_at")
 	}
 	cw.Write(header)
 	for _, e := range r.Episodes {
-		row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), e.InfoHash,
-			itoa(e.Downloads), itoa(e.Downloads24h), itoa(e.Downloads7d), itoa(e.Downloads30d),
-			itoa(e.Seeders), itoa(e.Leechers)}
-		for _, u := range urls {
-			var t Tracker
-			for _, x := range e.Trackers {
-				if x.URL == u {
-					t = x
-				}
-			}
-			row = append(row, itoa(t.Complete), itoa(t.Incomplete), itoa(t.Downloaded), csvTime(t.ScrapedAt))
+		ts := e.Torrents
+		if len(ts) == 0 { // an item without an enclosure: its row, all zero
+			ts = []Torrent{{Figures: e.Figures}}
 		}
-		cw.Write(row)
+		for _, t := range ts {
+			row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), t.InfoHash,
+				itoa(t.Downloads), itoa(t.Downloads24h), itoa(t.Downloads7d), itoa(t.Downloads30d),
+				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt)}
+			for _, u := range urls {
+				var tr Tracker
+				for _, x := range t.Trackers {
+					if x.URL == u {
+						tr = x
+					}
+				}
+				row = append(row, itoa(tr.Complete), itoa(tr.Incomplete), itoa(tr.Downloaded), csvTime(tr.ScrapedAt))
+			}
+			cw.Write(row)
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -95,20 +106,37 @@ func WriteTable(w io.Writer, r Report) error {
 	for _, e := range r.Episodes {
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
 			e.Downloads30d, e.Seeders, e.Leechers, oneLine(e.Title))
+		if len(e.Torrents) < 2 {
+			continue
+		}
+		for _, t := range e.Torrents {
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
+				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, t.State, t.InfoHash, evicted(t))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintln(&b, "\nper tracker (each tracker's own counter, not added to downloads):")
 	for _, e := range r.Episodes {
-		fmt.Fprintf(&b, "  %s  %s\n", e.InfoHash, oneLine(e.Title))
-		for _, t := range e.Trackers {
-			fmt.Fprintf(&b, "    %-50s complete %d, incomplete %d, downloaded %d (scraped %s)\n",
-				t.URL, t.Complete, t.Incomplete, t.Downloaded, t.ScrapedAt.Format(time.RFC3339))
+		for _, t := range e.Torrents {
+			fmt.Fprintf(&b, "  %s  %s (%s)\n", t.InfoHash, oneLine(e.Title), t.State)
+			for _, tr := range t.Trackers {
+				fmt.Fprintf(&b, "    %-50s complete %d, incomplete %d, downloaded %d (scraped %s)\n",
+					tr.URL, tr.Complete, tr.Incomplete, tr.Downloaded, tr.ScrapedAt.Format(time.RFC3339))
+			}
 		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("report: table: %w", err)
 	}
 	return nil
+}
+
+// evicted notes a torrent whose media retention removed.
+func evicted(t Torrent) string {
+	if t.EvictedAt.IsZero() {
+		return ""
+	}
+	return ", media evicted " + t.EvictedAt.UTC().Format(time.DateOnly)
 }
 
 // oneLine keeps a hostile title from breaking a terminal table.
@@ -131,6 +159,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02")
 	},
+	"evicted": evicted,
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

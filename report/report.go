@@ -33,21 +33,52 @@ type Report struct {
 	Daily       []DayCount `json:"daily"`
 }
 
-// Episode is one published episode's figures.
+// Episode is one episode's figures: the sum of every torrent it has had. An
+// episode whose enclosure changed has a new torrent and keeps its old ones
+// (superseded), whose completions still count.
 type Episode struct {
-	GUID         string    `json:"guid"`
-	Title        string    `json:"title"`
-	Published    time.Time `json:"published"`
-	InfoHash     string    `json:"info_hash"`
-	Downloads    int64     `json:"downloads"`
-	Downloads24h int64     `json:"downloads_24h"`
-	Downloads7d  int64     `json:"downloads_7d"`
-	Downloads30d int64     `json:"downloads_30d"`
+	GUID      string    `json:"guid"`
+	Title     string    `json:"title"`
+	Published time.Time `json:"published"`
+	// InfoHash is the current torrent's (the newest, if every one was superseded).
+	InfoHash string `json:"info_hash"`
+	Figures
+	// Torrents are the episode's torrents, current first, then the
+	// superseded ones, newest first; their figures add up to the episode's.
+	Torrents []Torrent `json:"torrents"`
+}
+
+// Figures are the counts of one torrent, or their sums over an episode's
+// torrents.
+type Figures struct {
+	Downloads    int64 `json:"downloads"`
+	Downloads24h int64 `json:"downloads_24h"`
+	Downloads7d  int64 `json:"downloads_7d"`
+	Downloads30d int64 `json:"downloads_30d"`
 	// Seeders and Leechers are the embedded tracker's last scrape (the
 	// gateway's own seeder included); zero before the first scrape.
-	Seeders  int64     `json:"seeders"`
-	Leechers int64     `json:"leechers"`
+	Seeders  int64 `json:"seeders"`
+	Leechers int64 `json:"leechers"`
+	// Trackers are summed tracker by tracker over an episode's torrents (the
+	// latest scrape time shown), never across trackers.
 	Trackers []Tracker `json:"trackers"`
+}
+
+// Torrent states in a report.
+const (
+	TorrentCurrent    = "current"    // the torrent the output feed lists (or would, once listed again)
+	TorrentSuperseded = "superseded" // replaced by a newer torrent of the same episode
+)
+
+// Torrent is one torrent an episode has had and its own figures.
+type Torrent struct {
+	InfoHash    string    `json:"info_hash"`
+	State       string    `json:"state"`
+	PublishedAt time.Time `json:"published_at"`
+	// EvictedAt is when retention removed the media from this gateway;
+	// absent while it seeds it. Its completions count all the same.
+	EvictedAt time.Time `json:"evicted_at,omitzero"`
+	Figures
 }
 
 // Tracker is what one tracker last said about one torrent, and how much its
@@ -99,7 +130,9 @@ type Input struct {
 	Now      time.Time
 }
 
-// EpisodeInput is one published episode with its raw measurements.
+// EpisodeInput is one torrent of an episode (a store row: the current one
+// or a superseded one) with its raw measurements. Rows with the same ItemKey
+// and EnclosureIndex are one episode.
 type EpisodeInput struct {
 	Episode     store.Episode
 	Completions []time.Time      // the embedded tracker's deduplicated completions
@@ -112,36 +145,12 @@ func Build(in Input) Report {
 	now := in.Now.UTC()
 	r := Report{Feed: in.Feed.Slug, Title: in.Feed.Title, GeneratedAt: now, Episodes: []Episode{}}
 	today := now.Truncate(Day)
-	first := today.Add(-(ChartDays - 1) * Day)
-	daily := make([]int64, ChartDays)
+	c := counter{now: now, first: today.Add(-(ChartDays - 1) * Day), daily: make([]int64, ChartDays), embedded: in.Embedded}
 	totals := map[string]*TrackerTotal{}
 	var order []string
-	for _, ei := range in.Episodes {
-		e := ei.Episode
-		published := e.Published
-		if published.IsZero() {
-			published = e.PublishedAt
-		}
-		ep := Episode{GUID: e.GUID, Title: e.Title, Published: published.UTC(), InfoHash: e.InfoHash,
-			Trackers: []Tracker{}}
-		for _, c := range ei.Completions {
-			if c.After(now) {
-				continue
-			}
-			ep.Downloads++
-			age := now.Sub(c)
-			ep.Downloads24h += b2i(age < Day)
-			ep.Downloads7d += b2i(age < Week)
-			ep.Downloads30d += b2i(age < Month)
-			if d := int(c.UTC().Sub(first) / Day); !c.Before(first) && d < ChartDays {
-				daily[d]++
-			}
-		}
-		for _, t := range trackerFigures(ei.Snapshots, in.Embedded, e.PublishedAt, now) {
-			if t.Embedded {
-				ep.Seeders, ep.Leechers = t.Complete, t.Incomplete
-			}
-			ep.Trackers = append(ep.Trackers, t)
+	for _, g := range versions(in.Episodes) {
+		ep := c.episode(g)
+		for _, t := range ep.Trackers {
 			tt := totals[t.URL]
 			if tt == nil {
 				tt = &TrackerTotal{URL: t.URL, Embedded: t.Embedded}
@@ -161,10 +170,149 @@ func Build(in Input) Report {
 	for _, u := range sortTrackers(order, in.Embedded) {
 		r.Totals.Trackers = append(r.Totals.Trackers, *totals[u])
 	}
-	for i, n := range daily {
-		r.Daily = append(r.Daily, DayCount{Date: first.Add(time.Duration(i) * Day).Format(time.DateOnly), Downloads: n})
+	for i, n := range c.daily {
+		r.Daily = append(r.Daily, DayCount{Date: c.first.Add(time.Duration(i) * Day).Format(time.DateOnly), Downloads: n})
 	}
 	return r
+}
+
+// versions groups the rows by episode (ItemKey, else Key, and
+// EnclosureIndex), each group's current row first and then the superseded
+// ones, newest first; groups in source order of their first row. A torrent
+// listed twice (the same bytes published again) is kept once, in its first
+// place, so no completion is counted twice.
+func versions(rows []EpisodeInput) [][]EpisodeInput {
+	type identity struct {
+		item  string
+		index int
+	}
+	at := map[identity]int{}
+	var groups [][]EpisodeInput
+	for _, r := range rows {
+		id := identity{r.Episode.ItemKey, r.Episode.EnclosureIndex}
+		if id.item == "" {
+			id.item = r.Episode.Key
+		}
+		i, ok := at[id]
+		if !ok {
+			i = len(groups)
+			at[id] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(a, b EpisodeInput) int {
+			sa, sb := a.Episode.State == store.StateSuperseded, b.Episode.State == store.StateSuperseded
+			if sa != sb {
+				return int(b2i(sa) - b2i(sb))
+			}
+			return b.Episode.PublishedAt.Compare(a.Episode.PublishedAt)
+		})
+	}
+	// A superseded row keeps the position it had when it was replaced: the
+	// current row places the episode.
+	slices.SortStableFunc(groups, func(a, b []EpisodeInput) int {
+		if c := a[0].Episode.Position - b[0].Episode.Position; c != 0 {
+			return c
+		}
+		return a[0].Episode.EnclosureIndex - b[0].Episode.EnclosureIndex
+	})
+	seen := map[string]bool{}
+	for i, g := range groups {
+		groups[i] = slices.DeleteFunc(g, func(r EpisodeInput) bool {
+			h := r.Episode.InfoHash
+			dup := h != "" && seen[h]
+			seen[h] = true
+			return dup
+		})
+	}
+	return groups
+}
+
+// counter adds completions to the daily chart while it builds figures.
+type counter struct {
+	now, first time.Time
+	daily      []int64
+	embedded   string
+}
+
+// episode sums the figures of one episode's torrents (current first).
+func (c *counter) episode(g []EpisodeInput) Episode {
+	e := g[0].Episode
+	published := e.Published
+	if published.IsZero() {
+		published = e.PublishedAt
+	}
+	ep := Episode{GUID: e.GUID, Title: e.Title, Published: published.UTC(), InfoHash: e.InfoHash,
+		Figures: Figures{Trackers: []Tracker{}}, Torrents: []Torrent{}}
+	for _, v := range g {
+		if v.Episode.InfoHash == "" {
+			continue // an item without an enclosure has no torrent
+		}
+		t := c.torrent(v)
+		ep.add(t.Figures)
+		ep.Torrents = append(ep.Torrents, t)
+	}
+	slices.SortStableFunc(ep.Trackers, func(a, b Tracker) int { return compareTrackers(a.URL, b.URL, c.embedded) })
+	return ep
+}
+
+// torrent is one torrent's own figures.
+func (c *counter) torrent(v EpisodeInput) Torrent {
+	e := v.Episode
+	t := Torrent{InfoHash: e.InfoHash, State: TorrentCurrent, PublishedAt: e.PublishedAt.UTC(),
+		EvictedAt: e.EvictedAt.UTC(), Figures: Figures{Trackers: []Tracker{}}}
+	if e.State == store.StateSuperseded {
+		t.State = TorrentSuperseded
+	}
+	for _, at := range v.Completions {
+		if at.After(c.now) {
+			continue
+		}
+		t.Downloads++
+		age := c.now.Sub(at)
+		t.Downloads24h += b2i(age < Day)
+		t.Downloads7d += b2i(age < Week)
+		t.Downloads30d += b2i(age < Month)
+		if d := int(at.UTC().Sub(c.first) / Day); !at.Before(c.first) && d < ChartDays {
+			c.daily[d]++
+		}
+	}
+	for _, tr := range trackerFigures(v.Snapshots, c.embedded, e.PublishedAt, c.now) {
+		if tr.Embedded {
+			t.Seeders, t.Leechers = tr.Complete, tr.Incomplete
+		}
+		t.Trackers = append(t.Trackers, tr)
+	}
+	return t
+}
+
+// add sums o into f, tracker by tracker.
+func (f *Figures) add(o Figures) {
+	f.Downloads += o.Downloads
+	f.Downloads24h += o.Downloads24h
+	f.Downloads7d += o.Downloads7d
+	f.Downloads30d += o.Downloads30d
+	f.Seeders += o.Seeders
+	f.Leechers += o.Leechers
+	for _, t := range o.Trackers {
+		i := slices.IndexFunc(f.Trackers, func(x Tracker) bool { return x.URL == t.URL })
+		if i < 0 {
+			f.Trackers = append(f.Trackers, t)
+			continue
+		}
+		x := &f.Trackers[i]
+		x.Complete += t.Complete
+		x.Incomplete += t.Incomplete
+		x.Downloaded += t.Downloaded
+		x.Downloaded24h += t.Downloaded24h
+		x.Downloaded7d += t.Downloaded7d
+		x.Downloaded30d += t.Downloaded30d
+		if t.ScrapedAt.After(x.ScrapedAt) {
+			x.ScrapedAt = t.ScrapedAt
+		}
+	}
 }
 
 func b2i(b bool) int64 {
@@ -177,16 +325,20 @@ func b2i(b bool) int64 {
 // sortTrackers puts the embedded tracker first, then the rest by URL.
 func sortTrackers(urls []string, embedded string) []string {
 	out := slices.Clone(urls)
-	slices.SortFunc(out, func(a, b string) int {
-		switch {
-		case a == embedded:
-			return -1
-		case b == embedded:
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(out, func(a, b string) int { return compareTrackers(a, b, embedded) })
 	return out
+}
+
+func compareTrackers(a, b, embedded string) int {
+	switch {
+	case a == b:
+		return 0
+	case a == embedded:
+		return -1
+	case b == embedded:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // trackerFigures reduces a torrent's scrape history to one row per tracker.
@@ -256,7 +408,7 @@ func Increase(snaps []store.Snapshot, from, to, publishedAt time.Time) int64 {
 // Source is the store as the report reads it.
 type Source interface {
 	Feed(ctx context.Context, slug string) (store.Feed, error)
-	Published(ctx context.Context, slug string) ([]store.Episode, error)
+	Reported(ctx context.Context, slug string) ([]store.Episode, error)
 	Completions(ctx context.Context, infoHash string) ([]time.Time, error)
 	SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]store.Snapshot, error)
 }
@@ -269,7 +421,7 @@ func Load(ctx context.Context, src Source, slug, embedded string, now time.Time)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}
-	eps, err := src.Published(ctx, slug)
+	eps, err := src.Reported(ctx, slug)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,12 +29,16 @@ const (
 	external = "udp://tracker.example:6969/announce"
 	hashOne  = "1111111111111111111111111111111111111111"
 	hashTwo  = "2222222222222222222222222222222222222222"
+	hashOld  = "3333333333333333333333333333333333333333"
 )
 
 func ago(d time.Duration) time.Time { return now.Add(-d) }
 
 // fixture: episode one, released 40 days ago, downloaded at known ages;
-// episode two released 3 days ago. A hostile title checks escaping.
+// episode two released 3 days ago and its enclosure replaced a day later: its
+// first torrent (superseded, its media since evicted) still has completions,
+// and comes first as the store lists it (by its old position). A hostile
+// title checks escaping.
 func fixture() Input {
 	return Input{
 		Feed:     store.Feed{Slug: "show", Title: "The <Show> & Co"},
@@ -41,7 +46,19 @@ func fixture() Input {
 		Now:      now,
 		Episodes: []EpisodeInput{
 			{
-				Episode: store.Episode{GUID: "g1", Title: "=cmd|' /C calc'!A0", InfoHash: hashOne,
+				Episode: store.Episode{ItemKey: "i2", Key: "i2@" + hashOld, Position: 0, State: store.StateSuperseded,
+					GUID: "g2", Title: "Two (old title)", InfoHash: hashOld,
+					Published: ago(3 * Day), PublishedAt: ago(3 * Day), EvictedAt: ago(Day)},
+				Completions: []time.Time{ago(3*Day - time.Hour), ago(2*Day + 6*time.Hour), ago(30 * time.Minute)},
+				Snapshots: []store.Snapshot{
+					{Tracker: embedded, At: ago(2 * time.Hour), Complete: 1, Downloaded: 3},
+					{Tracker: external, At: ago(2*Day + time.Hour), Downloaded: 2},
+					{Tracker: external, At: ago(time.Hour), Complete: 1, Downloaded: 5},
+				},
+			},
+			{
+				Episode: store.Episode{ItemKey: "i1", Key: "i1", Position: 0, State: store.StatePublished,
+					GUID: "g1", Title: "=cmd|' /C calc'!A0", InfoHash: hashOne,
 					Published: ago(40 * Day), PublishedAt: ago(40 * Day)},
 				Completions: []time.Time{ago(35 * Day), ago(29 * Day), ago(6 * Day), ago(23 * time.Hour),
 					ago(time.Minute), now.Add(time.Hour) /* future: ignored */},
@@ -55,9 +72,10 @@ func fixture() Input {
 				},
 			},
 			{
-				Episode: store.Episode{GUID: "g2", Title: `Two <script>alert("x")</script>`, InfoHash: hashTwo,
-					Published: ago(3 * Day), PublishedAt: ago(3 * Day)},
-				Completions: []time.Time{ago(2 * Day), ago(2*Day + time.Hour)},
+				Episode: store.Episode{ItemKey: "i2", Key: "i2", Position: 1, State: store.StatePublished,
+					GUID: "g2", Title: `Two <script>alert("x")</script>`, InfoHash: hashTwo,
+					Published: ago(3 * Day), PublishedAt: ago(2 * Day)},
+				Completions: []time.Time{ago(Day + 2*time.Hour), ago(2*Day - time.Hour)},
 				Snapshots: []store.Snapshot{
 					{Tracker: external, At: ago(Day + time.Hour), Downloaded: 4},
 				},
@@ -68,15 +86,19 @@ func fixture() Input {
 
 func TestWindowsOnFixedClock(t *testing.T) {
 	r := Build(fixture())
+	if len(r.Episodes) != 2 || r.Episodes[0].GUID != "g1" || r.Episodes[1].GUID != "g2" {
+		t.Fatalf("episodes = %+v, want g1 then g2 (the superseded row placed by its episode's current one)", r.Episodes)
+	}
 	one, two := r.Episodes[0], r.Episodes[1]
 	if one.Downloads != 5 || one.Downloads24h != 2 || one.Downloads7d != 3 || one.Downloads30d != 4 {
 		t.Errorf("episode one downloads = %d/%d/%d/%d, want 5/2/3/4", one.Downloads, one.Downloads24h, one.Downloads7d, one.Downloads30d)
 	}
-	if two.Downloads != 2 || two.Downloads24h != 0 || two.Downloads7d != 2 || two.Downloads30d != 2 {
-		t.Errorf("episode two downloads = %d/%d/%d/%d, want 2/0/2/2", two.Downloads, two.Downloads24h, two.Downloads7d, two.Downloads30d)
+	// Episode two: 2 on its current torrent + 3 on the superseded one.
+	if two.Downloads != 5 || two.Downloads24h != 1 || two.Downloads7d != 5 || two.Downloads30d != 5 {
+		t.Errorf("episode two downloads = %d/%d/%d/%d, want 5/1/5/5", two.Downloads, two.Downloads24h, two.Downloads7d, two.Downloads30d)
 	}
-	if r.Totals.Downloads != 7 || r.Totals.Downloads24h != 2 || r.Totals.Downloads7d != 5 || r.Totals.Downloads30d != 6 {
-		t.Errorf("totals = %+v", r.Totals)
+	if r.Totals.Downloads != 10 || r.Totals.Downloads24h != 3 || r.Totals.Downloads7d != 8 || r.Totals.Downloads30d != 9 {
+		t.Errorf("totals = %+v, want 10/3/8/9", r.Totals)
 	}
 	if one.Seeders != 4 || one.Leechers != 0 {
 		t.Errorf("seeders/leechers = %d/%d, want the embedded tracker's last scrape 4/0", one.Seeders, one.Leechers)
@@ -90,24 +112,57 @@ func TestWindowsOnFixedClock(t *testing.T) {
 	if ext.Downloaded != 7 || ext.Downloaded24h != 4 || ext.Downloaded7d != 7 || ext.Downloaded30d != 12 || ext.Complete != 2 {
 		t.Errorf("external tracker = %+v", ext)
 	}
-	// Episode two's only snapshot is its first: published 3 days ago, so the
-	// 7d and 30d baselines are zero; 24h has no baseline inside the window.
-	ext2 := two.Trackers[0]
-	if ext2.Downloaded7d != 4 || ext2.Downloaded30d != 4 || ext2.Downloaded24h != 0 {
-		t.Errorf("episode two external = %+v", ext2)
+	if len(two.Torrents) != 2 {
+		t.Fatalf("episode two torrents = %+v, want the current and the superseded one", two.Torrents)
 	}
-	if len(r.Daily) != ChartDays || r.Daily[ChartDays-1].Date != "2026-03-31" || r.Daily[ChartDays-1].Downloads != 1 {
+	cur, old := two.Torrents[0], two.Torrents[1]
+	if cur.InfoHash != hashTwo || cur.State != TorrentCurrent || !cur.EvictedAt.IsZero() || cur.Downloads != 2 ||
+		old.InfoHash != hashOld || old.State != TorrentSuperseded || !old.EvictedAt.Equal(ago(Day)) || old.Downloads != 3 ||
+		old.Downloads24h != 1 || !old.PublishedAt.Equal(ago(3*Day)) {
+		t.Errorf("episode two torrents = %+v", two.Torrents)
+	}
+	if two.InfoHash != hashTwo || two.Title != `Two <script>alert("x")</script>` || two.Seeders != 1 {
+		t.Errorf("episode two = %+v, want the current torrent's hash and title, the old torrent's seeder", two)
+	}
+	// The current torrent's only scrape is its first: published 2 days ago,
+	// so its 7d and 30d baselines are zero; 24h has no baseline inside the
+	// window. The superseded one adds 3 (24h), 5 (7d and 30d).
+	if len(two.Trackers) != 2 || two.Trackers[0].URL != embedded || two.Trackers[1].URL != external {
+		t.Fatalf("episode two trackers = %+v", two.Trackers)
+	}
+	if e, x := two.Trackers[0], two.Trackers[1]; e.Downloaded != 3 || e.Downloaded7d != 3 || e.Complete != 1 ||
+		x.Downloaded != 9 || x.Downloaded24h != 3 || x.Downloaded7d != 9 || x.Downloaded30d != 9 || x.Complete != 1 ||
+		!x.ScrapedAt.Equal(ago(time.Hour)) {
+		t.Errorf("episode two trackers = %+v", two.Trackers)
+	}
+	if ext2 := cur.Trackers[0]; ext2.Downloaded7d != 4 || ext2.Downloaded30d != 4 || ext2.Downloaded24h != 0 {
+		t.Errorf("episode two's current torrent, external = %+v", ext2)
+	}
+	if len(r.Daily) != ChartDays || r.Daily[ChartDays-1].Date != "2026-03-31" || r.Daily[ChartDays-1].Downloads != 2 {
 		t.Errorf("daily tail = %+v", r.Daily[len(r.Daily)-1])
 	}
 	var sum int64
 	for _, d := range r.Daily {
 		sum += d.Downloads
 	}
-	if sum != 6 { // the 35-day-old completion is before the chart
-		t.Errorf("chart sums to %d, want 6", sum)
+	if sum != 9 { // the 35-day-old completion is before the chart
+		t.Errorf("chart sums to %d, want 9", sum)
 	}
-	if r.Totals.Trackers[0].URL != embedded || r.Totals.Trackers[1].Downloaded != 11 {
-		t.Errorf("tracker totals = %+v", r.Totals.Trackers)
+	if tt := r.Totals.Trackers; len(tt) != 2 || tt[0].URL != embedded || tt[0].Downloaded != 8 || tt[1].Downloaded != 16 {
+		t.Errorf("tracker totals = %+v, want embedded 8, external 16", tt)
+	}
+}
+
+// A torrent listed under two rows (the same bytes published again after a
+// supersede) is one torrent: counted once, as the current one.
+func TestSameTorrentTwiceCountedOnce(t *testing.T) {
+	in := fixture()
+	in.Episodes[0].Episode.InfoHash = hashTwo
+	in.Episodes[0].Completions = in.Episodes[2].Completions
+	r := Build(in)
+	two := r.Episodes[1]
+	if two.Downloads != 2 || len(two.Torrents) != 1 || two.Torrents[0].State != TorrentCurrent || r.Totals.Downloads != 7 {
+		t.Errorf("episode two = %+v, totals %+v: want 2 downloads on one current torrent, 7 in all", two, r.Totals)
 	}
 }
 
@@ -177,7 +232,19 @@ func TestJSONShape(t *testing.T) {
 			t.Errorf("tracker lacks %q", k)
 		}
 	}
-	if v.Feed != "show" || !v.GeneratedAt.Equal(now) || v.Totals["downloads"].(float64) != 7 {
+	ts := v.Episodes[1]["torrents"].([]any)
+	if len(ts) != 2 {
+		t.Fatalf("episode two lists %d torrents, want 2", len(ts))
+	}
+	for _, k := range []string{"info_hash", "state", "published_at", "evicted_at", "downloads", "downloads_24h", "trackers"} {
+		if _, ok := ts[1].(map[string]any)[k]; !ok {
+			t.Errorf("superseded torrent lacks %q", k)
+		}
+	}
+	if _, ok := ts[0].(map[string]any)["evicted_at"]; ok {
+		t.Error("a seeded torrent has an evicted_at")
+	}
+	if v.Feed != "show" || !v.GeneratedAt.Equal(now) || v.Totals["downloads"].(float64) != 10 {
 		t.Errorf("feed/generated_at/totals = %v %v %v", v.Feed, v.GeneratedAt, v.Totals)
 	}
 }
@@ -192,8 +259,19 @@ func TestCSVShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || rows[0][5] != "downloads" || rows[1][5] != "5" || rows[2][5] != "2" {
+	// One row per torrent: episode two's current and superseded torrents.
+	if len(rows) != 4 || rows[0][5] != "downloads" || rows[1][5] != "5" || rows[2][5] != "2" || rows[3][5] != "3" ||
+		rows[0][11] != "torrent_state" || rows[2][11] != "current" || rows[3][11] != "superseded" ||
+		rows[3][1] != "g2" || rows[3][4] != hashOld || rows[3][13] != "2026-03-30T12:00:00Z" {
 		t.Errorf("rows = %q", rows)
+	}
+	var sum int
+	for _, r := range rows[1:] {
+		n, _ := strconv.Atoi(r[5])
+		sum += n
+	}
+	if sum != 10 {
+		t.Errorf("the downloads column sums to %d, want the totals' 10", sum)
 	}
 	if !strings.HasPrefix(rows[1][2], "'=") {
 		t.Errorf("formula-like title not neutralised: %q", rows[1][2])
@@ -225,6 +303,11 @@ func TestTableAndHTML(t *testing.T) {
 	}
 	if strings.Contains(page, "<script>") || strings.Contains(page, "http://") && strings.Contains(page, `src="http`) {
 		t.Error("page has a script or an external resource")
+	}
+	// Episode two's torrents are listed beneath it, the old one as evicted.
+	if !strings.Contains(page, "of which superseded torrent, media evicted 2026-03-30<br><code>"+hashOld) ||
+		!strings.Contains(page, "of which current torrent<br><code>"+hashTwo) || strings.Count(page, `<tr class="tor">`) != 2 {
+		t.Errorf("page lacks episode two's torrent rows")
 	}
 	// One release marker: episode two (episode one is before the chart).
 	if n := strings.Count(page, "<circle"); n != 1 {

@@ -23,3 +23,14 @@ func (s *SQLite) SnapshotsSince(ctx context.Context, infoHash string, since time
 	}
 	return out, nil
 }
+
+// Reported lists what a feed's report counts, in source order: every
+// published episode (an item without an enclosure too) and every torrent an
+// episode has ever had, superseded, evicted or requeued for a new download,
+// because their completions stay in the store and still count. The rows of
+// one episode share ItemKey and EnclosureIndex; a superseded row is kept
+// under its own key (see Supersede) with the position it had then.
+func (s *SQLite) Reported(ctx context.Context, slug string) ([]Episode, error) {
+	return s.episodes(ctx, `feed_slug=? AND (state='published' OR info_hash != '')
+		ORDER BY position, enclosure_index, state = 'superseded', published_at DESC, key`, slug)
+}
