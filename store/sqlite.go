@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -531,6 +532,9 @@ func (s *SQLite) Listed(ctx context.Context, slug string) ([]Episode, error) {
 // moment an episode becomes visible in the output feed.
 func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, keepReplacedTorrent, unix(p.At), slug, key, p.InfoHash); err != nil {
+			return fmt.Errorf("store: publish %s/%s: keep the torrent it replaces: %w", slug, key, err)
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
 			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?,
 			media_etag=?, media_last_modified=?, evicted_at=0, unsynced_boot=?
@@ -545,6 +549,15 @@ func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) e
 		return nil
 	})
 }
+
+// keepReplacedTorrent copies aside, as a superseded and evicted version, the
+// torrent a requeued episode had before it is published with another one (its
+// media was damaged and the origin now serves other bytes), so the old
+// torrent's completions stay in the episode's report, as Supersede keeps them.
+var keepReplacedTorrent = `INSERT OR IGNORE INTO episodes (` + episodeCols + `) SELECT ` +
+	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " 'superseded',",
+		" evicted_at,", " ?1,").Replace(" "+episodeCols) + `
+	FROM episodes WHERE feed_slug=?2 AND key=?3 AND info_hash != '' AND info_hash != ?4`
 
 // changeFeed runs fn and bumps the feed's version in one transaction.
 func (s *SQLite) changeFeed(ctx context.Context, slug string, fn func(tx *sql.Tx) error) error {

@@ -452,3 +452,54 @@ func TestSnapshotsStoreChangesOnly(t *testing.T) {
 		t.Fatalf("compacted history:\n got %v\nwant %v", points(got), want)
 	}
 }
+
+// A requeued episode (damaged media) whose re-download brings other bytes is
+// published with another torrent; the torrent it had stays as a superseded,
+// evicted version, so its completions still count in the episode's report.
+func TestRepublishKeepsReplacedTorrent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
+		t.Fatal(err)
+	}
+	eps := []Episode{{Key: "guid:a", ItemKey: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}}
+	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, eps, at); err != nil {
+		t.Fatal(err)
+	}
+	v1 := Publication{InfoHash: strings.Repeat("a", 40), TorrentPath: "torrents/a.torrent", MediaPath: "media/demo/a.mp3", MediaSize: 10, At: at}
+	if err := s.Publish(ctx, "demo", "guid:a", v1); err != nil {
+		t.Fatal(err)
+	}
+	// The same torrent published again (a re-download with the same bytes) keeps one row.
+	if err := s.Publish(ctx, "demo", "guid:a", v1); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := s.Reported(ctx, "demo"); err != nil || len(rep) != 1 {
+		t.Fatalf("reported after republishing the same torrent = %+v, %v; want one row", rep, err)
+	}
+	if err := s.Requeue(ctx, "demo", "guid:a", "media damaged"); err != nil {
+		t.Fatal(err)
+	}
+	v2 := v1
+	v2.InfoHash, v2.At = strings.Repeat("b", 40), at.Add(time.Hour)
+	if err := s.Publish(ctx, "demo", "guid:a", v2); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Reported(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep) != 2 || rep[0].InfoHash != v2.InfoHash || rep[0].State != "published" ||
+		rep[1].InfoHash != v1.InfoHash || rep[1].State != "superseded" || !rep[1].EvictedAt.Equal(v2.At) ||
+		rep[1].ItemKey != "guid:a" || rep[1].Key != "guid:a@"+v1.InfoHash {
+		t.Fatalf("reported = %+v; want v2 published and v1 kept as superseded, evicted", rep)
+	}
+	seeded, err := s.Seeded(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seeded) != 1 || seeded[0].InfoHash != v2.InfoHash {
+		t.Fatalf("seeded = %+v; want only v2 (v1's media was replaced)", seeded)
+	}
+}
