@@ -97,6 +97,13 @@ type Config struct {
 	// host, so a thousand feeds starting together stay polite.
 	MaxPolls        int // default 16
 	MaxPollsPerHost int // default 4
+	// MaxDownloads bounds enclosure downloads at once, overall and per
+	// enclosure host: slots apart from the poll slots (see slots).
+	MaxDownloads        int // default 16
+	MaxDownloadsPerHost int // default 4
+	// IdleTimeout fails a download whose origin sends no bytes for that long
+	// (fetch.enclosure_idle_timeout); 0 = none.
+	IdleTimeout time.Duration
 	// BootID names this boot of the OS (Linux's boot_id). With it, media is published as soon
 	// as it is downloaded and hashed, from the page cache, and fsynced right after: a process
 	// crash cannot lose those bytes, and Restore re-hashes media that an OS crash could have
@@ -125,11 +132,12 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	polls     *slots // held while a feed is fetched and parsed
+	downloads *slots // held while an enclosure downloads
+
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex // one ingest at a time per feed
 	active map[string]*activeDownload
-	hosts  map[string]chan struct{} // per-host poll slots
-	polls  chan struct{}            // global poll slots
 }
 
 // activeDownload is an enclosure being fetched, for the status page.
@@ -148,37 +156,16 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	if cfg.MaxPollsPerHost <= 0 {
 		cfg.MaxPollsPerHost = 4
 	}
+	if cfg.MaxDownloads <= 0 {
+		cfg.MaxDownloads = 16
+	}
+	if cfg.MaxDownloadsPerHost <= 0 {
+		cfg.MaxDownloadsPerHost = 4
+	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
 		now: time.Now, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
-		hosts: map[string]chan struct{}{}, polls: make(chan struct{}, cfg.MaxPolls)}
-}
-
-// acquire takes a global and a per-host poll slot, releasing them with the
-// returned func.
-func (w *Worker) acquire(ctx context.Context, rawURL string) (func(), error) {
-	host := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		host = strings.ToLower(u.Host)
-	}
-	w.mu.Lock()
-	hc, ok := w.hosts[host]
-	if !ok {
-		hc = make(chan struct{}, w.cfg.MaxPollsPerHost)
-		w.hosts[host] = hc
-	}
-	w.mu.Unlock()
-	select {
-	case w.polls <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	select {
-	case hc <- struct{}{}:
-	case <-ctx.Done():
-		<-w.polls
-		return nil, ctx.Err()
-	}
-	return func() { <-hc; <-w.polls }, nil
+		polls:     newSlots(cfg.MaxPolls, cfg.MaxPollsPerHost),
+		downloads: newSlots(cfg.MaxDownloads, cfg.MaxDownloadsPerHost)}
 }
 
 func (w *Worker) feedLock(slug string) *sync.Mutex {
@@ -340,12 +327,7 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()
-	release, err := w.acquire(ctx, f.URL)
-	if err != nil {
-		return fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
-	}
-	defer release()
-	err = w.poll(ctx, f)
+	err := w.poll(ctx, f)
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
@@ -358,6 +340,25 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 }
 
 func (w *Worker) poll(ctx context.Context, f Feed) error {
+	// The poll slot covers the feed request and its parse only; downloads take
+	// download slots of their own (see slots).
+	release, err := w.polls.acquire(ctx, f.URL)
+	if err != nil {
+		return err
+	}
+	err = w.fetchFeed(ctx, f)
+	release()
+	if err != nil {
+		return err
+	}
+	// Episodes still unpublished (new, failed before, or interrupted by a
+	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
+	err = w.downloadPending(ctx, f.Slug)
+	return errors.Join(err, w.applyRetention(ctx, f))
+}
+
+// fetchFeed fetches the feed (conditionally) and stores what it lists.
+func (w *Worker) fetchFeed(ctx context.Context, f Feed) error {
 	prev, err := w.st.Feed(ctx, f.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
 		// First poll of this slug, or its URL changed in config.yaml.
@@ -380,18 +381,9 @@ func (w *Worker) poll(ctx context.Context, f Feed) error {
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		if err := w.st.RecordPoll(ctx, f.Slug, started, ""); err != nil {
-			return err
-		}
-	} else {
-		if err := w.ingest(ctx, f, res, started); err != nil {
-			return err
-		}
+		return w.st.RecordPoll(ctx, f.Slug, started, "")
 	}
-	// Episodes still unpublished (new, failed before, or interrupted by a
-	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
-	err = w.downloadPending(ctx, f.Slug)
-	return errors.Join(err, w.applyRetention(ctx, f))
+	return w.ingest(ctx, f, res, started)
 }
 
 // applyRetention stops seeding, and deletes the media of, whatever falls
@@ -687,12 +679,20 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	if maxBytes <= 0 || budget < maxBytes {
 		maxBytes = budget
 	}
+	release, err := w.downloads.acquire(ctx, e.EnclosureURL)
+	if err != nil {
+		return err
+	}
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
 	syncLater := w.cfg.BootID != ""
-	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia,
-		seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true, NoSync: syncLater, BootID: w.cfg.BootID})
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes,
+		Resume: true, NoSync: syncLater, BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout})
+	release()
+	if errors.Is(err, seedbox.ErrIdle) {
+		return fmt.Errorf("%w (fetch.enclosure_idle_timeout)", err)
+	}
 	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
 		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
 			ErrDiskFloor, humanBytes(maxBytes), err)

@@ -120,6 +120,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		AnnounceList:      announceList(cfg),
 		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
 		MinFreeBytes:      cfg.Fetch.MinFreeBytes,
+		IdleTimeout:       cfg.EnclosureIdleTimeout(),
 		CreatedBy:         "Seedcast " + version,
 		BootID:            bootID(),
 	}
