@@ -1,6 +1,7 @@
 package safehttp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -61,7 +62,7 @@ func compileGateway(g *Gateway) *gatewayGuard {
 	if err != nil {
 		return gg
 	}
-	a, err := netip.ParseAddr(cmpOr(host, "0.0.0.0"))
+	a, err := netip.ParseAddr(cmp.Or(host, "0.0.0.0"))
 	if err != nil {
 		// A name: the address the server bound to.
 		ips, err := net.LookupIP(host)
@@ -93,13 +94,6 @@ func compileGateway(g *Gateway) *gatewayGuard {
 		}
 	}
 	return gg
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // hostPort is u's lowercase host:port with the scheme's default port filled in.
