@@ -99,6 +99,8 @@ type Fetch struct {
 	FeedTimeout          string `yaml:"feed_timeout"`        // whole feed request; default 60s
 	HeaderTimeout        string `yaml:"header_timeout"`      // wait for response headers; default 30s
 	EnclosureTimeout     string `yaml:"enclosure_timeout"`   // whole enclosure download; default 6h
+	// EnclosureIdleTimeout fails a download whose origin sends no bytes for that long; default 2m.
+	EnclosureIdleTimeout string `yaml:"enclosure_idle_timeout"`
 	UserAgent            string `yaml:"user_agent"`
 }
 
@@ -233,6 +235,9 @@ func (c *Config) applyDefaults() {
 	if c.Fetch.EnclosureTimeout == "" {
 		c.Fetch.EnclosureTimeout = "6h"
 	}
+	if c.Fetch.EnclosureIdleTimeout == "" {
+		c.Fetch.EnclosureIdleTimeout = "2m"
+	}
 	if c.Fetch.UserAgent == "" {
 		c.Fetch.UserAgent = "Seedcast/1 (+podcast-to-BitTorrent gateway)"
 	}
@@ -310,7 +315,8 @@ func (c *Config) Validate() error {
 	}
 	for key, v := range map[string]string{"tracker.announce_interval": c.Tracker.AnnounceInterval,
 		"fetch.feed_timeout":   c.Fetch.FeedTimeout,
-		"fetch.header_timeout": c.Fetch.HeaderTimeout, "fetch.enclosure_timeout": c.Fetch.EnclosureTimeout} {
+		"fetch.header_timeout": c.Fetch.HeaderTimeout, "fetch.enclosure_timeout": c.Fetch.EnclosureTimeout,
+		"fetch.enclosure_idle_timeout": c.Fetch.EnclosureIdleTimeout} {
 		if _, err := positiveDuration(v); err != nil {
 			bad(key, "%q: %v", v, err)
 		}
@@ -384,6 +390,12 @@ func (c *Config) Timeouts() (feed, header, enclosure time.Duration) {
 	header, _ = positiveDuration(c.Fetch.HeaderTimeout)
 	enclosure, _ = positiveDuration(c.Fetch.EnclosureTimeout)
 	return feed, header, enclosure
+}
+
+// EnclosureIdleTimeout is fetch.enclosure_idle_timeout as a duration (validated by Validate).
+func (c *Config) EnclosureIdleTimeout() time.Duration {
+	d, _ := positiveDuration(c.Fetch.EnclosureIdleTimeout)
+	return d
 }
 
 func positiveDuration(s string) (time.Duration, error) {

@@ -31,6 +31,12 @@ type Options struct {
 	Timeout       time.Duration // whole-request timeout (0 = none; enclosure downloads use 0)
 	HeaderTimeout time.Duration // time to wait for response headers; default 30s
 	UserAgent     string        // set on every request when non-empty
+	// Gateway, when set, refuses the gateway's own URLs outside Gateway.Allow
+	// on every request and redirect, and dials to its listen address.
+	Gateway *Gateway
+	// Self marks the client that fetches the gateway's own demo: dials to
+	// Gateway.Listen are allowed (its URLs are still checked).
+	Self bool
 }
 
 const (
@@ -57,10 +63,11 @@ func newClient(o Options, check func(netip.Addr) error, resolver *net.Resolver) 
 	if o.HeaderTimeout <= 0 {
 		o.HeaderTimeout = defaultHeaderTimeout
 	}
+	gw := compileGateway(o.Gateway)
 	dialer := &net.Dialer{
 		Timeout:   30 * time.Second,
 		KeepAlive: 30 * time.Second,
-		Control:   controlFunc(check),
+		Control:   controlFunc(check, dialCheck(gw, o.Self)),
 		Resolver:  resolver,
 	}
 	transport := &http.Transport{
@@ -78,7 +85,7 @@ func newClient(o Options, check func(netip.Addr) error, resolver *net.Resolver) 
 	}
 	maxRedirects := o.MaxRedirects
 	return &http.Client{
-		Transport: &guard{next: transport, userAgent: o.UserAgent},
+		Transport: &guard{next: transport, userAgent: o.UserAgent, gateway: gw},
 		Timeout:   o.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if err := checkScheme(req); err != nil {
@@ -97,10 +104,15 @@ func newClient(o Options, check func(netip.Addr) error, resolver *net.Resolver) 
 type guard struct {
 	next      http.RoundTripper
 	userAgent string
+	gateway   *gatewayGuard
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := checkScheme(req); err != nil {
+	err := checkScheme(req)
+	if err == nil {
+		err = g.gateway.checkURL(req.URL)
+	}
+	if err != nil {
 		// A RoundTripper must close the body even on error.
 		if req.Body != nil {
 			req.Body.Close()
@@ -125,7 +137,7 @@ func checkScheme(req *http.Request) error {
 
 // controlFunc runs after DNS resolution, on the address actually being
 // dialled, so neither rebinding nor redirects can slip past it.
-func controlFunc(check func(netip.Addr) error) func(network, address string, c syscall.RawConn) error {
+func controlFunc(check func(netip.Addr) error, checkAddrPort func(netip.AddrPort) error) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
@@ -134,8 +146,20 @@ func controlFunc(check func(netip.Addr) error) func(network, address string, c s
 		if err := check(ap.Addr()); err != nil {
 			return fmt.Errorf("safehttp: dial %s %s: %w", network, address, err)
 		}
+		if err := checkAddrPort(ap); err != nil {
+			return fmt.Errorf("safehttp: dial %s %s: %w", network, address, err)
+		}
 		return nil
 	}
+}
+
+// dialCheck refuses dials to the gateway's own server, except for the
+// client that fetches its demo (self).
+func dialCheck(gw *gatewayGuard, self bool) func(netip.AddrPort) error {
+	if gw == nil || self {
+		return func(netip.AddrPort) error { return nil }
+	}
+	return gw.checkDial
 }
 
 // CheckAddr returns an error wrapping ErrForbiddenAddress when a is not a

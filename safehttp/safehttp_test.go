@@ -99,7 +99,7 @@ func TestCheckAddr(t *testing.T) {
 }
 
 func TestControlFunc(t *testing.T) {
-	control := controlFunc(CheckAddr)
+	control := controlFunc(CheckAddr, dialCheck(nil, false))
 	tests := []struct {
 		address string
 		refused bool

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/seedcast/seedcast/seedbox/piecehash"
 )
@@ -63,6 +64,9 @@ type FetchOptions struct {
 	// cut may have lost its tail, or kept its length with zeros where data was, and hashing such
 	// a part would publish a torrent of bytes the origin never sent. Empty = always resume.
 	BootID string
+	// IdleTimeout fails the download when the origin sends no body bytes for that long (ErrIdle),
+	// so a stalled origin frees its slot long before any whole-download timeout. 0 = none.
+	IdleTimeout time.Duration
 }
 
 // Download describes a fetched file and the hashes computed while it was written.
@@ -159,7 +163,10 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 		}
 	}()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	// The request has a context of its own so that the idle timer can abort it.
+	reqCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return Download{}, fmt.Errorf("building request: %w", err)
 	}
@@ -242,7 +249,13 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 	if o.NoSync {
 		out = f
 	}
-	n, err := copyLimited(out, h, whole, bodyReader{resp.Body}, maxBytes-offset)
+	var body io.Reader = bodyReader{resp.Body}
+	if o.IdleTimeout > 0 {
+		ir := newIdleReader(body, o.IdleTimeout, abort)
+		defer ir.stop()
+		body = ir
+	}
+	n, err := copyLimited(out, h, whole, body, maxBytes-offset)
 	if err != nil {
 		return Download{}, err
 	}

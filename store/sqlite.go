@@ -635,6 +635,79 @@ func (s *SQLite) Supersede(ctx context.Context, slug, key string) error {
 	})
 }
 
+// Replace gives a published episode a new torrent, made from the enclosure
+// given, in one transaction, as Supersede then Publish would, but without the episode ever leaving the
+// feed in between: the old row moves aside (superseded, still seeding) and a
+// copy of it under the same key carries the new publication. The copy goes
+// through a temporary table so that every column, whatever later migrations
+// add, is carried over.
+func (s *SQLite) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType string, enclosureLength int64, p Publication) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		fail := func(err error) error { return fmt.Errorf("store: replace %s/%s: %w", slug, key, err) }
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE feed_slug=? AND key=?
+			AND state='published' AND info_hash != ''`, slug, key).Scan(&n); err != nil {
+			return fail(err)
+		}
+		if n == 0 {
+			return fail(ErrNotFound)
+		}
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{`DROP TABLE IF EXISTS temp.replaced`, nil},
+			{`CREATE TEMP TABLE replaced AS SELECT * FROM episodes WHERE feed_slug=? AND key=?`, []any{slug, key}},
+			{`UPDATE episodes SET state='superseded', key = key || '@' || info_hash WHERE feed_slug=? AND key=?`, []any{slug, key}},
+			{`INSERT INTO episodes SELECT * FROM temp.replaced`, nil},
+			{`DROP TABLE temp.replaced`, nil},
+			{`UPDATE episodes SET state='published', error='', info_hash=?, torrent_path=?, torrent_size=?,
+				media_path=?, media_size=?, sha256=?, published_at=?, media_etag=?, media_last_modified=?,
+				evicted_at=0, unsynced_boot=?, enclosure_url=?, enclosure_type=?, enclosure_length=?
+				WHERE feed_slug=? AND key=?`,
+				[]any{p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath, p.MediaSize, p.SHA256, unix(p.At),
+					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength, slug, key}},
+		}
+		for _, st := range steps {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+				return fail(err)
+			}
+		}
+		return nil
+	})
+}
+
+// KeepMedia records that a published episode's enclosure, downloaded again
+// because the origin or the feed suggested a change, has the same bytes: the
+// torrent stays, only the origin's validators and the declared length are
+// updated. The feed's version changes only if the declared length did.
+func (s *SQLite) KeepMedia(ctx context.Context, slug, key, etag, lastModified string, declaredLength int64) error {
+	update := func(ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}) error {
+		_, err := ex.ExecContext(ctx, `UPDATE episodes SET media_etag=?, media_last_modified=?,
+			enclosure_length=? WHERE feed_slug=? AND key=? AND state='published'`,
+			etag, lastModified, declaredLength, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: keep media %s/%s: %w", slug, key, err)
+		}
+		return nil
+	}
+	var old int64
+	err := s.r.QueryRowContext(ctx, `SELECT enclosure_length FROM episodes WHERE feed_slug=? AND key=?
+		AND state='published'`, slug, key).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: keep media %s/%s: %w", slug, key, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: keep media %s/%s: %w", slug, key, err)
+	}
+	if old == declaredLength {
+		return update(s.w)
+	}
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error { return update(tx) })
+}
+
 // Seeded lists a feed's torrents whose media is still on disk, newest
 // first: current episodes by publication date, then superseded ones and
 // those the source no longer lists, which retention removes before any

@@ -45,7 +45,8 @@ type Store interface {
 	Publish(ctx context.Context, slug, key string, p store.Publication) error
 	MarkSynced(ctx context.Context, slug, key string) error
 	Fail(ctx context.Context, slug, key, msg string) error
-	Supersede(ctx context.Context, slug, key string) error
+	Replace(ctx context.Context, slug, key, enclosureURL, enclosureType string, enclosureLength int64, p store.Publication) error
+	KeepMedia(ctx context.Context, slug, key, etag, lastModified string, declaredLength int64) error
 	Seeded(ctx context.Context, slug string) ([]store.Episode, error)
 	Published(ctx context.Context, slug string) ([]store.Episode, error)
 	Listed(ctx context.Context, slug string) ([]store.Episode, error)
@@ -97,6 +98,13 @@ type Config struct {
 	// host, so a thousand feeds starting together stay polite.
 	MaxPolls        int // default 16
 	MaxPollsPerHost int // default 4
+	// MaxDownloads bounds enclosure downloads at once, overall and per
+	// enclosure host: slots apart from the poll slots (see slots).
+	MaxDownloads        int // default 16
+	MaxDownloadsPerHost int // default 4
+	// IdleTimeout fails a download whose origin sends no bytes for that long
+	// (fetch.enclosure_idle_timeout); 0 = none.
+	IdleTimeout time.Duration
 	// BootID names this boot of the OS (Linux's boot_id). With it, media is published as soon
 	// as it is downloaded and hashed, from the page cache, and fsynced right after: a process
 	// crash cannot lose those bytes, and Restore re-hashes media that an OS crash could have
@@ -125,11 +133,12 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	polls     *slots // held while a feed is fetched and parsed
+	downloads *slots // held while an enclosure downloads
+
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex // one ingest at a time per feed
 	active map[string]*activeDownload
-	hosts  map[string]chan struct{} // per-host poll slots
-	polls  chan struct{}            // global poll slots
 }
 
 // activeDownload is an enclosure being fetched, for the status page.
@@ -148,37 +157,16 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	if cfg.MaxPollsPerHost <= 0 {
 		cfg.MaxPollsPerHost = 4
 	}
+	if cfg.MaxDownloads <= 0 {
+		cfg.MaxDownloads = 16
+	}
+	if cfg.MaxDownloadsPerHost <= 0 {
+		cfg.MaxDownloadsPerHost = 4
+	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
 		now: time.Now, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
-		hosts: map[string]chan struct{}{}, polls: make(chan struct{}, cfg.MaxPolls)}
-}
-
-// acquire takes a global and a per-host poll slot, releasing them with the
-// returned func.
-func (w *Worker) acquire(ctx context.Context, rawURL string) (func(), error) {
-	host := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		host = strings.ToLower(u.Host)
-	}
-	w.mu.Lock()
-	hc, ok := w.hosts[host]
-	if !ok {
-		hc = make(chan struct{}, w.cfg.MaxPollsPerHost)
-		w.hosts[host] = hc
-	}
-	w.mu.Unlock()
-	select {
-	case w.polls <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	select {
-	case hc <- struct{}{}:
-	case <-ctx.Done():
-		<-w.polls
-		return nil, ctx.Err()
-	}
-	return func() { <-hc; <-w.polls }, nil
+		polls:     newSlots(cfg.MaxPolls, cfg.MaxPollsPerHost),
+		downloads: newSlots(cfg.MaxDownloads, cfg.MaxDownloadsPerHost)}
 }
 
 func (w *Worker) feedLock(slug string) *sync.Mutex {
@@ -340,12 +328,7 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()
-	release, err := w.acquire(ctx, f.URL)
-	if err != nil {
-		return fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
-	}
-	defer release()
-	err = w.poll(ctx, f)
+	err := w.poll(ctx, f)
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
@@ -358,16 +341,37 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 }
 
 func (w *Worker) poll(ctx context.Context, f Feed) error {
+	// The poll slot covers the feed request and its parse only; downloads take
+	// download slots of their own (see slots).
+	release, err := w.polls.acquire(ctx, f.URL)
+	if err != nil {
+		return err
+	}
+	changes, err := w.fetchFeed(ctx, f)
+	release()
+	if err != nil {
+		return err
+	}
+	errs := w.revalidate(ctx, f.Slug, changes)
+	// Episodes still unpublished (new, failed before, or interrupted by a
+	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
+	errs = append(errs, w.downloadPending(ctx, f.Slug))
+	return errors.Join(append(errs, w.applyRetention(ctx, f))...)
+}
+
+// fetchFeed fetches the feed (conditionally) and stores what it lists; it
+// returns the published enclosures that may have changed.
+func (w *Worker) fetchFeed(ctx context.Context, f Feed) ([]change, error) {
 	prev, err := w.st.Feed(ctx, f.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
 		// First poll of this slug, or its URL changed in config.yaml.
 		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
-			return err
+			return nil, err
 		}
 		prev, err = w.st.Feed(ctx, f.Slug)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	client, max := w.cl.Feed, w.cl.MaxFeed
 	if w.isSelf(f.URL) {
@@ -376,22 +380,13 @@ func (w *Worker) poll(ctx context.Context, f Feed) error {
 	started := w.now()
 	res, err := feeds.NewFetcher(client, max).Fetch(ctx, f.URL, prev.ETag, prev.LastModified)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		if err := w.st.RecordPoll(ctx, f.Slug, started, ""); err != nil {
-			return err
-		}
-	} else {
-		if err := w.ingest(ctx, f, res, started); err != nil {
-			return err
-		}
+		return nil, w.st.RecordPoll(ctx, f.Slug, started, "")
 	}
-	// Episodes still unpublished (new, failed before, or interrupted by a
-	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
-	err = w.downloadPending(ctx, f.Slug)
-	return errors.Join(err, w.applyRetention(ctx, f))
+	return w.ingest(ctx, f, res, started)
 }
 
 // applyRetention stops seeding, and deletes the media of, whatever falls
@@ -456,10 +451,10 @@ func (w *Worker) recordPoll(ctx context.Context, slug string, at time.Time, err 
 	}
 }
 
-func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at time.Time) error {
+func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at time.Time) ([]change, error) {
 	body, err := feeds.Normalize(res.Body, res.ContentType)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base := res.FinalURL
 	if base == "" {
@@ -467,10 +462,10 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	}
 	parsed, err := feeds.Parse(body, base)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := feeds.Refusal(parsed, f.OwnerConsent); err != nil {
-		return err
+		return nil, err
 	}
 	if parsed.NewFeedURL != "" && parsed.NewFeedURL != f.URL {
 		// Polling goes on here: moving is the operator's call, but they must hear of it
@@ -500,32 +495,33 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if len(eps) == 0 {
 		listed, err := w.st.Listed(ctx, f.Slug)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(listed) > 0 {
-			return fmt.Errorf("the feed lists no items, the last poll listed %d published episodes: kept them (an empty feed is taken for an origin mistake)", len(listed))
+			return nil, fmt.Errorf("the feed lists no items, the last poll listed %d published episodes: kept them (an empty feed is taken for an origin mistake)", len(listed))
 		}
 	}
 	// One read of what is published, not one per item: a changed feed can list hundreds.
 	published, err := w.st.Published(ctx, f.Slug)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byKey := make(map[string]store.Episode, len(published))
 	for _, e := range published {
 		byKey[e.Key] = e
 	}
+	var changes []change
 	for _, e := range eps {
 		old, ok := byKey[e.Key]
 		if e.EnclosureURL == "" || !ok {
 			continue
 		}
-		if err := w.supersedeIfChanged(ctx, f.Slug, e, old, e.Position < recheckNewest); err != nil {
-			return err
+		if why := w.enclosureChanged(ctx, e, old, e.Position < recheckNewest); why != "" {
+			changes = append(changes, change{e: e, old: old, why: why})
 		}
 	}
 	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
-	return w.st.SaveChannel(ctx, ch, eps, at)
+	return changes, w.st.SaveChannel(ctx, ch, eps, at)
 }
 
 // Episodes turns a parsed feed into store rows in source order: one per
@@ -564,27 +560,6 @@ func Episodes(parsed *feeds.Feed) []store.Episode {
 	return eps
 }
 
-// supersedeIfChanged gives a published enclosure a new torrent when the feed
-// now declares a different length for it under the same identity: the media
-// changed. The old torrent keeps seeding; the new one replaces it in the feed.
-//
-// With recheck (the newest episodes of a feed that changed), the origin is
-// also asked whether the file changed under the same URL and length.
-func (w *Worker) supersedeIfChanged(ctx context.Context, slug string, e, old store.Episode, recheck bool) error {
-	why := ""
-	switch {
-	case e.EnclosureLength > 0 && old.EnclosureLength > 0 && e.EnclosureLength != old.EnclosureLength:
-		why = fmt.Sprintf("the feed now declares %d bytes, was %d", e.EnclosureLength, old.EnclosureLength)
-	case recheck:
-		why = w.originChanged(ctx, e.EnclosureURL, old)
-	}
-	if why == "" {
-		return nil
-	}
-	w.log.Info("enclosure changed: new torrent", "feed", slug, "key", e.Key, "info_hash", old.InfoHash, "why", why)
-	return w.st.Supersede(ctx, slug, e.Key)
-}
-
 // originChanged asks the origin, with a conditional HEAD, whether the media
 // behind a published enclosure changed since it was downloaded, and says how
 // ("" when it did not, or when the origin cannot tell us).
@@ -619,12 +594,16 @@ func (w *Worker) originChanged(ctx context.Context, rawURL string, old store.Epi
 	}
 	etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	switch {
-	case old.MediaETag != "" && etag != "" && etag != old.MediaETag:
-		return fmt.Sprintf("the origin's ETag is now %s, was %s", etag, old.MediaETag)
 	case old.MediaLastModified != "" && lm != "" && lm != old.MediaLastModified:
 		return fmt.Sprintf("the origin's Last-Modified is now %s, was %s", lm, old.MediaLastModified)
 	case resp.ContentLength > 0 && old.MediaSize > 0 && resp.ContentLength != old.MediaSize:
 		return fmt.Sprintf("the origin now sends %d bytes, was %d", resp.ContentLength, old.MediaSize)
+	case old.MediaLastModified != "" && lm == old.MediaLastModified && resp.ContentLength == old.MediaSize:
+		// A new ETag alone, with the same Last-Modified and length, is what a
+		// CDN with per-node ETags sends for the same file: not a change.
+		return ""
+	case old.MediaETag != "" && etag != "" && etag != old.MediaETag:
+		return fmt.Sprintf("the origin's ETag is now %s, was %s", etag, old.MediaETag)
 	}
 	return ""
 }
@@ -658,14 +637,40 @@ func (w *Worker) downloadPending(ctx context.Context, slug string) error {
 // store's Publish is the last step and the only one the output feed sees.
 func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) error {
 	started := w.now()
-	name, err := w.freeMediaName(ctx, slug, e)
+	got, err := w.fetchEnclosure(ctx, slug, e)
 	if err != nil {
 		return err
+	}
+	p, err := w.makeTorrent(ctx, e, got)
+	if err != nil {
+		return err
+	}
+	if err := w.st.Publish(ctx, slug, e.Key, p); err != nil {
+		return err
+	}
+	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", p.InfoHash,
+		"bytes", got.Size, "resumed_from", got.ResumedFrom, "took", w.now().Sub(started).Round(time.Millisecond))
+	w.syncPublished(ctx, slug, e.Key, got.abs)
+	return nil
+}
+
+// fetched is an enclosure downloaded under its media file name.
+type fetched struct {
+	seedbox.Download
+	name, rel, abs string // file name, path relative to data_dir, absolute path
+}
+
+// fetchEnclosure downloads an episode's enclosure to a media file no torrent
+// seeds, within the disk-space floor, holding a download slot meanwhile.
+func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episode) (fetched, error) {
+	name, err := w.freeMediaName(ctx, slug, e)
+	if err != nil {
+		return fetched{}, err
 	}
 	relMedia := filepath.Join("media", slug, name)
 	absMedia := filepath.Join(w.cfg.DataDir, relMedia)
 	if err := os.MkdirAll(filepath.Dir(absMedia), 0o755); err != nil {
-		return err
+		return fetched{}, err
 	}
 	client := w.cl.Media
 	if w.isSelf(e.EnclosureURL) {
@@ -676,32 +681,45 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	// body, so an origin that lies or declares nothing cannot fill the disk.
 	free, err := freeBytes(w.cfg.DataDir)
 	if err != nil {
-		return fmt.Errorf("disk space of %s: %w", w.cfg.DataDir, err)
+		return fetched{}, fmt.Errorf("disk space of %s: %w", w.cfg.DataDir, err)
 	}
 	budget := free - w.cfg.MinFreeBytes
 	if budget <= 0 || (e.EnclosureLength > 0 && e.EnclosureLength > budget) {
-		return fmt.Errorf("%w: not started: data_dir has %s free, the episode declares %s and fetch.min_free_bytes keeps %s free",
+		return fetched{}, fmt.Errorf("%w: not started: data_dir has %s free, the episode declares %s and fetch.min_free_bytes keeps %s free",
 			ErrDiskFloor, humanBytes(free), humanBytes(e.EnclosureLength), humanBytes(w.cfg.MinFreeBytes))
 	}
 	maxBytes := w.cfg.MaxEnclosureBytes
 	if maxBytes <= 0 || budget < maxBytes {
 		maxBytes = budget
 	}
+	release, err := w.downloads.acquire(ctx, e.EnclosureURL)
+	if err != nil {
+		return fetched{}, err
+	}
 	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
-	syncLater := w.cfg.BootID != ""
-	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia,
-		seedbox.FetchOptions{MaxBytes: maxBytes, Resume: true, NoSync: syncLater, BootID: w.cfg.BootID})
+	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes,
+		Resume: true, NoSync: w.cfg.BootID != "", BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout})
+	release()
+	if errors.Is(err, seedbox.ErrIdle) {
+		return fetched{}, fmt.Errorf("%w (fetch.enclosure_idle_timeout)", err)
+	}
 	if errors.Is(err, seedbox.ErrTooLarge) && maxBytes < w.cfg.MaxEnclosureBytes {
-		return fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
+		return fetched{}, fmt.Errorf("%w: stopped: the body outgrew the %s data_dir can spare above fetch.min_free_bytes: %w",
 			ErrDiskFloor, humanBytes(maxBytes), err)
 	}
 	if err != nil {
-		return err
+		return fetched{}, err
 	}
-	mi, err := seedbox.BuildMetaInfo(d, seedbox.MetaOptions{
-		Name:         name,
+	return fetched{Download: d, name: name, rel: relMedia, abs: absMedia}, nil
+}
+
+// makeTorrent builds and writes the torrent of a downloaded enclosure and
+// hands it to the tracker and seeder, returning what the store must record.
+func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) (store.Publication, error) {
+	mi, err := seedbox.BuildMetaInfo(got.Download, seedbox.MetaOptions{
+		Name:         got.name,
 		AnnounceList: w.cfg.AnnounceList,
 		WebSeeds:     []string{e.EnclosureURL},
 		CreatedBy:    w.cfg.CreatedBy,
@@ -709,35 +727,33 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 		Comment:      e.Title,
 	})
 	if err != nil {
-		return err
+		return store.Publication{}, err
 	}
 	ih := mi.HashInfoBytes()
 	relTorrent := filepath.Join("torrents", ih.HexString()+".torrent")
 	if err := os.MkdirAll(filepath.Join(w.cfg.DataDir, "torrents"), 0o755); err != nil {
-		return err
+		return store.Publication{}, err
 	}
 	size, err := seedbox.WriteTorrentFile(filepath.Join(w.cfg.DataDir, relTorrent), mi)
 	if err != nil {
-		return err
+		return store.Publication{}, err
 	}
-	if err := w.announce(ctx, mi, absMedia, true); err != nil {
-		return fmt.Errorf("seed: %w", err)
+	if err := w.announce(ctx, mi, got.abs, true); err != nil {
+		return store.Publication{}, fmt.Errorf("seed: %w", err)
 	}
-	err = w.st.Publish(ctx, slug, e.Key, store.Publication{
+	return store.Publication{
 		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size,
-		MediaPath: relMedia, MediaSize: d.Size, SHA256: hex.EncodeToString(d.SHA256),
-		ETag: d.ETag, LastModified: d.LastModified, At: w.now(), UnsyncedBoot: w.cfg.BootID,
-	})
-	if err != nil {
-		return err
-	}
-	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", ih.HexString(),
-		"bytes", d.Size, "resumed_from", d.ResumedFrom, "took", w.now().Sub(started).Round(time.Millisecond))
-	if syncLater {
+		MediaPath: got.rel, MediaSize: got.Size, SHA256: hex.EncodeToString(got.SHA256),
+		ETag: got.ETag, LastModified: got.LastModified, At: w.now(), UnsyncedBoot: w.cfg.BootID,
+	}, nil
+}
+
+// syncPublished fsyncs media published from the page cache (see Config.BootID).
+func (w *Worker) syncPublished(ctx context.Context, slug, key, absMedia string) {
+	if w.cfg.BootID != "" {
 		// Not cancelled by shutdown: a few seconds of fsync save a re-hash after a reboot.
-		w.markDurable(context.WithoutCancel(ctx), slug, e.Key, absMedia)
+		w.markDurable(context.WithoutCancel(ctx), slug, key, absMedia)
 	}
-	return nil
 }
 
 // markDurable fsyncs published media and records that it is durable. A failure only leaves the

@@ -89,15 +89,19 @@ func publicHost(cfg *config.Config) string {
 
 func clients(cfg *config.Config) worker.Clients {
 	feedTimeout, headerTimeout, enclosureTimeout := cfg.Timeouts()
-	opts := func(allowPrivate bool, timeout time.Duration) safehttp.Options {
+	// The gateway never fetches its own tracker, feeds or torrents; only its demo.
+	self := &safehttp.Gateway{URLs: []string{cfg.HTTP.PublicURL, "http://" + cfg.HTTP.Listen},
+		Listen: cfg.HTTP.Listen, Allow: []string{"/demo/"}}
+	opts := func(isSelf bool, timeout time.Duration) safehttp.Options {
 		return safehttp.Options{
-			AllowPrivate: allowPrivate, MaxRedirects: cfg.Fetch.MaxRedirects,
+			AllowPrivate: isSelf || cfg.Fetch.AllowPrivateNetworks, MaxRedirects: cfg.Fetch.MaxRedirects,
 			Timeout: timeout, HeaderTimeout: headerTimeout, UserAgent: cfg.Fetch.UserAgent,
+			Gateway: self, Self: isSelf,
 		}
 	}
 	return worker.Clients{
-		Feed:      safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, feedTimeout)),
-		Media:     safehttp.NewClient(opts(cfg.Fetch.AllowPrivateNetworks, enclosureTimeout)),
+		Feed:      safehttp.NewClient(opts(false, feedTimeout)),
+		Media:     safehttp.NewClient(opts(false, enclosureTimeout)),
 		SelfFeed:  safehttp.NewClient(opts(true, feedTimeout)),
 		SelfMedia: safehttp.NewClient(opts(true, enclosureTimeout)),
 		SelfHost:  publicHost(cfg),
@@ -120,6 +124,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		AnnounceList:      announceList(cfg),
 		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
 		MinFreeBytes:      cfg.Fetch.MinFreeBytes,
+		IdleTimeout:       cfg.EnclosureIdleTimeout(),
 		CreatedBy:         "Seedcast " + version,
 		BootID:            bootID(),
 	}
