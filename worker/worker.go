@@ -22,6 +22,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/seedcast/seedcast/feeds"
+	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
 )
@@ -340,15 +341,16 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()
+	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
 	release, err := w.acquire(ctx, f.URL)
 	if err != nil {
-		return fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
+		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 	}
 	defer release()
 	err = w.poll(ctx, f)
 	if err != nil {
-		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
-		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
+		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
+		w.log.Error("poll failed", "feed", f.Slug, "url", name, "err", err)
 		if ctx.Err() == nil {
 			// The feed's status says why, whether the feed or an episode failed.
 			w.recordPoll(ctx, f.Slug, w.now(), err)
@@ -476,7 +478,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		// Polling goes on here: moving is the operator's call, but they must hear of it
 		// before the old URL stops answering.
 		w.log.Warn("the feed says the podcast moved (itunes:new-feed-url): point feeds[].url in config.yaml there",
-			"feed", f.Slug, "url", f.URL, "new_url", parsed.NewFeedURL)
+			"feed", f.Slug, "url", safehttp.RedactURL(f.URL), "new_url", safehttp.RedactURL(parsed.NewFeedURL))
 	}
 	ch := store.Feed{
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
@@ -610,7 +612,7 @@ func (w *Worker) originChanged(ctx context.Context, rawURL string, old store.Epi
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		w.log.Debug("enclosure recheck failed", "url", rawURL, "err", err)
+		w.log.Debug("enclosure recheck failed", "url", safehttp.RedactURL(rawURL), "err", safehttp.RedactError(err))
 		return ""
 	}
 	resp.Body.Close()
@@ -640,7 +642,7 @@ func (w *Worker) downloadPending(ctx context.Context, slug string) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 		if err := w.publish(ctx, slug, e); err != nil {
-			err = fmt.Errorf("episode %q (%s): %w", e.Title, e.EnclosureURL, err)
+			err = fmt.Errorf("episode %q (%s): %w", e.Title, safehttp.RedactURL(e.EnclosureURL), err)
 			errs = append(errs, err)
 			if ctx.Err() == nil {
 				if ferr := w.st.Fail(ctx, slug, e.Key, err.Error()); ferr != nil {
@@ -687,7 +689,7 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	if maxBytes <= 0 || budget < maxBytes {
 		maxBytes = budget
 	}
-	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
+	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", safehttp.RedactURL(e.EnclosureURL))
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
 	syncLater := w.cfg.BootID != ""

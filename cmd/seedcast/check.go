@@ -101,7 +101,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printCheck(stdout, src, rep, refusal)
 	}
 	if refusal != nil {
-		return fmt.Errorf("%s: %w", src, errRefused)
+		return fmt.Errorf("%s: %w", safehttp.RedactURL(src), errRefused)
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ func printCheck(w io.Writer, src string, rep checkReport, refusal error) {
 	if title == "" {
 		title = "(no title)"
 	}
-	fmt.Fprintf(w, "feed: %s\ntitle: %s\nitems: %d\n", src, title, len(rep.Items))
+	fmt.Fprintf(w, "feed: %s\ntitle: %s\nitems: %d\n", safehttp.RedactURL(src), title, len(rep.Items))
 	for i, it := range rep.Items {
 		fmt.Fprintf(w, "%4d. %q\n      guid: %s\n", i+1, it.Title, it.GUID)
 		for _, e := range it.Enclosures {

@@ -164,3 +164,27 @@ feeds:
 		t.Errorf("problems do not say what the worker does:\n%s", p)
 	}
 }
+
+// TestCheckHidesSecretsInTheFeedURL: check's report and errors name the
+// feed by host and path, never by its password or token.
+func TestCheckHidesSecretsInTheFeedURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bad" {
+			w.Write([]byte("<html>not a feed</html>"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, path := range []string{"/bad", "/missing"} {
+		var out, errb bytes.Buffer
+		if code := run([]string{"check", "http://alice:hunter2@" + host + path + "?token=s3cret"}, &out, &errb); code != 1 {
+			t.Fatalf("%s: exit %d, want 1", path, code)
+		}
+		all := out.String() + errb.String()
+		if strings.Contains(all, "hunter2") || strings.Contains(all, "s3cret") || !strings.Contains(all, host+path) {
+			t.Errorf("%s: check shows a secret or not the feed:\n%s", path, all)
+		}
+	}
+}
