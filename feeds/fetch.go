@@ -112,7 +112,9 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 		return 0, ErrTooLarge
 	}
 	// Read one byte past the limit so an exactly-full body is not an error.
-	if int64(len(p)) > c.left+1 {
+	// Compared as len(p) > left, not len(p) > left+1: left+1 overflows
+	// when the limit is near math.MaxInt64.
+	if int64(len(p)) > c.left {
 		p = p[:c.left+1]
 	}
 	n, err := c.r.Read(p)
