@@ -17,6 +17,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/seedcast/seedcast/safehttp"
 )
 
 // Config is the whole of config.yaml.
@@ -265,9 +267,15 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		bad("http.listen", "%v", err)
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
+	if c.DataDir == "" || strings.ContainsRune(c.DataDir, 0) {
+		bad("data_dir", "%q is not a directory path", c.DataDir)
+	}
+	check(checkHostPort("http.listen", c.HTTP.Listen))
 	if c.HTTP.PprofListen != "" {
 		// The profiler shows memory and command line and can be made to burn CPU: never public.
 		host, _, err := net.SplitHostPort(c.HTTP.PprofListen)
@@ -281,55 +289,40 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
 		}
 	}
-	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)
+	// The base of every published URL: a password, query or fragment in it would be copied everywhere.
+	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		bad("http.public_url", "%q is not an absolute http(s) URL without user, query or fragment", safehttp.RedactURL(c.HTTP.PublicURL))
 	}
-	if c.Seedbox.PeerPort < 0 || c.Seedbox.PeerPort > 65535 {
-		bad("seedbox.peer_port", "%d is not a port", c.Seedbox.PeerPort)
-	}
-	if c.Seedbox.UploadRateLimit < 0 {
-		bad("seedbox.upload_rate_limit", "must not be negative")
+	check(checkInt("seedbox.peer_port", int64(c.Seedbox.PeerPort), 1, 65535))
+	if r := c.Seedbox.UploadRateLimit; r != 0 {
+		check(checkInt("seedbox.upload_rate_limit", r, minUploadRate, maxUploadRate))
 	}
 	if c.Tracker.UDPListen != "off" {
-		if _, _, err := net.SplitHostPort(c.Tracker.UDPListen); err != nil {
-			bad("tracker.udp_listen", "%v (or \"off\")", err)
-		}
+		check(checkHostPort("tracker.udp_listen", c.Tracker.UDPListen))
 	}
 	for i, a := range c.Tracker.ExtraAnnounce {
 		u, err := url.Parse(a)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "udp") || u.Host == "" {
-			bad(fmt.Sprintf("tracker.extra_announce[%d]", i), "%q is not an http, https or udp tracker URL", a)
+			bad(fmt.Sprintf("tracker.extra_announce[%d]", i), "%q is not an http, https or udp tracker URL", safehttp.RedactURL(a))
 		}
 	}
-	if c.Fetch.MaxFeedBytes < 0 {
-		bad("fetch.max_feed_bytes", "must be positive")
+	if n := c.Tracker.AnnouncesPerIPPerMinute; n > 0 { // negative: no limit
+		check(checkInt("tracker.announces_per_ip_per_minute", int64(n), 1, maxAnnouncesPerIP))
 	}
-	if c.Fetch.MaxEnclosureBytes < 0 {
-		bad("fetch.max_enclosure_bytes", "must be positive")
-	}
-	if c.Fetch.MinFreeBytes < 0 {
-		bad("fetch.min_free_bytes", "must not be negative")
-	}
-	if c.Fetch.MaxRedirects < 0 {
-		bad("fetch.max_redirects", "must not be negative")
-	}
-	for key, v := range map[string]string{"tracker.announce_interval": c.Tracker.AnnounceInterval,
-		"fetch.feed_timeout":   c.Fetch.FeedTimeout,
-		"fetch.header_timeout": c.Fetch.HeaderTimeout, "fetch.enclosure_timeout": c.Fetch.EnclosureTimeout,
-		"fetch.enclosure_idle_timeout": c.Fetch.EnclosureIdleTimeout} {
-		if _, err := positiveDuration(v); err != nil {
-			bad(key, "%q: %v", v, err)
-		}
-	}
-	if _, err := ParseSchedule(c.Schedule.Poll); err != nil {
-		bad("schedule.poll", "%q: %v", c.Schedule.Poll, err)
-	}
-	if _, err := ParseSchedule(c.Schedule.Scrape); err != nil {
-		bad("schedule.scrape", "%q: %v", c.Schedule.Scrape, err)
-	}
-	if _, err := ParseSchedule(c.Schedule.Verify); err != nil {
-		bad("schedule.verify", "%q: %v", c.Schedule.Verify, err)
-	}
+	check(checkInt("fetch.max_feed_bytes", c.Fetch.MaxFeedBytes, 1, maxFeedBytes))
+	check(checkInt("fetch.max_enclosure_bytes", c.Fetch.MaxEnclosureBytes, 1, maxEnclosureBytes))
+	check(checkInt("fetch.min_free_bytes", c.Fetch.MinFreeBytes, 0, maxStoreBytes))
+	check(checkInt("fetch.max_redirects", int64(c.Fetch.MaxRedirects), 0, maxRedirects))
+	check(checkUserAgent(c.Fetch.UserAgent))
+	check(checkDuration("tracker.announce_interval", c.Tracker.AnnounceInterval))
+	check(checkDuration("fetch.feed_timeout", c.Fetch.FeedTimeout))
+	check(checkDuration("fetch.header_timeout", c.Fetch.HeaderTimeout))
+	check(checkDuration("fetch.enclosure_timeout", c.Fetch.EnclosureTimeout))
+	check(checkDuration("fetch.enclosure_idle_timeout", c.Fetch.EnclosureIdleTimeout))
+	check(checkSchedule("schedule.poll", c.Schedule.Poll, minScheduleGap["schedule.poll"]))
+	check(checkSchedule("schedule.scrape", c.Schedule.Scrape, minScheduleGap["schedule.scrape"]))
+	check(checkSchedule("schedule.verify", c.Schedule.Verify, minScheduleGap["schedule.verify"]))
 	slugs := map[string]bool{}
 	for i, f := range c.Feeds {
 		key := fmt.Sprintf("feeds[%d]", i)
@@ -340,18 +333,12 @@ func (c *Config) Validate() error {
 		}
 		slugs[f.Slug] = true
 		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(key+".url", "%q is not an absolute http(s) URL", f.URL)
+			bad(key+".url", "%q is not an absolute http(s) URL", safehttp.RedactURL(f.URL))
 		}
-		if f.KeepEpisodes < 0 {
-			bad(key+".keep_episodes", "must not be negative")
-		}
-		if f.MaxBytes < 0 {
-			bad(key+".max_bytes", "must not be negative")
-		}
+		check(checkInt(key+".keep_episodes", int64(f.KeepEpisodes), 0, maxKeepEpisodes))
+		check(checkInt(key+".max_bytes", f.MaxBytes, 0, maxStoreBytes))
 		if f.Schedule != "" {
-			if _, err := ParseSchedule(f.Schedule); err != nil {
-				bad(key+".schedule", "%q: %v", f.Schedule, err)
-			}
+			check(checkSchedule(key+".schedule", f.Schedule, minScheduleGap["schedule.poll"]))
 		}
 	}
 	for i, s := range c.Sponsors {

@@ -51,13 +51,24 @@ func Problems(f *Feed) []string {
 		if it.GUID == "" {
 			add("%s has no guid; the gateway identifies it by %s, so changing that later republishes it", name, it.Key)
 		}
-		switch n := len(it.Enclosures); {
+		// What the worker makes torrents of: MediaEnclosures, one per URL.
+		encs := it.MediaEnclosures()
+		switch n := len(encs); {
 		case n == 0:
 			add("%s has no enclosure: there is no media to turn into a torrent", name)
 		case n > 1:
-			add("%s has %d enclosures; each needs its own torrent, today only the first (%s) gets one", name, n, it.Enclosures[0].URL)
+			add("%s has %d enclosures (counting podcast:alternateEnclosure): the gateway makes a torrent of each, %s first", name, n, encs[0].URL)
 		}
+		times := map[string]int{}
 		for _, e := range it.Enclosures {
+			times[e.URL]++
+		}
+		for _, e := range encs {
+			if n := times[e.URL]; n > 1 {
+				add("%s lists %s %d times (as enclosure and podcast:alternateEnclosure): it gets one torrent, with the type and length first given", name, e.URL, n)
+			}
+		}
+		for _, e := range encs {
 			if !isHTTP(e.URL) {
 				add("%s: enclosure %s is not an http(s) URL and cannot be downloaded", name, e.URL)
 			}

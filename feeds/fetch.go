@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+
+	"github.com/seedcast/seedcast/safehttp"
 )
 
 // ErrTooLarge is wrapped in the error of a fetch whose body exceeds the limit.
@@ -46,10 +47,10 @@ type FetchResult struct {
 // Fetch GETs rawURL, sending etag and lastModified (from the previous
 // FetchResult) as If-None-Match and If-Modified-Since when non-empty.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL, etag, lastModified string) (FetchResult, error) {
-	name := redact(rawURL)
+	name := safehttp.RedactURL(rawURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return FetchResult{}, fmt.Errorf("feeds: fetch %s: %w", name, err)
+		return FetchResult{}, fmt.Errorf("feeds: fetch %s: %w", name, safehttp.RedactError(err))
 	}
 	req.Header.Set("Accept", "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 	if etag != "" {
@@ -60,7 +61,8 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, etag, lastModified string) 
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return FetchResult{}, fmt.Errorf("feeds: fetch %s: %w", name, err)
+		// net/http's error repeats the URL with its query: redact it too.
+		return FetchResult{}, fmt.Errorf("feeds: fetch %s: %w", name, safehttp.RedactError(err))
 	}
 	defer resp.Body.Close()
 
@@ -110,7 +112,9 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 		return 0, ErrTooLarge
 	}
 	// Read one byte past the limit so an exactly-full body is not an error.
-	if int64(len(p)) > c.left+1 {
+	// Compared as len(p) > left, not len(p) > left+1: left+1 overflows
+	// when the limit is near math.MaxInt64.
+	if int64(len(p)) > c.left {
 		p = p[:c.left+1]
 	}
 	n, err := c.r.Read(p)
@@ -119,13 +123,4 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 		return n, ErrTooLarge
 	}
 	return n, err
-}
-
-// redact hides a password in a URL used in an error message.
-func redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
-	}
-	return u.Redacted()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,5 +144,21 @@ func TestFetchCanceled(t *testing.T) {
 	_, err := NewFetcher(srv.Client(), 0).Fetch(ctx, srv.URL, "", "")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// A limit near math.MaxInt64 (what fetch.max_feed_bytes: 9223372036854775807
+// gave before config capped it) reads the body instead of panicking.
+func TestFetchHugeLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<rss/>"))
+		w.(http.Flusher).Flush() // no Content-Length: only the reader's cap applies
+	}))
+	defer srv.Close()
+	for _, limit := range []int64{math.MaxInt64, math.MaxInt64 - 1} {
+		res, err := NewFetcher(srv.Client(), limit).Fetch(t.Context(), srv.URL, "", "")
+		if err != nil || string(res.Body) != "<rss/>" {
+			t.Fatalf("limit %d: %q, %v", limit, res.Body, err)
+		}
 	}
 }

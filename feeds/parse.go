@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"github.com/seedcast/seedcast/safehttp"
 )
 
 // Feed is a parsed podcast feed.
@@ -59,18 +61,19 @@ type Enclosure struct {
 // caller ran Normalize with the Content-Type first. feedURL resolves relative
 // links and names the feed in errors.
 func Parse(body []byte, feedURL string) (*Feed, error) {
+	name := safehttp.RedactURL(feedURL)
 	norm, err := Normalize(body, "")
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
 	}
 	// scan runs first: it also rejects nesting too deep for gofeed.
 	sc, err := scan(norm, feedURL)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
 	}
 	gf, err := parseGofeed(norm)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, err)
+		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
 	}
 
 	f := &Feed{

@@ -120,7 +120,7 @@ func (g *gatewayGuard) checkURL(u *url.URL) error {
 		}
 	}
 	return fmt.Errorf("safehttp: %s is served by this gateway itself (its tracker, feeds or torrents), which is never fetched as a feed or enclosure: %w",
-		u.Redacted(), ErrGatewayURL)
+		RedactURL(u.String()), ErrGatewayURL)
 }
 
 // checkDial refuses a dial to the gateway's own listening socket.

@@ -92,7 +92,7 @@ func newClient(o Options, check func(netip.Addr) error, resolver *net.Resolver) 
 				return err
 			}
 			if len(via) > maxRedirects {
-				return fmt.Errorf("safehttp: %d redirects, last to %s: %w", len(via), req.URL.Redacted(), ErrTooManyRedirects)
+				return fmt.Errorf("safehttp: %d redirects, last to %s: %w", len(via), RedactURL(req.URL.String()), ErrTooManyRedirects)
 			}
 			return nil
 		},
@@ -132,7 +132,7 @@ func checkScheme(req *http.Request) error {
 	case "http", "https":
 		return nil
 	}
-	return fmt.Errorf("safehttp: %q in %s: %w", req.URL.Scheme, req.URL.Redacted(), ErrForbiddenScheme)
+	return fmt.Errorf("safehttp: %q in %s: %w", req.URL.Scheme, RedactURL(req.URL.String()), ErrForbiddenScheme)
 }
 
 // controlFunc runs after DNS resolution, on the address actually being

@@ -12,7 +12,6 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox/piecehash"
 )
 
@@ -106,7 +106,7 @@ func validPieceLength(pl int64) bool {
 func Fetch(ctx context.Context, client *http.Client, rawURL, destPath string, o FetchOptions) (Download, error) {
 	d, err := fetch(ctx, client, rawURL, destPath, o)
 	if err != nil {
-		return Download{}, fmt.Errorf("seedbox: fetch %s: %w", redactURL(rawURL), err)
+		return Download{}, fmt.Errorf("seedbox: fetch %s: %w", safehttp.RedactURL(rawURL), safehttp.RedactError(err))
 	}
 	return d, nil
 }
@@ -700,13 +700,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("syncing directory: %w", err)
 	}
 	return nil
-}
-
-// redactURL hides any password in a URL before it reaches an error message or a log.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Redacted()
 }

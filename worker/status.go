@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/store"
 )
 
@@ -71,14 +72,14 @@ func Status(ctx context.Context, st StatusStore, w *Worker) ([]FeedStatus, error
 		if err != nil {
 			return nil, err
 		}
-		fs := FeedStatus{Slug: f.Slug, URL: f.URL, Title: f.Title, LastError: f.LastError,
+		fs := FeedStatus{Slug: f.Slug, URL: safehttp.RedactURL(f.URL), Title: f.Title, LastError: f.LastError,
 			LastPollAt: timePtr(f.LastPollAt), LastOKAt: timePtr(f.LastOKAt), Counts: counts,
 			Seeding: counts[store.StatePublished], Downloading: []DownloadStatus{}, Failed: []FailedEpisode{}}
 		for _, a := range active {
 			if a.Feed != f.Slug {
 				continue
 			}
-			d := DownloadStatus{Title: a.Title, URL: a.URL, Length: a.Length, Started: a.Started}
+			d := DownloadStatus{Title: a.Title, URL: safehttp.RedactURL(a.URL), Length: a.Length, Started: a.Started}
 			if fi, err := os.Stat(a.PartPath); err == nil {
 				d.Bytes = fi.Size()
 			}
@@ -96,7 +97,7 @@ func Status(ctx context.Context, st StatusStore, w *Worker) ([]FeedStatus, error
 			return nil, err
 		}
 		for _, e := range failed {
-			fs.Failed = append(fs.Failed, FailedEpisode{Title: e.Title, URL: e.EnclosureURL, Error: e.Error})
+			fs.Failed = append(fs.Failed, FailedEpisode{Title: e.Title, URL: safehttp.RedactURL(e.EnclosureURL), Error: e.Error})
 		}
 		out = append(out, fs)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/seedcast/seedcast/feeds"
+	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
 )
@@ -328,10 +329,11 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()
+	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
 	err := w.poll(ctx, f)
 	if err != nil {
-		err = fmt.Errorf("feed %s (%s): %w", f.Slug, f.URL, err)
-		w.log.Error("poll failed", "feed", f.Slug, "url", f.URL, "err", err)
+		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
+		w.log.Error("poll failed", "feed", f.Slug, "url", name, "err", err)
 		if ctx.Err() == nil {
 			// The feed's status says why, whether the feed or an episode failed.
 			w.recordPoll(ctx, f.Slug, w.now(), err)
@@ -471,7 +473,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		// Polling goes on here: moving is the operator's call, but they must hear of it
 		// before the old URL stops answering.
 		w.log.Warn("the feed says the podcast moved (itunes:new-feed-url): point feeds[].url in config.yaml there",
-			"feed", f.Slug, "url", f.URL, "new_url", parsed.NewFeedURL)
+			"feed", f.Slug, "url", safehttp.RedactURL(f.URL), "new_url", safehttp.RedactURL(parsed.NewFeedURL))
 	}
 	ch := store.Feed{
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
@@ -585,7 +587,7 @@ func (w *Worker) originChanged(ctx context.Context, rawURL string, old store.Epi
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		w.log.Debug("enclosure recheck failed", "url", rawURL, "err", err)
+		w.log.Debug("enclosure recheck failed", "url", safehttp.RedactURL(rawURL), "err", safehttp.RedactError(err))
 		return ""
 	}
 	resp.Body.Close()
@@ -619,7 +621,7 @@ func (w *Worker) downloadPending(ctx context.Context, slug string) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 		if err := w.publish(ctx, slug, e); err != nil {
-			err = fmt.Errorf("episode %q (%s): %w", e.Title, e.EnclosureURL, err)
+			err = fmt.Errorf("episode %q (%s): %w", e.Title, safehttp.RedactURL(e.EnclosureURL), err)
 			errs = append(errs, err)
 			if ctx.Err() == nil {
 				if ferr := w.st.Fail(ctx, slug, e.Key, err.Error()); ferr != nil {
@@ -696,7 +698,7 @@ func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episod
 	if err != nil {
 		return fetched{}, err
 	}
-	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", e.EnclosureURL)
+	w.log.Info("downloading", "feed", slug, "key", e.Key, "url", safehttp.RedactURL(e.EnclosureURL))
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
 	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes,

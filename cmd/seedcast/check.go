@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedcast/seedcast/feeds"
 	"github.com/seedcast/seedcast/safehttp"
+	"github.com/seedcast/seedcast/worker"
 )
 
 // checkReport is the -json output of `seedcast check`.
@@ -82,16 +83,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		refusal = feeds.Refusal(f, *consent)
 		rep.Title = f.Title
-		for _, it := range f.Items {
-			ci := checkItem{Title: it.Title, GUID: it.GUID, Enclosures: []checkEnclosure{}}
-			if ci.GUID == "" {
-				ci.GUID = it.Key
-			}
-			for _, e := range it.Enclosures {
-				ci.Enclosures = append(ci.Enclosures, checkEnclosure{URL: e.URL, Type: e.Type, Length: e.Length})
-			}
-			rep.Items = append(rep.Items, ci)
-		}
+		rep.Items = checkItems(f)
 		rep.Problems = append(rep.Problems, feeds.Problems(f)...)
 	}
 	if refusal != nil {
@@ -109,9 +101,35 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printCheck(stdout, src, rep, refusal)
 	}
 	if refusal != nil {
-		return fmt.Errorf("%s: %w", src, errRefused)
+		return fmt.Errorf("%s: %w", safehttp.RedactURL(src), errRefused)
 	}
 	return nil
+}
+
+// checkItems lists what the worker would publish, built by the worker's own
+// worker.Episodes so the two cannot disagree: one entry per item it keeps,
+// each enclosure it would make a torrent of (primary first, a URL repeated
+// by an alternateEnclosure once).
+func checkItems(f *feeds.Feed) []checkItem {
+	items := []checkItem{}
+	at := map[string]int{}
+	for _, e := range worker.Episodes(f) {
+		i, ok := at[e.ItemKey]
+		if !ok {
+			ci := checkItem{Title: e.Title, GUID: e.GUID, Enclosures: []checkEnclosure{}}
+			if ci.GUID == "" {
+				ci.GUID = e.ItemKey
+			}
+			i = len(items)
+			at[e.ItemKey] = i
+			items = append(items, ci)
+		}
+		if e.EnclosureURL != "" {
+			items[i].Enclosures = append(items[i].Enclosures,
+				checkEnclosure{URL: e.EnclosureURL, Type: e.EnclosureType, Length: e.EnclosureLength})
+		}
+	}
+	return items
 }
 
 // readFeed reads a feed from a file or an http(s) URL.
@@ -142,7 +160,7 @@ func printCheck(w io.Writer, src string, rep checkReport, refusal error) {
 	if title == "" {
 		title = "(no title)"
 	}
-	fmt.Fprintf(w, "feed: %s\ntitle: %s\nitems: %d\n", src, title, len(rep.Items))
+	fmt.Fprintf(w, "feed: %s\ntitle: %s\nitems: %d\n", safehttp.RedactURL(src), title, len(rep.Items))
 	for i, it := range rep.Items {
 		fmt.Fprintf(w, "%4d. %q\n      guid: %s\n", i+1, it.Title, it.GUID)
 		for _, e := range it.Enclosures {
