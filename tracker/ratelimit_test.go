@@ -57,7 +57,7 @@ func TestHTTPAnnounceRateLimit(t *testing.T) {
 func TestUDPAnnounceRateLimit(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Config{AnnouncesPerIPPerMinute: 60, AnnounceBurst: 2}, nil, testLogger(t), clk.now)
-	if err := tr.Allow(t.Context(), hashA); err != nil {
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	addr := serveUDP(t, tr, "udp4", "127.0.0.1:0")

@@ -36,6 +36,14 @@ type Config struct {
 	// not itself a trusted proxy; from anyone else the header is ignored, so
 	// a peer cannot announce someone else's address.
 	TrustedProxies []netip.Prefix
+	// MaxDownloadRate (bytes/s) is the fastest download believed: a completion
+	// counts only if the peer's first announce with bytes left came at least
+	// size/MaxDownloadRate before. Default 125,000,000 (1 Gbit/s).
+	MaxDownloadRate int64
+	// SelfUserAgent is the User-Agent of the gateway's own fetches: an HTTP
+	// announce carrying it is the gateway fetching its own tracker (a feed's
+	// enclosure pointing at /announce) and is refused, never counted.
+	SelfUserAgent string
 }
 
 func (c Config) withDefaults() Config {
@@ -60,16 +68,23 @@ func (c Config) withDefaults() Config {
 	if c.AnnounceBurst <= 0 {
 		c.AnnounceBurst = 60
 	}
+	if c.MaxDownloadRate <= 0 {
+		c.MaxDownloadRate = 125_000_000
+	}
 	return c
 }
 
-// Store persists completions. Implemented by the lead's SQLite store; info hashes are
-// 40-char lowercase hex.
+// Store persists completions (store.SQLite); info hashes are 40-char lowercase hex.
 type Store interface {
-	// RecordCompletion stores one completion for (infoHash, peerKey) and reports whether it was new
-	// (false when that peer had already been counted for that torrent).
-	RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (added bool, err error)
+	// RecordCompletion stores one plausible completion by listener at at and reports
+	// whether it was a new counted download (false when that listener had already
+	// been counted for that torrent on at's UTC day).
+	RecordCompletion(ctx context.Context, infoHash, listener string, at time.Time) (added bool, err error)
+	// CompletionCount is the torrent's counted downloads.
 	CompletionCount(ctx context.Context, infoHash string) (int64, error)
+	// ListenerSalt returns day's salt of listener keys, storing fresh when it has none,
+	// and deletes the salts of the days before the previous one.
+	ListenerSalt(ctx context.Context, day time.Time, fresh []byte) ([]byte, error)
 }
 
 // Stats is what a scrape reports for one torrent.
@@ -92,6 +107,15 @@ type Tracker struct {
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
 	npeers int // peers stored across all swarms, bounded by cfg.MaxPeers
+	// memCounted dedupes counted downloads of the current day without a store.
+	memCounted map[string]bool
+	memDay     string
+	// implausible counts completions refused as too fast since the start.
+	implausible int64
+
+	saltMu      sync.Mutex
+	salt        daySalt
+	saltUnsaved bool // salt not yet in the store: try again on the next key
 }
 
 type swarm struct {
@@ -99,14 +123,17 @@ type swarm struct {
 	seeders    int64
 	leechers   int64
 	downloaded int64 // in-memory mirror of Store.CompletionCount
+	length     int64 // the torrent's total size, for the plausibility of a completion
 }
 
 type peer struct {
 	addr     netip.AddrPort
 	seeder   bool
 	lastSeen time.Time
-	// wasLeecher is set once the peer announced left>0: only such a peer can complete.
+	// wasLeecher is set once the peer announced left>0: only such a peer can
+	// complete, no sooner than length/MaxDownloadRate after startedAt, that announce.
 	wasLeecher bool
+	startedAt  time.Time
 	// counted avoids asking the store again for a peer already counted in this session.
 	counted bool
 }
@@ -135,11 +162,15 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 	}
 }
 
-// Allow starts tracking infoHash, loading its completion count from the Store.
-// Allowing an already tracked hash does nothing.
-func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
+// Allow starts tracking infoHash, a torrent of length bytes, loading its
+// completion count from the Store. Allowing an already tracked hash only
+// updates its length.
+func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64) error {
 	t.mu.Lock()
-	_, ok := t.swarms[infoHash]
+	s, ok := t.swarms[infoHash]
+	if ok {
+		s.length = length
+	}
 	t.mu.Unlock()
 	if ok {
 		return nil
@@ -155,7 +186,7 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.swarms[infoHash]; !ok {
-		t.swarms[infoHash] = &swarm{peers: make(map[[20]byte]*peer), downloaded: count}
+		t.swarms[infoHash] = &swarm{peers: make(map[[20]byte]*peer), downloaded: count, length: length}
 	}
 	return nil
 }
@@ -294,6 +325,10 @@ func (e clientError) Error() string { return string(e) }
 const (
 	errUnknownInfoHash clientError = "unknown info hash"
 	errRateLimited     clientError = "rate limited"
+	// errPeerIDInUse: a peer_id is bound to the address that first announced it,
+	// so no one else can replace or stop that peer.
+	errPeerIDInUse  clientError = "peer id in use"
+	errSelfAnnounce clientError = "the gateway does not announce to its own tracker"
 )
 
 // allowAnnounce charges one announce to src's rate limit and reports whether it may proceed.
@@ -348,9 +383,12 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	}
 	seeder := req.left == 0
 	p, known := s.peers[req.peerID]
+	if known && p.addr.Addr() != req.addr.Addr() {
+		return false, errPeerIDInUse
+	}
 	if known && seeder && p.wasLeecher && !p.counted {
 		p.counted = true
-		completed = true
+		completed = t.plausible(s, p, req, now)
 	}
 	if req.event == eventStopped {
 		if known {
@@ -375,7 +413,9 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		s.seeders++
 	} else {
 		s.leechers++
-		p.wasLeecher = true
+		if !p.wasLeecher {
+			p.wasLeecher, p.startedAt = true, now
+		}
 	}
 	p.seeder = seeder
 	p.addr = req.addr
@@ -383,33 +423,64 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	return completed, nil
 }
 
-// recordCompletion persists one completion and bumps the in-memory count when the
-// store says it is new. It runs without the lock held, as the store does I/O.
+// plausible reports whether p's completion now could have moved the
+// torrent's bytes: p's first announce with bytes left came at least
+// length/MaxDownloadRate before. A peer_id minted to announce left>0 and then
+// left=0 at once is not a download.
+func (t *Tracker) plausible(s *swarm, p *peer, req announceRequest, now time.Time) bool {
+	need := time.Duration(float64(s.length) / float64(t.cfg.MaxDownloadRate) * float64(time.Second))
+	took := now.Sub(p.startedAt)
+	if took >= need {
+		return true
+	}
+	t.implausible++
+	t.log.Debug("tracker: completion too fast to be a download, not counted", "info_hash",
+		hex.EncodeToString(req.infoHash[:]), "took", took, "need", need)
+	return false
+}
+
+// recordCompletion persists one plausible completion and bumps the in-memory
+// count when it is a new counted download (its listener's first that UTC day).
+// It runs without the lock held, as the store does I/O.
 func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now time.Time) {
 	infoHash := hex.EncodeToString(req.infoHash[:])
-	peerKey := hex.EncodeToString(req.peerID[:])
-	added := true
+	// The completion must not be lost because the client hung up mid-request.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	key := t.listenerKey(ctx, listenerOf(req.addr.Addr(), req.peerID), now)
 	if t.store != nil {
-		// The completion must not be lost because the client hung up mid-request.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		defer cancel()
-		var err error
-		added, err = t.store.RecordCompletion(ctx, infoHash, peerKey, now)
+		added, err := t.store.RecordCompletion(ctx, infoHash, key, now)
 		if err != nil {
-			t.log.Error("tracker: record completion", "info_hash", infoHash, "peer_id", peerKey, "err", err)
+			t.log.Error("tracker: record completion", "info_hash", infoHash, "err", err)
 			t.uncount(req)
 			return
 		}
-	}
-	if !added {
-		return
+		if !added {
+			return
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.store == nil && !t.memCount(infoHash+key, now) {
+		return
+	}
 	if s, ok := t.swarms[req.infoHash]; ok {
 		s.downloaded++
 	}
-	t.log.Debug("tracker: completion", "info_hash", infoHash, "peer_id", peerKey)
+	t.log.Debug("tracker: counted download", "info_hash", infoHash)
+}
+
+// memCount is the store's per-listener, per-day dedupe for a tracker without
+// one; t.mu is held.
+func (t *Tracker) memCount(key string, now time.Time) bool {
+	if day := now.UTC().Format("2006-01-02"); day != t.memDay {
+		t.memDay, t.memCounted = day, make(map[string]bool)
+	}
+	if t.memCounted[key] {
+		return false
+	}
+	t.memCounted[key] = true
+	return true
 }
 
 // uncount lets a later announce of the same peer retry a completion the store failed to record.
