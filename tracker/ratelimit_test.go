@@ -106,6 +106,28 @@ func TestRateLimitExemptAndDisabled(t *testing.T) {
 	}
 }
 
+// The /64s of one IPv6 /48 share a budget wide48Scale times a /64's.
+func TestRateLimiterAggregatesIPv6By48(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newRateLimiter(60, 1, nil)
+	allowed := 0
+	for i := range 100 {
+		if l.allow(netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%x::1", i)), now) {
+			allowed++
+		}
+	}
+	if allowed != wide48Scale {
+		t.Fatalf("100 /64s of one /48 got %d announces, want %d", allowed, wide48Scale)
+	}
+	if !l.allow(netip.MustParseAddr("2001:db8:8::1"), now) {
+		t.Fatal("another /48 shares the budget")
+	}
+	// It refills at wide48Scale times the /64 rate.
+	if !l.allow(netip.MustParseAddr("2001:db8:7:1000::1"), now.Add(time.Second/wide48Scale)) {
+		t.Fatal("the /48 did not refill")
+	}
+}
+
 func TestRateLimiterPerSourceAndBounded(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newRateLimiter(60, 1, nil)
@@ -127,8 +149,8 @@ func TestRateLimiterPerSourceAndBounded(t *testing.T) {
 	if !l.allow(a("2001:db8:0:2::1"), now) {
 		t.Fatal("another /64 shares the bucket")
 	}
-	if n := l.sweep(now); n != 4 {
-		t.Fatalf("%d buckets, want 4", n)
+	if n := l.sweep(now); n != 5 {
+		t.Fatalf("%d buckets, want 5 (2 IPv4, 2 /64s, their /48)", n)
 	}
 	// Refilled buckets are dropped: memory follows recent activity only.
 	if n := l.sweep(now.Add(time.Second)); n != 0 {
