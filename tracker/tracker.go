@@ -113,6 +113,11 @@ type Tracker struct {
 	// implausible counts completions refused as too fast since the start.
 	implausible int64
 
+	// pending holds counted completions the store failed to write (a full
+	// disk), oldest first, for Run to write once it can; bounded by maxPending.
+	pendingMu sync.Mutex
+	pending   []pendingCompletion
+
 	saltMu      sync.Mutex
 	salt        daySalt
 	saltUnsaved bool // salt not yet in the store: try again on the next key
@@ -228,6 +233,7 @@ func (t *Tracker) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 			t.sweep()
+			t.retryPending(ctx)
 		}
 	}
 }
@@ -451,8 +457,8 @@ func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now
 	if t.store != nil {
 		added, err := t.store.RecordCompletion(ctx, infoHash, key, now)
 		if err != nil {
-			t.log.Error("tracker: record completion", "info_hash", infoHash, "err", err)
-			t.uncount(req)
+			t.log.Error("tracker: record completion; kept to write again", "info_hash", infoHash, "err", err)
+			t.keepPending(pendingCompletion{infoHash: req.infoHash, listener: key, at: now})
 			return
 		}
 		if !added {
@@ -464,10 +470,62 @@ func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now
 	if t.store == nil && !t.memCount(infoHash+key, now) {
 		return
 	}
-	if s, ok := t.swarms[req.infoHash]; ok {
+	t.countedLocked(req.infoHash)
+}
+
+func (t *Tracker) countedLocked(infoHash [20]byte) {
+	if s, ok := t.swarms[infoHash]; ok {
 		s.downloaded++
 	}
-	t.log.Debug("tracker: counted download", "info_hash", infoHash)
+	t.log.Debug("tracker: counted download", "info_hash", hex.EncodeToString(infoHash[:]))
+}
+
+// maxPending bounds the completions kept while the store cannot write (about
+// 150 bytes each).
+const maxPending = 100_000
+
+type pendingCompletion struct {
+	infoHash [20]byte
+	listener string
+	at       time.Time
+}
+
+func (t *Tracker) keepPending(c pendingCompletion) {
+	t.pendingMu.Lock()
+	defer t.pendingMu.Unlock()
+	if len(t.pending) >= maxPending {
+		t.log.Error("tracker: too many completions waiting for the store; dropping the oldest")
+		t.pending = t.pending[1:]
+	}
+	t.pending = append(t.pending, c)
+}
+
+// retryPending writes the kept completions, oldest first, until the store
+// fails again; each counts once written (the store still dedupes it).
+func (t *Tracker) retryPending(ctx context.Context) {
+	t.pendingMu.Lock()
+	defer t.pendingMu.Unlock()
+	written := 0
+	for len(t.pending) > 0 {
+		c := t.pending[0]
+		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		added, err := t.store.RecordCompletion(wctx, hex.EncodeToString(c.infoHash[:]), c.listener, c.at)
+		cancel()
+		if err != nil {
+			t.log.Debug("tracker: store still cannot write completions", "waiting", len(t.pending), "err", err)
+			return
+		}
+		t.pending = t.pending[1:]
+		written++
+		if added {
+			t.mu.Lock()
+			t.countedLocked(c.infoHash)
+			t.mu.Unlock()
+		}
+	}
+	if written > 0 {
+		t.log.Info("tracker: kept completions written", "count", written)
+	}
 }
 
 // memCount is the store's per-listener, per-day dedupe for a tracker without
@@ -481,17 +539,6 @@ func (t *Tracker) memCount(key string, now time.Time) bool {
 	}
 	t.memCounted[key] = true
 	return true
-}
-
-// uncount lets a later announce of the same peer retry a completion the store failed to record.
-func (t *Tracker) uncount(req announceRequest) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok := t.swarms[req.infoHash]; ok {
-		if p, ok := s.peers[req.peerID]; ok {
-			p.counted = false
-		}
-	}
 }
 
 // pick returns up to n live peers other than the requester. Seeders get only
