@@ -48,7 +48,7 @@ func FuzzCountedDownloadsBoundedByListeners(f *testing.F) {
 		var ih [20]byte
 		copy(ih[:], fmt.Sprintf("fuzz-%d-%d", run, time.Now().UnixNano()))
 		clk := &clock{t: time.Date(2026, 11, 1, 23, 0, 0, 0, time.UTC)}
-		tr := New(Config{AnnouncesPerIPPerMinute: -1, MaxPeersPerTorrent: 8}, st, slog.New(slog.DiscardHandler), clk.now)
+		tr := New(Config{AnnouncesPerIPPerMinute: -1, MaxPeersPerTorrent: 8, MaxPeersPerPrefix: 3}, st, slog.New(slog.DiscardHandler), clk.now)
 		// 1 GB: at 125 MB/s a completion needs 8 s since its start.
 		if err := tr.Allow(t.Context(), ih, 1_000_000_000); err != nil {
 			t.Fatal(err)

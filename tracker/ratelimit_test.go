@@ -187,37 +187,34 @@ func TestRunSweepsRateLimiter(t *testing.T) {
 func TestMaxPeersAcrossTorrents(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr, base := newTestTracker(t, Config{MaxPeers: 3, PeerTTL: time.Hour}, nil, clk.now)
-	announceHTTP(t, base, hashA, "a1", 7001, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a2", 7002, 10, anatracker.Started)
-	announceHTTP(t, base, hashB, "b1", 7003, 10, anatracker.Started)
-	// Over the total: answered, not stored.
-	resp := announceHTTP(t, base, hashB, "b2", 7004, 10, anatracker.Started)
-	if len(resp.Peers) != 1 {
-		t.Fatalf("unstored peer got %v, want b1", resp.Peers)
+	step := func(ih [20]byte, id string, port uint16) {
+		clk.advance(time.Second)
+		announceHTTP(t, base, ih, id, port, 10, anatracker.Started)
 	}
+	step(hashA, "a1", 7001)
+	step(hashA, "a2", 7002)
+	step(hashB, "b1", 7003)
+	// Over the total: the newcomer takes its swarm's stalest place.
+	step(hashB, "b2", 7004)
 	wantStats(t, tr, hashB, Stats{Incomplete: 1})
-
-	// A stop frees a place; a stop of an unknown peer frees none.
-	announceHTTP(t, base, hashB, "never-stored", 7009, 10, anatracker.Stopped)
-	announceHTTP(t, base, hashA, "a1", 7001, 10, anatracker.Stopped)
-	announceHTTP(t, base, hashB, "b2", 7004, 10, anatracker.Started)
-	announceHTTP(t, base, hashB, "b3", 7005, 10, anatracker.Started)
-	wantStats(t, tr, hashB, Stats{Incomplete: 2})
-
-	// Forget and expiry free places too.
+	wantStats(t, tr, hashA, Stats{Incomplete: 2})
+	// A newcomer to an empty swarm takes the biggest swarm's stalest place.
 	tr.Forget(hashB)
-	announceHTTP(t, base, hashA, "a3", 7006, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a4", 7007, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a5", 7008, 10, anatracker.Started)
-	wantStats(t, tr, hashA, Stats{Incomplete: 3})
-	clk.advance(2 * time.Hour)
-	tr.sweep()
-	announceHTTP(t, base, hashA, "a6", 7010, 10, anatracker.Started)
-	wantStats(t, tr, hashA, Stats{Incomplete: 1})
+	if err := tr.Allow(t.Context(), hashB, 0); err != nil {
+		t.Fatal(err)
+	}
+	step(hashA, "a3", 7005)
+	step(hashB, "b3", 7006)
+	wantStats(t, tr, hashA, Stats{Incomplete: 2})
+	wantStats(t, tr, hashB, Stats{Incomplete: 1})
 	tr.mu.Lock()
 	n := tr.npeers
 	tr.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("npeers = %d, want 1", n)
+	if n != 3 {
+		t.Fatalf("npeers = %d, want 3", n)
 	}
+	clk.advance(2 * time.Hour)
+	tr.sweep()
+	step(hashA, "a6", 7010)
+	wantStats(t, tr, hashA, Stats{Incomplete: 1})
 }

@@ -19,8 +19,12 @@ type Config struct {
 	AnnounceInterval   time.Duration // told to clients; default 15m when zero
 	PeerTTL            time.Duration // a peer not heard from for this long is expired; default 2*AnnounceInterval+1m
 	MaxNumWant         int           // cap on peers returned; default 50
-	MaxPeersPerTorrent int           // default 10000; beyond it new peers are not stored (still answered)
-	MaxPeers           int           // across all torrents; default 200000 (about 30 MB); beyond it likewise
+	MaxPeersPerTorrent int           // default 10000
+	MaxPeers           int           // across all torrents; default 200000 (about 30 MB)
+	// MaxPeersPerPrefix caps one source prefix (IPv4 address, IPv6 /48) in a
+	// swarm; default 64. Past any cap a newcomer evicts the stalest peer (of
+	// its prefix, the swarm, or the tracker), so counting never stops.
+	MaxPeersPerPrefix int
 
 	// AnnouncesPerIPPerMinute is the sustained announce rate allowed per source
 	// (an IPv4 address or an IPv6 /64), HTTP and UDP together; default 120,
@@ -61,6 +65,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPeers <= 0 {
 		c.MaxPeers = 200_000
+	}
+	if c.MaxPeersPerPrefix <= 0 {
+		c.MaxPeersPerPrefix = 64
 	}
 	if c.AnnouncesPerIPPerMinute == 0 {
 		c.AnnouncesPerIPPerMinute = 120
@@ -123,26 +130,6 @@ type Tracker struct {
 	saltUnsaved bool // salt not yet in the store: try again on the next key
 }
 
-type swarm struct {
-	peers      map[[20]byte]*peer // keyed by peer_id
-	seeders    int64
-	leechers   int64
-	downloaded int64 // in-memory mirror of Store.CompletionCount
-	length     int64 // the torrent's total size, for the plausibility of a completion
-}
-
-type peer struct {
-	addr     netip.AddrPort
-	seeder   bool
-	lastSeen time.Time
-	// wasLeecher is set once the peer announced left>0: only such a peer can
-	// complete, no sooner than length/MaxDownloadRate after startedAt, that announce.
-	wasLeecher bool
-	startedAt  time.Time
-	// counted avoids asking the store again for a peer already counted in this session.
-	counted bool
-}
-
 // New returns a Tracker. st may be nil, in which case completions are counted in
 // memory only. now nil means time.Now.
 func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker {
@@ -191,7 +178,7 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64) er
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.swarms[infoHash]; !ok {
-		t.swarms[infoHash] = &swarm{peers: make(map[[20]byte]*peer), downloaded: count, length: length}
+		t.swarms[infoHash] = newSwarm(count, length)
 	}
 	return nil
 }
@@ -250,8 +237,14 @@ func (t *Tracker) sweep() {
 	for _, s := range t.swarms {
 		for id, p := range s.peers {
 			if p.lastSeen.Before(cutoff) {
+				s.keepStart(p, now, t.cfg.MaxPeersPerTorrent)
 				s.remove(id)
 				expired++
+			}
+		}
+		for l, st := range s.starts {
+			if st.kept.Before(cutoff) {
+				delete(s.starts, l)
 			}
 		}
 	}
@@ -264,29 +257,6 @@ func (t *Tracker) sweep() {
 // full reports whether s, or the tracker, holds as many peers as it may store.
 func (t *Tracker) full(s *swarm) bool {
 	return len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers
-}
-
-// add stores a peer new to s and counts it; the tracker's npeers is the caller's.
-func (s *swarm) add(id [20]byte, p *peer) {
-	s.peers[id] = p
-	if p.seeder {
-		s.seeders++
-	} else {
-		s.leechers++
-	}
-}
-
-func (s *swarm) remove(id [20]byte) {
-	p, ok := s.peers[id]
-	if !ok {
-		return
-	}
-	if p.seeder {
-		s.seeders--
-	} else {
-		s.leechers--
-	}
-	delete(s.peers, id)
 }
 
 // event is an announce event, numbered as in BEP 15.
@@ -392,9 +362,22 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	if known && p.addr.Addr() != req.addr.Addr() {
 		return false, errPeerIDInUse
 	}
-	if known && seeder && p.wasLeecher && !p.counted {
+	var l listener
+	if !known {
+		// A newcomer may be a peer evicted (or expired) while downloading: its
+		// listener's start is kept for it.
+		l = listenerOf(req.addr.Addr(), req.peerID)
+		p = &peer{id: req.peerID, addr: req.addr, src: capPrefix(req.addr.Addr())}
+		if at, ok := s.starts[l]; ok {
+			p.wasLeecher, p.startedAt = true, at.first
+		}
+	}
+	if seeder && p.wasLeecher && !p.counted {
 		p.counted = true
 		completed = t.plausible(s, p, req, now)
+		if !known {
+			delete(s.starts, l)
+		}
 	}
 	if req.event == eventStopped {
 		if known {
@@ -404,28 +387,17 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		return completed, nil
 	}
 	if !known {
-		if t.full(s) {
-			return false, nil
-		}
-		p = &peer{}
-		s.peers[req.peerID] = p
+		t.makeRoom(s, p.src, now)
+		s.add(req.peerID, p)
 		t.npeers++
-	} else if p.seeder {
-		s.seeders--
-	} else {
-		s.leechers--
 	}
-	if seeder {
-		s.seeders++
-	} else {
-		s.leechers++
-		if !p.wasLeecher {
-			p.wasLeecher, p.startedAt = true, now
-		}
+	s.setSeeder(p, seeder)
+	if !seeder && !p.wasLeecher {
+		p.wasLeecher, p.startedAt = true, now
 	}
-	p.seeder = seeder
 	p.addr = req.addr
 	p.lastSeen = now
+	s.touch(p)
 	return completed, nil
 }
 

@@ -211,18 +211,53 @@ func TestRunStopsWithContext(t *testing.T) {
 	}
 }
 
-func TestMaxPeersPerTorrent(t *testing.T) {
-	tr, base := newTestTracker(t, Config{MaxPeersPerTorrent: 2}, nil, nil)
-	announceHTTP(t, base, hashA, "p1", 7001, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "p2", 7002, 10, anatracker.Started)
-	resp := announceHTTP(t, base, hashA, "p3", 7003, 10, anatracker.Started)
-	if len(resp.Peers) != 2 {
-		t.Fatalf("unstored peer got %d peers, want 2", len(resp.Peers))
+// A full swarm evicts its stalest peer for a newcomer, and the evicted
+// peer's completion still counts.
+func TestFullSwarmEvictsStalestAndStillCounts(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := New(Config{MaxPeersPerTorrent: 2, AnnouncesPerIPPerMinute: -1}, openStore(t), testLogger(t), clk.now)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
+		t.Fatal(err)
 	}
+	mustAnn(t, tr, hashA, rawID("-qB4650-p1"), "127.0.5.1", 10, eventStarted)
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p2"), "127.0.5.2", 10, eventStarted)
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p3"), "127.0.5.3", 10, eventStarted)
 	wantStats(t, tr, hashA, Stats{Incomplete: 2})
-	// A stored peer can still change state.
-	announceHTTP(t, base, hashA, "p1", 7001, 0, anatracker.None)
-	wantStats(t, tr, hashA, Stats{Complete: 1, Incomplete: 1, Downloaded: 1})
+	tr.mu.Lock()
+	_, p1 := tr.swarms[hashA].peers[rawID("-qB4650-p1")]
+	_, p3 := tr.swarms[hashA].peers[rawID("-qB4650-p3")]
+	tr.mu.Unlock()
+	if p1 || !p3 {
+		t.Fatalf("p1 stored %v, p3 stored %v: want the stalest (p1) evicted for p3", p1, p3)
+	}
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p1"), "127.0.5.1", 0, eventCompleted)
+	if n := downloaded(t, tr, hashA); n != 1 {
+		t.Fatalf("evicted peer's completion: downloaded = %d, want 1", n)
+	}
+}
+
+// One IPv6 /48 holds at most MaxPeersPerPrefix places in a swarm.
+func TestPerPrefixCapEvictsThatPrefix(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := New(Config{MaxPeersPerPrefix: 2, AnnouncesPerIPPerMinute: -1}, nil, testLogger(t), clk.now)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, ip := range []string{"2001:db8:9::1", "2001:db8:1:1::1", "2001:db8:1:2::1", "2001:db8:1:3::1"} {
+		clk.advance(time.Second)
+		mustAnn(t, tr, hashA, rawID(fmt.Sprintf("-qB4650-%d", i)), ip, 10, eventStarted)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	s := tr.swarms[hashA]
+	_, other := s.peers[rawID("-qB4650-0")]
+	_, first := s.peers[rawID("-qB4650-1")]
+	if len(s.peers) != 3 || !other || first {
+		t.Fatalf("%d peers, other /48 kept %v, first of the capped /48 kept %v; want 3, true, false", len(s.peers), other, first)
+	}
 }
 
 func TestForgetAndAllow(t *testing.T) {
