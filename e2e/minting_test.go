@@ -25,7 +25,7 @@ func TestMintedDownloadsNotCounted(t *testing.T) {
 	}
 	// 1 MB/s: a 2 MiB episode takes at least 2.1 s to download.
 	cfg = []byte(strings.Replace(strings.Replace(string(cfg), "http:\n", "http:\n  trusted_proxies: [127.0.0.1]\n", 1),
-		"tracker:\n", "tracker:\n  max_download_rate: 1000000\n", 1))
+		"max_download_rate: 10000000000", "max_download_rate: 1000000", 1))
 	if err := os.WriteFile(g.cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
