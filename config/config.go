@@ -89,6 +89,10 @@ type Tracker struct {
 	// AnnounceInterval is how often clients are told to re-announce;
 	// idle peers expire after twice that. Default 15m.
 	AnnounceInterval string `yaml:"announce_interval"`
+	// MaxDownloadRate (bytes/s) is the fastest download the tracker believes:
+	// a completion sooner than size/rate after the peer's first announce with
+	// bytes left is not counted. Default 125000000 (1 Gbit/s).
+	MaxDownloadRate int64 `yaml:"max_download_rate"`
 }
 
 // Fetch limits what the gateway downloads from strangers' URLs.
@@ -216,6 +220,9 @@ func (c *Config) applyDefaults() {
 	if c.Tracker.UDPListen == "" {
 		c.Tracker.UDPListen = "127.0.0.1:6969"
 	}
+	if c.Tracker.MaxDownloadRate == 0 {
+		c.Tracker.MaxDownloadRate = 125_000_000
+	}
 	if c.Fetch.MaxFeedBytes == 0 {
 		c.Fetch.MaxFeedBytes = 20 << 20
 	}
@@ -300,6 +307,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Tracker.UDPListen != "off" {
 		check(checkHostPort("tracker.udp_listen", c.Tracker.UDPListen))
+	}
+	if c.Tracker.MaxDownloadRate <= 0 {
+		bad("tracker.max_download_rate", "%d: must be a positive number of bytes per second", c.Tracker.MaxDownloadRate)
 	}
 	for i, a := range c.Tracker.ExtraAnnounce {
 		u, err := url.Parse(a)

@@ -134,7 +134,38 @@ var migrations = []string{
 		counted INTEGER NOT NULL,
 		last_seen INTEGER NOT NULL
 	);`,
+	countedDownloads,
 }
+
+// countedDownloads makes a counted download one per torrent, listener and UTC
+// day (peer_key now holds a salted listener key, see tracker's listener.go):
+// earlier rows are kept as counted rows of their day with their old key.
+// completion_events is the raw figure (every plausible completion, per peer),
+// listener_salts the daily salts of the listener keys.
+const countedDownloads = `CREATE TABLE completions_by_day (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		peer_key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, day, peer_key)
+	);
+	INSERT INTO completions_by_day(info_hash, day, peer_key, at)
+		SELECT info_hash, strftime('%Y-%m-%d', at / 1000000000, 'unixepoch'), peer_key, at FROM completions;
+	DROP TABLE completions;
+	ALTER TABLE completions_by_day RENAME TO completions;
+	CREATE INDEX completions_at ON completions(info_hash, at);
+	CREATE TABLE completion_events (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, day)
+	);
+	INSERT INTO completion_events(info_hash, day, n)
+		SELECT info_hash, day, COUNT(*) FROM completions GROUP BY info_hash, day;
+	CREATE TABLE listener_salts (
+		day TEXT PRIMARY KEY,
+		salt BLOB NOT NULL
+	);`
 
 // compactSnapshots deletes the inside of every run of equal snapshots (same
 // torrent, tracker and figures), keeping each run's first and last: what
@@ -785,11 +816,23 @@ func (s *SQLite) MediaInUse(ctx context.Context, relPath string) (bool, error) {
 	return n > 0, nil
 }
 
-// RecordCompletion stores a completion once per (torrent, peer) and reports
-// whether it was new.
-func (s *SQLite) RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO completions(info_hash, peer_key, at) VALUES(?,?,?)
-		ON CONFLICT DO NOTHING`, infoHash, peerKey, unix(at))
+// RecordCompletion stores one plausible completion by listener (a key the
+// tracker derives) at at: it always adds to the raw figure of at's UTC day,
+// and adds a counted download unless that listener was already counted for
+// the torrent that day, which it reports.
+func (s *SQLite) RecordCompletion(ctx context.Context, infoHash, listener string, at time.Time) (bool, error) {
+	day := utcDay(at)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO completion_events(info_hash, day, n) VALUES(?,?,1)
+		ON CONFLICT DO UPDATE SET n = n + 1`, infoHash, day); err != nil {
+		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO completions(info_hash, day, peer_key, at) VALUES(?,?,?,?)
+		ON CONFLICT DO NOTHING`, infoHash, day, listener, unix(at))
 	if err != nil {
 		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
 	}
@@ -797,10 +840,53 @@ func (s *SQLite) RecordCompletion(ctx context.Context, infoHash, peerKey string,
 	if err != nil {
 		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
 	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("store: record completion %s: %w", infoHash, err)
+	}
 	return n == 1, nil
 }
 
-// CompletionCount is the number of distinct peers that completed the torrent.
+// CompletionEvents is the raw figure of a torrent: every plausible completion
+// recorded, before the per-listener, per-day dedupe.
+func (s *SQLite) CompletionEvents(ctx context.Context, infoHash string) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM completion_events WHERE info_hash=?", infoHash).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: completion events %s: %w", infoHash, err)
+	}
+	return n, nil
+}
+
+// ListenerSalt returns the salt of day's listener keys, storing fresh as it
+// when the day has none yet, and deletes the salts of days before the
+// previous one: once gone, a day's keys cannot be matched to addresses.
+func (s *SQLite) ListenerSalt(ctx context.Context, day time.Time, fresh []byte) ([]byte, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: listener salt: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM listener_salts WHERE day < ?`, utcDay(day.AddDate(0, 0, -1))); err != nil {
+		return nil, fmt.Errorf("store: listener salt: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO listener_salts(day, salt) VALUES(?,?) ON CONFLICT DO NOTHING`,
+		utcDay(day), fresh); err != nil {
+		return nil, fmt.Errorf("store: listener salt: %w", err)
+	}
+	var salt []byte
+	if err := tx.QueryRowContext(ctx, `SELECT salt FROM listener_salts WHERE day = ?`, utcDay(day)).Scan(&salt); err != nil {
+		return nil, fmt.Errorf("store: listener salt: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: listener salt: %w", err)
+	}
+	return salt, nil
+}
+
+// utcDay names t's UTC day, as completions and salts are keyed.
+func utcDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// CompletionCount is the torrent's counted downloads: one per listener per UTC day.
 func (s *SQLite) CompletionCount(ctx context.Context, infoHash string) (int64, error) {
 	var n int64
 	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM completions WHERE info_hash=?", infoHash).Scan(&n)

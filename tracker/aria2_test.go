@@ -36,7 +36,7 @@ func TestAria2DownloadCountsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st := newMemStore()
+	st := openStore(t)
 	tr := New(Config{AnnounceInterval: time.Minute}, st, testLogger(t), nil)
 	_, base := newTestTrackerFor(t, tr)
 
@@ -58,7 +58,7 @@ func TestAria2DownloadCountsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ih := mi.HashInfoBytes()
-	if err := tr.Allow(t.Context(), ih); err != nil {
+	if err := tr.Allow(t.Context(), ih, 0); err != nil {
 		t.Fatal(err)
 	}
 

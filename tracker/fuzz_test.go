@@ -74,7 +74,7 @@ func FuzzUDPPacket(f *testing.F) {
 // announce can reach the completion path.
 func fuzzTracker(t *testing.T) *Tracker {
 	tr := New(Config{}, nil, slog.New(slog.DiscardHandler), nil)
-	if err := tr.Allow(t.Context(), hashA); err != nil {
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	req := announceRequest{

@@ -20,6 +20,10 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 		if !allowMethod(w, r) {
 			return
 		}
+		if t.cfg.SelfUserAgent != "" && r.UserAgent() == t.cfg.SelfUserAgent {
+			writeFailure(w, string(errSelfAnnounce))
+			return
+		}
 		remote, ok := t.clientAddr(r)
 		if !ok {
 			writeFailure(w, "cannot determine your address")
@@ -41,7 +45,7 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 			writeFailure(w, clientMessage(err))
 			return
 		}
-		writeBencode(w, httpAnnounceBody(resp, q.compact, q.noPeerID))
+		writeBencode(w, httpAnnounceBody(resp, q.compact))
 	})
 }
 
@@ -113,9 +117,8 @@ type httpScrapeFile struct {
 }
 
 type httpPeer struct {
-	IP     string `bencode:"ip"`
-	PeerID []byte `bencode:"peer id,omitempty"`
-	Port   uint16 `bencode:"port"`
+	IP   string `bencode:"ip"`
+	Port uint16 `bencode:"port"`
 }
 
 // announceQuery is a parsed HTTP announce; req.addr is filled in from the connection.
@@ -203,7 +206,7 @@ func hash20(vals url.Values, key string) ([20]byte, error) {
 	return [20]byte([]byte(v[0])), nil
 }
 
-func httpAnnounceBody(resp announceResponse, compact, noPeerID bool) map[string]any {
+func httpAnnounceBody(resp announceResponse, compact bool) map[string]any {
 	body := map[string]any{
 		"interval":   int64(resp.interval.Seconds()),
 		"complete":   resp.stats.Complete,
@@ -212,11 +215,9 @@ func httpAnnounceBody(resp announceResponse, compact, noPeerID bool) map[string]
 	if !compact {
 		list := make([]httpPeer, 0, len(resp.peers))
 		for _, p := range resp.peers {
-			hp := httpPeer{IP: p.addr.Addr().String(), Port: p.addr.Port()}
-			if !noPeerID {
-				hp.PeerID = p.id[:]
-			}
-			list = append(list, hp)
+			// Peer ids are never shown (even without no_peer_id): clients do not
+			// need them, and they would let anyone act as another peer.
+			list = append(list, httpPeer{IP: p.addr.Addr().String(), Port: p.addr.Port()})
 		}
 		body["peers"] = list
 		return body

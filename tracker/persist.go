@@ -3,6 +3,7 @@ package tracker
 import (
 	"encoding/hex"
 	"net/netip"
+	"time"
 
 	"github.com/seedcast/seedcast/store"
 )
@@ -46,9 +47,18 @@ func (t *Tracker) RestorePeers(peers []store.TrackerPeer) int {
 			continue
 		}
 		s.add(sp.PeerID, &peer{addr: addr, seeder: sp.Seeder, lastSeen: sp.LastSeen,
-			wasLeecher: sp.WasLeecher, counted: sp.Counted})
+			wasLeecher: sp.WasLeecher, counted: sp.Counted, startedAt: restoredStart(sp)})
 		t.npeers++
 		n++
 	}
 	return n
+}
+
+// restoredStart stands for a restored leecher's first announce, which is not
+// saved: its last one, no later than the first, so it is never more plausible.
+func restoredStart(sp store.TrackerPeer) time.Time {
+	if !sp.WasLeecher {
+		return time.Time{}
+	}
+	return sp.LastSeen
 }

@@ -57,7 +57,7 @@ func TestHTTPAnnounceRateLimit(t *testing.T) {
 func TestUDPAnnounceRateLimit(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Config{AnnouncesPerIPPerMinute: 60, AnnounceBurst: 2}, nil, testLogger(t), clk.now)
-	if err := tr.Allow(t.Context(), hashA); err != nil {
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	addr := serveUDP(t, tr, "udp4", "127.0.0.1:0")
@@ -106,6 +106,28 @@ func TestRateLimitExemptAndDisabled(t *testing.T) {
 	}
 }
 
+// The /64s of one IPv6 /48 share a budget wide48Scale times a /64's.
+func TestRateLimiterAggregatesIPv6By48(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newRateLimiter(60, 1, nil)
+	allowed := 0
+	for i := range 100 {
+		if l.allow(netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%x::1", i)), now) {
+			allowed++
+		}
+	}
+	if allowed != wide48Scale {
+		t.Fatalf("100 /64s of one /48 got %d announces, want %d", allowed, wide48Scale)
+	}
+	if !l.allow(netip.MustParseAddr("2001:db8:8::1"), now) {
+		t.Fatal("another /48 shares the budget")
+	}
+	// It refills at wide48Scale times the /64 rate.
+	if !l.allow(netip.MustParseAddr("2001:db8:7:1000::1"), now.Add(time.Second/wide48Scale)) {
+		t.Fatal("the /48 did not refill")
+	}
+}
+
 func TestRateLimiterPerSourceAndBounded(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newRateLimiter(60, 1, nil)
@@ -127,8 +149,8 @@ func TestRateLimiterPerSourceAndBounded(t *testing.T) {
 	if !l.allow(a("2001:db8:0:2::1"), now) {
 		t.Fatal("another /64 shares the bucket")
 	}
-	if n := l.sweep(now); n != 4 {
-		t.Fatalf("%d buckets, want 4", n)
+	if n := l.sweep(now); n != 5 {
+		t.Fatalf("%d buckets, want 5 (2 IPv4, 2 /64s, their /48)", n)
 	}
 	// Refilled buckets are dropped: memory follows recent activity only.
 	if n := l.sweep(now.Add(time.Second)); n != 0 {
@@ -165,37 +187,34 @@ func TestRunSweepsRateLimiter(t *testing.T) {
 func TestMaxPeersAcrossTorrents(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr, base := newTestTracker(t, Config{MaxPeers: 3, PeerTTL: time.Hour}, nil, clk.now)
-	announceHTTP(t, base, hashA, "a1", 7001, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a2", 7002, 10, anatracker.Started)
-	announceHTTP(t, base, hashB, "b1", 7003, 10, anatracker.Started)
-	// Over the total: answered, not stored.
-	resp := announceHTTP(t, base, hashB, "b2", 7004, 10, anatracker.Started)
-	if len(resp.Peers) != 1 {
-		t.Fatalf("unstored peer got %v, want b1", resp.Peers)
+	step := func(ih [20]byte, id string, port uint16) {
+		clk.advance(time.Second)
+		announceHTTP(t, base, ih, id, port, 10, anatracker.Started)
 	}
+	step(hashA, "a1", 7001)
+	step(hashA, "a2", 7002)
+	step(hashB, "b1", 7003)
+	// Over the total: the newcomer takes its swarm's stalest place.
+	step(hashB, "b2", 7004)
 	wantStats(t, tr, hashB, Stats{Incomplete: 1})
-
-	// A stop frees a place; a stop of an unknown peer frees none.
-	announceHTTP(t, base, hashB, "never-stored", 7009, 10, anatracker.Stopped)
-	announceHTTP(t, base, hashA, "a1", 7001, 10, anatracker.Stopped)
-	announceHTTP(t, base, hashB, "b2", 7004, 10, anatracker.Started)
-	announceHTTP(t, base, hashB, "b3", 7005, 10, anatracker.Started)
-	wantStats(t, tr, hashB, Stats{Incomplete: 2})
-
-	// Forget and expiry free places too.
+	wantStats(t, tr, hashA, Stats{Incomplete: 2})
+	// A newcomer to an empty swarm takes the biggest swarm's stalest place.
 	tr.Forget(hashB)
-	announceHTTP(t, base, hashA, "a3", 7006, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a4", 7007, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "a5", 7008, 10, anatracker.Started)
-	wantStats(t, tr, hashA, Stats{Incomplete: 3})
-	clk.advance(2 * time.Hour)
-	tr.sweep()
-	announceHTTP(t, base, hashA, "a6", 7010, 10, anatracker.Started)
-	wantStats(t, tr, hashA, Stats{Incomplete: 1})
+	if err := tr.Allow(t.Context(), hashB, 0); err != nil {
+		t.Fatal(err)
+	}
+	step(hashA, "a3", 7005)
+	step(hashB, "b3", 7006)
+	wantStats(t, tr, hashA, Stats{Incomplete: 2})
+	wantStats(t, tr, hashB, Stats{Incomplete: 1})
 	tr.mu.Lock()
 	n := tr.npeers
 	tr.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("npeers = %d, want 1", n)
+	if n != 3 {
+		t.Fatalf("npeers = %d, want 3", n)
 	}
+	clk.advance(2 * time.Hour)
+	tr.sweep()
+	step(hashA, "a6", 7010)
+	wantStats(t, tr, hashA, Stats{Incomplete: 1})
 }

@@ -91,7 +91,7 @@ func snapshotsBy(t *testing.T, st *store.SQLite, ih [20]byte) map[string][]store
 
 func TestScraperHTTPAndUDPWithDeadTrackers(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	tr, base := newTestTracker(t, Config{}, newMemStore(), clk.now)
+	tr, base := newTestTracker(t, Config{}, openStore(t), clk.now)
 	udpAddr := serveUDP(t, tr, "udp4", "127.0.0.1:0")
 	announceHTTP(t, base, hashA, "leech-then-done", 7001, 100, anatracker.Started)
 	announceHTTP(t, base, hashA, "leech-then-done", 7001, 0, anatracker.Completed)
@@ -175,7 +175,7 @@ func TestScraperUDPBatchesOf74(t *testing.T) {
 	var hashes []string
 	for i := range 150 {
 		ih := [20]byte{0x5c, byte(i)}
-		if err := tr.Allow(t.Context(), ih); err != nil {
+		if err := tr.Allow(t.Context(), ih, 0); err != nil {
 			t.Fatal(err)
 		}
 		hashes = append(hashes, hex.EncodeToString(ih[:]))

@@ -19,8 +19,12 @@ type Config struct {
 	AnnounceInterval   time.Duration // told to clients; default 15m when zero
 	PeerTTL            time.Duration // a peer not heard from for this long is expired; default 2*AnnounceInterval+1m
 	MaxNumWant         int           // cap on peers returned; default 50
-	MaxPeersPerTorrent int           // default 10000; beyond it new peers are not stored (still answered)
-	MaxPeers           int           // across all torrents; default 200000 (about 30 MB); beyond it likewise
+	MaxPeersPerTorrent int           // default 10000
+	MaxPeers           int           // across all torrents; default 200000 (about 30 MB)
+	// MaxPeersPerPrefix caps one source prefix (IPv4 address, IPv6 /48) in a
+	// swarm; default 64. Past any cap a newcomer evicts the stalest peer (of
+	// its prefix, the swarm, or the tracker), so counting never stops.
+	MaxPeersPerPrefix int
 
 	// AnnouncesPerIPPerMinute is the sustained announce rate allowed per source
 	// (an IPv4 address or an IPv6 /64), HTTP and UDP together; default 120,
@@ -36,6 +40,14 @@ type Config struct {
 	// not itself a trusted proxy; from anyone else the header is ignored, so
 	// a peer cannot announce someone else's address.
 	TrustedProxies []netip.Prefix
+	// MaxDownloadRate (bytes/s) is the fastest download believed: a completion
+	// counts only if the peer's first announce with bytes left came at least
+	// size/MaxDownloadRate before. Default 125,000,000 (1 Gbit/s).
+	MaxDownloadRate int64
+	// SelfUserAgent is the User-Agent of the gateway's own fetches: an HTTP
+	// announce carrying it is the gateway fetching its own tracker (a feed's
+	// enclosure pointing at /announce) and is refused, never counted.
+	SelfUserAgent string
 }
 
 func (c Config) withDefaults() Config {
@@ -54,22 +66,32 @@ func (c Config) withDefaults() Config {
 	if c.MaxPeers <= 0 {
 		c.MaxPeers = 200_000
 	}
+	if c.MaxPeersPerPrefix <= 0 {
+		c.MaxPeersPerPrefix = 64
+	}
 	if c.AnnouncesPerIPPerMinute == 0 {
 		c.AnnouncesPerIPPerMinute = 120
 	}
 	if c.AnnounceBurst <= 0 {
 		c.AnnounceBurst = 60
 	}
+	if c.MaxDownloadRate <= 0 {
+		c.MaxDownloadRate = 125_000_000
+	}
 	return c
 }
 
-// Store persists completions. Implemented by the lead's SQLite store; info hashes are
-// 40-char lowercase hex.
+// Store persists completions (store.SQLite); info hashes are 40-char lowercase hex.
 type Store interface {
-	// RecordCompletion stores one completion for (infoHash, peerKey) and reports whether it was new
-	// (false when that peer had already been counted for that torrent).
-	RecordCompletion(ctx context.Context, infoHash, peerKey string, at time.Time) (added bool, err error)
+	// RecordCompletion stores one plausible completion by listener at at and reports
+	// whether it was a new counted download (false when that listener had already
+	// been counted for that torrent on at's UTC day).
+	RecordCompletion(ctx context.Context, infoHash, listener string, at time.Time) (added bool, err error)
+	// CompletionCount is the torrent's counted downloads.
 	CompletionCount(ctx context.Context, infoHash string) (int64, error)
+	// ListenerSalt returns day's salt of listener keys, storing fresh when it has none,
+	// and deletes the salts of the days before the previous one.
+	ListenerSalt(ctx context.Context, day time.Time, fresh []byte) ([]byte, error)
 }
 
 // Stats is what a scrape reports for one torrent.
@@ -92,23 +114,20 @@ type Tracker struct {
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
 	npeers int // peers stored across all swarms, bounded by cfg.MaxPeers
-}
+	// memCounted dedupes counted downloads of the current day without a store.
+	memCounted map[string]bool
+	memDay     string
+	// implausible counts completions refused as too fast since the start.
+	implausible int64
 
-type swarm struct {
-	peers      map[[20]byte]*peer // keyed by peer_id
-	seeders    int64
-	leechers   int64
-	downloaded int64 // in-memory mirror of Store.CompletionCount
-}
+	// pending holds counted completions the store failed to write (a full
+	// disk), oldest first, for Run to write once it can; bounded by maxPending.
+	pendingMu sync.Mutex
+	pending   []pendingCompletion
 
-type peer struct {
-	addr     netip.AddrPort
-	seeder   bool
-	lastSeen time.Time
-	// wasLeecher is set once the peer announced left>0: only such a peer can complete.
-	wasLeecher bool
-	// counted avoids asking the store again for a peer already counted in this session.
-	counted bool
+	saltMu      sync.Mutex
+	salt        daySalt
+	saltUnsaved bool // salt not yet in the store: try again on the next key
 }
 
 // New returns a Tracker. st may be nil, in which case completions are counted in
@@ -135,11 +154,15 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 	}
 }
 
-// Allow starts tracking infoHash, loading its completion count from the Store.
-// Allowing an already tracked hash does nothing.
-func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
+// Allow starts tracking infoHash, a torrent of length bytes, loading its
+// completion count from the Store. Allowing an already tracked hash only
+// updates its length.
+func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64) error {
 	t.mu.Lock()
-	_, ok := t.swarms[infoHash]
+	s, ok := t.swarms[infoHash]
+	if ok {
+		s.length = length
+	}
 	t.mu.Unlock()
 	if ok {
 		return nil
@@ -155,7 +178,7 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.swarms[infoHash]; !ok {
-		t.swarms[infoHash] = &swarm{peers: make(map[[20]byte]*peer), downloaded: count}
+		t.swarms[infoHash] = newSwarm(count, length)
 	}
 	return nil
 }
@@ -197,6 +220,7 @@ func (t *Tracker) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 			t.sweep()
+			t.retryPending(ctx)
 		}
 	}
 }
@@ -213,8 +237,14 @@ func (t *Tracker) sweep() {
 	for _, s := range t.swarms {
 		for id, p := range s.peers {
 			if p.lastSeen.Before(cutoff) {
+				s.keepStart(p, now, t.cfg.MaxPeersPerTorrent)
 				s.remove(id)
 				expired++
+			}
+		}
+		for l, st := range s.starts {
+			if st.kept.Before(cutoff) {
+				delete(s.starts, l)
 			}
 		}
 	}
@@ -227,29 +257,6 @@ func (t *Tracker) sweep() {
 // full reports whether s, or the tracker, holds as many peers as it may store.
 func (t *Tracker) full(s *swarm) bool {
 	return len(s.peers) >= t.cfg.MaxPeersPerTorrent || t.npeers >= t.cfg.MaxPeers
-}
-
-// add stores a peer new to s and counts it; the tracker's npeers is the caller's.
-func (s *swarm) add(id [20]byte, p *peer) {
-	s.peers[id] = p
-	if p.seeder {
-		s.seeders++
-	} else {
-		s.leechers++
-	}
-}
-
-func (s *swarm) remove(id [20]byte) {
-	p, ok := s.peers[id]
-	if !ok {
-		return
-	}
-	if p.seeder {
-		s.seeders--
-	} else {
-		s.leechers--
-	}
-	delete(s.peers, id)
 }
 
 // event is an announce event, numbered as in BEP 15.
@@ -294,6 +301,10 @@ func (e clientError) Error() string { return string(e) }
 const (
 	errUnknownInfoHash clientError = "unknown info hash"
 	errRateLimited     clientError = "rate limited"
+	// errPeerIDInUse: a peer_id is bound to the address that first announced it,
+	// so no one else can replace or stop that peer.
+	errPeerIDInUse  clientError = "peer id in use"
+	errSelfAnnounce clientError = "the gateway does not announce to its own tracker"
 )
 
 // allowAnnounce charges one announce to src's rate limit and reports whether it may proceed.
@@ -348,9 +359,25 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	}
 	seeder := req.left == 0
 	p, known := s.peers[req.peerID]
-	if known && seeder && p.wasLeecher && !p.counted {
+	if known && p.addr.Addr() != req.addr.Addr() {
+		return false, errPeerIDInUse
+	}
+	var l listener
+	if !known {
+		// A newcomer may be a peer evicted (or expired) while downloading: its
+		// listener's start is kept for it.
+		l = listenerOf(req.addr.Addr(), req.peerID)
+		p = &peer{id: req.peerID, addr: req.addr, src: capPrefix(req.addr.Addr())}
+		if at, ok := s.starts[l]; ok {
+			p.wasLeecher, p.startedAt = true, at.first
+		}
+	}
+	if seeder && p.wasLeecher && !p.counted {
 		p.counted = true
-		completed = true
+		completed = t.plausible(s, p, req, now)
+		if !known {
+			delete(s.starts, l)
+		}
 	}
 	if req.event == eventStopped {
 		if known {
@@ -360,67 +387,130 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		return completed, nil
 	}
 	if !known {
-		if t.full(s) {
-			return false, nil
-		}
-		p = &peer{}
-		s.peers[req.peerID] = p
+		t.makeRoom(s, p.src, now)
+		s.add(req.peerID, p)
 		t.npeers++
-	} else if p.seeder {
-		s.seeders--
-	} else {
-		s.leechers--
 	}
-	if seeder {
-		s.seeders++
-	} else {
-		s.leechers++
-		p.wasLeecher = true
+	s.setSeeder(p, seeder)
+	if !seeder && !p.wasLeecher {
+		p.wasLeecher, p.startedAt = true, now
 	}
-	p.seeder = seeder
 	p.addr = req.addr
 	p.lastSeen = now
+	s.touch(p)
 	return completed, nil
 }
 
-// recordCompletion persists one completion and bumps the in-memory count when the
-// store says it is new. It runs without the lock held, as the store does I/O.
+// plausible reports whether p's completion now could have moved the
+// torrent's bytes: p's first announce with bytes left came at least
+// length/MaxDownloadRate before. A peer_id minted to announce left>0 and then
+// left=0 at once is not a download.
+func (t *Tracker) plausible(s *swarm, p *peer, req announceRequest, now time.Time) bool {
+	need := time.Duration(float64(s.length) / float64(t.cfg.MaxDownloadRate) * float64(time.Second))
+	took := now.Sub(p.startedAt)
+	if took >= need {
+		return true
+	}
+	t.implausible++
+	t.log.Debug("tracker: completion too fast to be a download, not counted", "info_hash",
+		hex.EncodeToString(req.infoHash[:]), "took", took, "need", need)
+	return false
+}
+
+// recordCompletion persists one plausible completion and bumps the in-memory
+// count when it is a new counted download (its listener's first that UTC day).
+// It runs without the lock held, as the store does I/O.
 func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now time.Time) {
 	infoHash := hex.EncodeToString(req.infoHash[:])
-	peerKey := hex.EncodeToString(req.peerID[:])
-	added := true
+	// The completion must not be lost because the client hung up mid-request.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	key := t.listenerKey(ctx, listenerOf(req.addr.Addr(), req.peerID), now)
 	if t.store != nil {
-		// The completion must not be lost because the client hung up mid-request.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		defer cancel()
-		var err error
-		added, err = t.store.RecordCompletion(ctx, infoHash, peerKey, now)
+		added, err := t.store.RecordCompletion(ctx, infoHash, key, now)
 		if err != nil {
-			t.log.Error("tracker: record completion", "info_hash", infoHash, "peer_id", peerKey, "err", err)
-			t.uncount(req)
+			t.log.Error("tracker: record completion; kept to write again", "info_hash", infoHash, "err", err)
+			t.keepPending(pendingCompletion{infoHash: req.infoHash, listener: key, at: now})
+			return
+		}
+		if !added {
 			return
 		}
 	}
-	if !added {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.store == nil && !t.memCount(infoHash+key, now) {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok := t.swarms[req.infoHash]; ok {
-		s.downloaded++
-	}
-	t.log.Debug("tracker: completion", "info_hash", infoHash, "peer_id", peerKey)
+	t.countedLocked(req.infoHash)
 }
 
-// uncount lets a later announce of the same peer retry a completion the store failed to record.
-func (t *Tracker) uncount(req announceRequest) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok := t.swarms[req.infoHash]; ok {
-		if p, ok := s.peers[req.peerID]; ok {
-			p.counted = false
+func (t *Tracker) countedLocked(infoHash [20]byte) {
+	if s, ok := t.swarms[infoHash]; ok {
+		s.downloaded++
+	}
+	t.log.Debug("tracker: counted download", "info_hash", hex.EncodeToString(infoHash[:]))
+}
+
+// maxPending bounds the completions kept while the store cannot write (about
+// 150 bytes each).
+const maxPending = 100_000
+
+type pendingCompletion struct {
+	infoHash [20]byte
+	listener string
+	at       time.Time
+}
+
+func (t *Tracker) keepPending(c pendingCompletion) {
+	t.pendingMu.Lock()
+	defer t.pendingMu.Unlock()
+	if len(t.pending) >= maxPending {
+		t.log.Error("tracker: too many completions waiting for the store; dropping the oldest")
+		t.pending = t.pending[1:]
+	}
+	t.pending = append(t.pending, c)
+}
+
+// retryPending writes the kept completions, oldest first, until the store
+// fails again; each counts once written (the store still dedupes it).
+func (t *Tracker) retryPending(ctx context.Context) {
+	t.pendingMu.Lock()
+	defer t.pendingMu.Unlock()
+	written := 0
+	for len(t.pending) > 0 {
+		c := t.pending[0]
+		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		added, err := t.store.RecordCompletion(wctx, hex.EncodeToString(c.infoHash[:]), c.listener, c.at)
+		cancel()
+		if err != nil {
+			t.log.Debug("tracker: store still cannot write completions", "waiting", len(t.pending), "err", err)
+			return
+		}
+		t.pending = t.pending[1:]
+		written++
+		if added {
+			t.mu.Lock()
+			t.countedLocked(c.infoHash)
+			t.mu.Unlock()
 		}
 	}
+	if written > 0 {
+		t.log.Info("tracker: kept completions written", "count", written)
+	}
+}
+
+// memCount is the store's per-listener, per-day dedupe for a tracker without
+// one; t.mu is held.
+func (t *Tracker) memCount(key string, now time.Time) bool {
+	if day := now.UTC().Format("2006-01-02"); day != t.memDay {
+		t.memDay, t.memCounted = day, make(map[string]bool)
+	}
+	if t.memCounted[key] {
+		return false
+	}
+	t.memCounted[key] = true
+	return true
 }
 
 // pick returns up to n live peers other than the requester. Seeders get only

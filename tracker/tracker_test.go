@@ -3,7 +3,6 @@ package tracker
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,43 +13,6 @@ import (
 
 	anatracker "github.com/anacrolix/torrent/tracker"
 )
-
-// memStore is a minimal in-memory double of the lead's completion store.
-type memStore struct {
-	mu   sync.Mutex
-	done map[string]map[string]bool // info hash -> peer key -> recorded
-	fail error                      // returned by RecordCompletion while set
-}
-
-func newMemStore() *memStore { return &memStore{done: make(map[string]map[string]bool)} }
-
-func (s *memStore) RecordCompletion(_ context.Context, infoHash, peerKey string, _ time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return false, s.fail
-	}
-	if s.done[infoHash] == nil {
-		s.done[infoHash] = make(map[string]bool)
-	}
-	if s.done[infoHash][peerKey] {
-		return false, nil
-	}
-	s.done[infoHash][peerKey] = true
-	return true, nil
-}
-
-func (s *memStore) CompletionCount(_ context.Context, infoHash string) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return int64(len(s.done[infoHash])), nil
-}
-
-func (s *memStore) setFail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail = err
-}
 
 // clock is an injectable time source for expiry tests.
 type clock struct {
@@ -92,7 +54,7 @@ func newTestTracker(t *testing.T, cfg Config, st Store, now func() time.Time) (*
 	t.Helper()
 	tr := New(cfg, st, testLogger(t), now)
 	for _, ih := range [][20]byte{hashA, hashB} {
-		if err := tr.Allow(t.Context(), ih); err != nil {
+		if err := tr.Allow(t.Context(), ih, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,7 +106,7 @@ func wantStats(t *testing.T, tr *Tracker, ih [20]byte, want Stats) {
 }
 
 func TestCompletionStoppedWithLeftZeroCounts(t *testing.T) {
-	st := newMemStore()
+	st := openStore(t)
 	tr, base := newTestTracker(t, Config{}, st, nil)
 	announceHTTP(t, base, hashA, "leech", 6881, 1000, anatracker.Started)
 	wantStats(t, tr, hashA, Stats{Incomplete: 1})
@@ -157,16 +119,17 @@ func TestCompletionStoppedWithLeftZeroCounts(t *testing.T) {
 }
 
 func TestCompletionViaCompletedAndRegularAnnounce(t *testing.T) {
-	tr, base := newTestTracker(t, Config{}, newMemStore(), nil)
+	tr, base := newTestTracker(t, Config{}, openStore(t), nil)
 	announceHTTP(t, base, hashA, "one", 6881, 10, anatracker.Started)
 	announceHTTP(t, base, hashA, "one", 6881, 0, anatracker.Completed)
 	announceHTTP(t, base, hashA, "two", 6882, 10, anatracker.Started)
 	announceHTTP(t, base, hashA, "two", 6882, 0, anatracker.None)
-	wantStats(t, tr, hashA, Stats{Complete: 2, Downloaded: 2})
+	// One listener (same address, same client): one counted download that day.
+	wantStats(t, tr, hashA, Stats{Complete: 2, Downloaded: 1})
 }
 
 func TestSeederOnlyNeverCounts(t *testing.T) {
-	st := newMemStore()
+	st := openStore(t)
 	tr, base := newTestTracker(t, Config{}, st, nil)
 	announceHTTP(t, base, hashA, "seed", 6881, 0, anatracker.Started)
 	announceHTTP(t, base, hashA, "seed", 6881, 0, anatracker.None)
@@ -180,7 +143,7 @@ func TestSeederOnlyNeverCounts(t *testing.T) {
 }
 
 func TestRepeatCompletionsCountOnce(t *testing.T) {
-	st := newMemStore()
+	st := openStore(t)
 	tr, base := newTestTracker(t, Config{}, st, nil)
 	announceHTTP(t, base, hashA, "rep", 6881, 10, anatracker.Started)
 	announceHTTP(t, base, hashA, "rep", 6881, 0, anatracker.Completed)
@@ -195,22 +158,10 @@ func TestRepeatCompletionsCountOnce(t *testing.T) {
 
 	// A restarted tracker loads the count from the store.
 	tr2 := New(Config{}, st, testLogger(t), nil)
-	if err := tr2.Allow(t.Context(), hashA); err != nil {
+	if err := tr2.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, tr2, hashA, Stats{Downloaded: 1})
-}
-
-func TestStoreFailureIsRetried(t *testing.T) {
-	st := newMemStore()
-	tr, base := newTestTracker(t, Config{}, st, nil)
-	announceHTTP(t, base, hashA, "p", 6881, 10, anatracker.Started)
-	st.setFail(errors.New("disk full"))
-	announceHTTP(t, base, hashA, "p", 6881, 0, anatracker.Completed)
-	wantStats(t, tr, hashA, Stats{Complete: 1})
-	st.setFail(nil)
-	announceHTTP(t, base, hashA, "p", 6881, 0, anatracker.None)
-	wantStats(t, tr, hashA, Stats{Complete: 1, Downloaded: 1})
 }
 
 func TestNilStoreCountsInMemory(t *testing.T) {
@@ -223,7 +174,7 @@ func TestNilStoreCountsInMemory(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := Config{AnnounceInterval: time.Minute, PeerTTL: 3 * time.Minute}
-	tr, base := newTestTracker(t, cfg, newMemStore(), clk.now)
+	tr, base := newTestTracker(t, cfg, openStore(t), clk.now)
 	announceHTTP(t, base, hashA, "old", 7001, 10, anatracker.Started)
 	clk.advance(2 * time.Minute)
 	announceHTTP(t, base, hashA, "new", 7002, 0, anatracker.Started)
@@ -260,18 +211,53 @@ func TestRunStopsWithContext(t *testing.T) {
 	}
 }
 
-func TestMaxPeersPerTorrent(t *testing.T) {
-	tr, base := newTestTracker(t, Config{MaxPeersPerTorrent: 2}, nil, nil)
-	announceHTTP(t, base, hashA, "p1", 7001, 10, anatracker.Started)
-	announceHTTP(t, base, hashA, "p2", 7002, 10, anatracker.Started)
-	resp := announceHTTP(t, base, hashA, "p3", 7003, 10, anatracker.Started)
-	if len(resp.Peers) != 2 {
-		t.Fatalf("unstored peer got %d peers, want 2", len(resp.Peers))
+// A full swarm evicts its stalest peer for a newcomer, and the evicted
+// peer's completion still counts.
+func TestFullSwarmEvictsStalestAndStillCounts(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := New(Config{MaxPeersPerTorrent: 2, AnnouncesPerIPPerMinute: -1}, openStore(t), testLogger(t), clk.now)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
+		t.Fatal(err)
 	}
+	mustAnn(t, tr, hashA, rawID("-qB4650-p1"), "127.0.5.1", 10, eventStarted)
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p2"), "127.0.5.2", 10, eventStarted)
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p3"), "127.0.5.3", 10, eventStarted)
 	wantStats(t, tr, hashA, Stats{Incomplete: 2})
-	// A stored peer can still change state.
-	announceHTTP(t, base, hashA, "p1", 7001, 0, anatracker.None)
-	wantStats(t, tr, hashA, Stats{Complete: 1, Incomplete: 1, Downloaded: 1})
+	tr.mu.Lock()
+	_, p1 := tr.swarms[hashA].peers[rawID("-qB4650-p1")]
+	_, p3 := tr.swarms[hashA].peers[rawID("-qB4650-p3")]
+	tr.mu.Unlock()
+	if p1 || !p3 {
+		t.Fatalf("p1 stored %v, p3 stored %v: want the stalest (p1) evicted for p3", p1, p3)
+	}
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-qB4650-p1"), "127.0.5.1", 0, eventCompleted)
+	if n := downloaded(t, tr, hashA); n != 1 {
+		t.Fatalf("evicted peer's completion: downloaded = %d, want 1", n)
+	}
+}
+
+// One IPv6 /48 holds at most MaxPeersPerPrefix places in a swarm.
+func TestPerPrefixCapEvictsThatPrefix(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := New(Config{MaxPeersPerPrefix: 2, AnnouncesPerIPPerMinute: -1}, nil, testLogger(t), clk.now)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, ip := range []string{"2001:db8:9::1", "2001:db8:1:1::1", "2001:db8:1:2::1", "2001:db8:1:3::1"} {
+		clk.advance(time.Second)
+		mustAnn(t, tr, hashA, rawID(fmt.Sprintf("-qB4650-%d", i)), ip, 10, eventStarted)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	s := tr.swarms[hashA]
+	_, other := s.peers[rawID("-qB4650-0")]
+	_, first := s.peers[rawID("-qB4650-1")]
+	if len(s.peers) != 3 || !other || first {
+		t.Fatalf("%d peers, other /48 kept %v, first of the capped /48 kept %v; want 3, true, false", len(s.peers), other, first)
+	}
 }
 
 func TestForgetAndAllow(t *testing.T) {
@@ -291,7 +277,7 @@ func TestForgetAndAllow(t *testing.T) {
 	}
 	// Allowing twice keeps the swarm.
 	announceHTTP(t, base, hashB, "p", 7001, 10, anatracker.Started)
-	if err := tr.Allow(t.Context(), hashB); err != nil {
+	if err := tr.Allow(t.Context(), hashB, 0); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, tr, hashB, Stats{Incomplete: 1})
@@ -313,7 +299,7 @@ func TestPickSeederGetsOnlyLeechers(t *testing.T) {
 func TestConcurrentAnnouncesKeepCountsConsistent(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	// About 90 announces from one address with a frozen clock: not a rate-limit test.
-	tr, base := newTestTracker(t, Config{AnnouncesPerIPPerMinute: -1}, newMemStore(), clk.now)
+	tr, base := newTestTracker(t, Config{AnnouncesPerIPPerMinute: -1}, openStore(t), clk.now)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
@@ -348,9 +334,9 @@ func TestConcurrentAnnouncesKeepCountsConsistent(t *testing.T) {
 	if got.Complete != seeders || got.Incomplete != leechers {
 		t.Fatalf("stats %+v, but peers hold %d seeders and %d leechers", got, seeders, leechers)
 	}
-	// Per worker, peers 2, 4, 5, 7 and 8 go from left>0 to left=0.
-	if got.Downloaded != 4*5 {
-		t.Fatalf("downloaded = %d, want 20", got.Downloaded)
+	// Many peers go from left>0 to left=0, all one listener (one address, one client).
+	if got.Downloaded != 1 {
+		t.Fatalf("downloaded = %d, want 1", got.Downloaded)
 	}
 	clk.advance(time.Hour)
 	tr.sweep()

@@ -12,6 +12,8 @@ import (
 	anatracker "github.com/anacrolix/torrent/tracker"
 	"github.com/anacrolix/torrent/tracker/udp"
 	"github.com/anacrolix/torrent/types/infohash"
+
+	"github.com/seedcast/seedcast/store"
 )
 
 // serveUDP runs tr on a fresh socket at network/addr and checks at cleanup that
@@ -44,7 +46,7 @@ func newUDPTracker(t *testing.T, st Store, now func() time.Time) (*Tracker, net.
 	t.Helper()
 	tr := New(Config{}, st, testLogger(t), now)
 	for _, ih := range [][20]byte{hashA, hashB} {
-		if err := tr.Allow(t.Context(), ih); err != nil {
+		if err := tr.Allow(t.Context(), ih, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +92,7 @@ func TestUDPAnnounce(t *testing.T) {
 }
 
 func TestUDPCompletion(t *testing.T) {
-	st := newMemStore()
+	st := openStore(t)
 	tr, addr := newUDPTracker(t, st, nil)
 	mustAnnounceUDP(t, addr, hashA, "seed", 7001, 0, anatracker.Started)
 	mustAnnounceUDP(t, addr, hashA, "seed", 7001, 0, anatracker.Completed)
@@ -109,11 +111,11 @@ func TestUDPUnknownHash(t *testing.T) {
 }
 
 func TestUDPScrape(t *testing.T) {
-	tr, addr := newUDPTracker(t, newMemStore(), nil)
+	tr, addr := newUDPTracker(t, openStore(t), nil)
 	hashes := make([]infohash.T, udpMaxScrape)
 	for i := range hashes {
 		hashes[i] = infohash.T{0x5c, byte(i)}
-		if err := tr.Allow(t.Context(), hashes[i]); err != nil {
+		if err := tr.Allow(t.Context(), hashes[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -321,7 +323,7 @@ func TestUDPBadEventAndTruncatedScrape(t *testing.T) {
 
 func TestUDPIPv6(t *testing.T) {
 	tr := New(Config{}, nil, testLogger(t), nil)
-	if err := tr.Allow(t.Context(), hashA); err != nil {
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	addr := serveUDP(t, tr, "udp6", "[::1]:0")
@@ -348,15 +350,15 @@ func TestUDPIPv6(t *testing.T) {
 }
 
 // panicStore panics on every completion, standing in for any bug a packet might hit.
-type panicStore struct{ memStore }
+type panicStore struct{ *store.SQLite }
 
 func (*panicStore) RecordCompletion(context.Context, string, string, time.Time) (bool, error) {
 	panic("store exploded")
 }
 
 func TestUDPPanicDropsPacketNotServer(t *testing.T) {
-	tr := New(Config{}, &panicStore{memStore: *newMemStore()}, testLogger(t), nil)
-	if err := tr.Allow(t.Context(), hashA); err != nil {
+	tr := New(Config{}, &panicStore{openStore(t)}, testLogger(t), nil)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
 		t.Fatal(err)
 	}
 	addr := serveUDP(t, tr, "udp4", "127.0.0.1:0")

@@ -70,7 +70,8 @@ type Seeder interface {
 
 // Tracker is told about every torrent the gateway publishes.
 type Tracker interface {
-	Allow(ctx context.Context, infoHash [20]byte) error
+	// Allow tracks a torrent of length bytes (its size bounds how soon a download can complete).
+	Allow(ctx context.Context, infoHash [20]byte, length int64) error
 }
 
 // Feed is one subscription.
@@ -205,7 +206,7 @@ func (w *Worker) Restore(ctx context.Context) error {
 		if t.Evicted {
 			// Tracked still (peers and the web seed serve it), not seeded.
 			if w.tracker != nil {
-				if err := w.tracker.Allow(ctx, mi.HashInfoBytes()); err != nil {
+				if err := w.tracker.Allow(ctx, mi.HashInfoBytes(), torrentLength(mi)); err != nil {
 					errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 				}
 			}
@@ -309,7 +310,7 @@ func (w *Worker) requeue(ctx context.Context, t store.Torrent, why string) error
 
 func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {
 	if w.tracker != nil {
-		if err := w.tracker.Allow(ctx, mi.HashInfoBytes()); err != nil {
+		if err := w.tracker.Allow(ctx, mi.HashInfoBytes(), torrentLength(mi)); err != nil {
 			return err
 		}
 	}
@@ -845,4 +846,14 @@ func (w *Worker) untrackActive(slug, key string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.active, slug+"\x00"+key)
+}
+
+// torrentLength is the total size of mi's files, 0 if its info does not parse
+// (then the tracker checks no minimum download time).
+func torrentLength(mi *metainfo.MetaInfo) int64 {
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return 0
+	}
+	return info.TotalLength()
 }

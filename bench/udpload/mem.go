@@ -29,7 +29,7 @@ func measureMemory(ctx context.Context, o options, torrents int) error {
 	for range torrents {
 		var h [20]byte
 		_, _ = rand.Read(h[:])
-		if err := tr.Allow(ctx, h); err != nil {
+		if err := tr.Allow(ctx, h, 0); err != nil {
 			return fmt.Errorf("udpload: %w", err)
 		}
 		lines.WriteString(hex.EncodeToString(h[:]) + "\n")

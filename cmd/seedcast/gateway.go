@@ -197,6 +197,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
 		RateLimitExempt:         ownAddresses(log),
 		TrustedProxies:          cfg.HTTP.TrustedProxyPrefixes(),
+		MaxDownloadRate:         cfg.Tracker.MaxDownloadRate,
+		SelfUserAgent:           cfg.Fetch.UserAgent,
 	}, st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	mux.Handle("GET /announce", trk.AnnounceHandler())
