@@ -40,12 +40,12 @@ var durationRanges = map[string]durationRange{
 	"fetch.enclosure_idle_timeout": {time.Second, time.Hour},
 }
 
-// Shortest time between two runs of each schedule. Polling faster than a
-// minute hammers the podcaster's server; re-hashing every file more than
-// hourly keeps the disk busy for nothing. Scrapes may be frequent (the
-// e2e report test scrapes every 2s).
+// Shortest time between two runs of each schedule. Polls and scrapes may be
+// a second apart (conditional GETs; the e2e tests poll every 2s) but not
+// "@every 0s" or negative, which robfig/cron turns into every second;
+// re-hashing every file more than hourly keeps the disk busy for nothing.
 var minScheduleGap = map[string]time.Duration{
-	"schedule.poll":   time.Minute,
+	"schedule.poll":   time.Second,
 	"schedule.scrape": time.Second,
 	"schedule.verify": time.Hour,
 }

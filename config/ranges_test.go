@@ -45,7 +45,7 @@ func TestOutOfRangeValuesNameTheKey(t *testing.T) {
 		{"fetch:\n  user_agent: \"" + strings.Repeat("a", 300) + "\"\n", "fetch.user_agent"},
 		{"schedule:\n  poll: \"@every -15m\"\n", "schedule.poll"},
 		{"schedule:\n  poll: \"@every 0s\"\n", "schedule.poll"},
-		{"schedule:\n  poll: \"@every 30s\"\n", "schedule.poll"},
+		{"schedule:\n  poll: \"@every 500ms\"\n", "schedule.poll"},
 		{"schedule:\n  poll: \"@every 9000h\"\n", "schedule.poll"},
 		{"schedule:\n  poll: \"0 0 30 2 *\"\n", "schedule.poll"}, // 30 February: never
 		{"schedule:\n  scrape: \"@every 0s\"\n", "schedule.scrape"},
