@@ -18,6 +18,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/seedcast/seedcast/feeds"
 	"github.com/seedcast/seedcast/safehttp"
 )
 
@@ -100,6 +101,7 @@ type Fetch struct {
 	AllowPrivateNetworks bool   `yaml:"allow_private_networks"`
 	MaxFeedBytes         int64  `yaml:"max_feed_bytes"`      // default 20 MiB
 	MaxEnclosureBytes    int64  `yaml:"max_enclosure_bytes"` // default 8 GiB
+	MaxItems             int    `yaml:"max_items"`           // newest items kept per feed; default 10000
 	MaxRedirects         int    `yaml:"max_redirects"`       // default 5
 	MinFreeBytes         int64  `yaml:"min_free_bytes"`      // disk-space floor in data_dir; default 256 MiB
 	FeedTimeout          string `yaml:"feed_timeout"`        // whole feed request; default 60s
@@ -229,6 +231,9 @@ func (c *Config) applyDefaults() {
 	if c.Fetch.MaxEnclosureBytes == 0 {
 		c.Fetch.MaxEnclosureBytes = 8 << 30
 	}
+	if c.Fetch.MaxItems == 0 {
+		c.Fetch.MaxItems = feeds.DefaultMaxItems
+	}
 	if c.Fetch.MinFreeBytes == 0 {
 		c.Fetch.MinFreeBytes = 256 << 20
 	}
@@ -322,6 +327,7 @@ func (c *Config) Validate() error {
 	}
 	check(checkInt("fetch.max_feed_bytes", c.Fetch.MaxFeedBytes, 1, maxFeedBytes))
 	check(checkInt("fetch.max_enclosure_bytes", c.Fetch.MaxEnclosureBytes, 1, maxEnclosureBytes))
+	check(checkInt("fetch.max_items", int64(c.Fetch.MaxItems), 1, maxItems))
 	check(checkInt("fetch.min_free_bytes", c.Fetch.MinFreeBytes, 0, maxStoreBytes))
 	check(checkInt("fetch.max_redirects", int64(c.Fetch.MaxRedirects), 0, maxRedirects))
 	check(checkUserAgent(c.Fetch.UserAgent))

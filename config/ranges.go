@@ -25,6 +25,7 @@ const (
 	maxRedirects      = 20
 	maxAnnouncesPerIP = 60000 // per minute: 1000 a second
 	maxKeepEpisodes   = 1000000
+	maxItems          = 1000000
 	maxUserAgentLen   = 256
 )
 

@@ -445,6 +445,7 @@ func (g *gateway) scrape(ih metainfo.Hash) (complete, incomplete, downloaded int
 type feedStatus struct {
 	Slug        string `json:"slug"`
 	LastError   string `json:"last_error"`
+	Warning     string `json:"warning"`
 	Seeding     int    `json:"seeding"`
 	Pending     int    `json:"pending"`
 	Downloading []struct {

@@ -135,6 +135,8 @@ var migrations = []string{
 		last_seen INTEGER NOT NULL
 	);`,
 	countedDownloads,
+	// warning says what the last good poll left out (fetch.max_items).
+	`ALTER TABLE feeds ADD COLUMN warning TEXT NOT NULL DEFAULT '';`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC
@@ -264,7 +266,7 @@ func (s *SQLite) EnsureFeed(ctx context.Context, slug, url string) error {
 }
 
 const feedCols = `slug, url, title, link, description, language, copyright, author, image_url,
-	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at`
+	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at, warning`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -273,7 +275,7 @@ func scanFeed(row scanner) (Feed, error) {
 	var poll, ok, upd int64
 	err := row.Scan(&f.Slug, &f.URL, &f.Title, &f.Link, &f.Description, &f.Language, &f.Copyright,
 		&f.Author, &f.ImageURL, &f.PodcastGUID, &f.Extra, &f.ETag, &f.LastModified, &poll, &ok,
-		&f.LastError, &upd)
+		&f.LastError, &upd, &f.Warning)
 	f.LastPollAt, f.LastOKAt, f.UpdatedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd)
 	return f, err
 }
@@ -347,9 +349,9 @@ func (s *SQLite) SaveChannel(ctx context.Context, f Feed, eps []Episode, at time
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE feeds SET title=?, link=?, description=?, language=?,
 		copyright=?, author=?, image_url=?, podcast_guid=?, extra=?, etag=?, last_modified=?,
-		last_poll_at=?, last_ok_at=?, last_error='', updated_at=?, version=version+? WHERE slug=?`,
+		last_poll_at=?, last_ok_at=?, last_error='', updated_at=?, version=version+?, warning=? WHERE slug=?`,
 		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
-		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(updated), bump, f.Slug)
+		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(updated), bump, f.Warning, f.Slug)
 	if err != nil {
 		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
 	}

@@ -35,7 +35,9 @@ type Feed struct {
 	LastPollAt   time.Time
 	LastOKAt     time.Time
 	LastError    string
-	UpdatedAt    time.Time // when the channel metadata last changed
+	// Warning is what the last good poll had to leave out (fetch.max_items), in plain words.
+	Warning   string
+	UpdatedAt time.Time // when the channel metadata last changed
 }
 
 // Episode states.

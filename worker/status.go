@@ -25,6 +25,7 @@ type FeedStatus struct {
 	LastPollAt  *time.Time       `json:"last_poll_at"`
 	LastOKAt    *time.Time       `json:"last_ok_at"`
 	LastError   string           `json:"last_error"`
+	Warning     string           `json:"warning,omitempty"` // what the last good poll left out
 	Pending     int              `json:"pending"`
 	Downloading []DownloadStatus `json:"downloading"`
 	Seeding     int              `json:"seeding"`
@@ -72,7 +73,7 @@ func Status(ctx context.Context, st StatusStore, w *Worker) ([]FeedStatus, error
 		if err != nil {
 			return nil, err
 		}
-		fs := FeedStatus{Slug: f.Slug, URL: safehttp.RedactURL(f.URL), Title: f.Title, LastError: f.LastError,
+		fs := FeedStatus{Slug: f.Slug, URL: safehttp.RedactURL(f.URL), Title: f.Title, LastError: f.LastError, Warning: f.Warning,
 			LastPollAt: timePtr(f.LastPollAt), LastOKAt: timePtr(f.LastOKAt), Counts: counts,
 			Seeding: counts[store.StatePublished], Downloading: []DownloadStatus{}, Failed: []FailedEpisode{}}
 		for _, a := range active {

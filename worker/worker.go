@@ -94,6 +94,7 @@ type Config struct {
 	DataDir           string
 	AnnounceList      [][]string // tiers written into every torrent
 	MaxEnclosureBytes int64
+	MaxItems          int   // a feed's newest items kept (fetch.max_items); 0 = all
 	MinFreeBytes      int64 // a download that would leave less free space in DataDir is not started
 	CreatedBy         string
 	// MaxPolls bounds feed polls running at once, overall and per origin
@@ -470,6 +471,12 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if err := feeds.Refusal(parsed, f.OwnerConsent); err != nil {
 		return nil, err
 	}
+	var warning string
+	if n := parsed.KeepNewest(w.cfg.MaxItems); n > 0 {
+		warning = parsed.Warnings[len(parsed.Warnings)-1]
+		w.log.Warn("feed has more items than fetch.max_items: the oldest were left out",
+			"feed", f.Slug, "omitted", n, "max_items", w.cfg.MaxItems)
+	}
 	if parsed.NewFeedURL != "" && parsed.NewFeedURL != f.URL {
 		// Polling goes on here: moving is the operator's call, but they must hear of it
 		// before the old URL stops answering.
@@ -480,7 +487,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
 		Language: parsed.Language, Copyright: parsed.Copyright, Author: parsed.Author,
 		ImageURL: parsed.ImageURL, PodcastGUID: parsed.PodcastGUID, Extra: parsed.Extra,
-		ETag: res.ETag, LastModified: res.LastModified,
+		ETag: res.ETag, LastModified: res.LastModified, Warning: warning,
 	}
 	eps := Episodes(parsed)
 	items := 0

@@ -46,8 +46,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	consent := fs.Bool("owner-consent", false, "check as if the feed's config entry had owner_consent: true")
+	maxItems := fs.Int("max-items", feeds.DefaultMaxItems, "check as if fetch.max_items were this")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seedcast check [-json] [-owner-consent] FEED_URL_OR_FILE")
+		fmt.Fprintln(stderr, "usage: seedcast check [-json] [-owner-consent] [-max-items N] FEED_URL_OR_FILE")
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after the feed.
@@ -81,6 +82,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		refusal = err
 	} else {
+		f.KeepNewest(*maxItems) // as the worker does: Problems then says how many were left out
 		refusal = feeds.Refusal(f, *consent)
 		rep.Title = f.Title
 		rep.Items = checkItems(f)

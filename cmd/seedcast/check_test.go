@@ -188,3 +188,32 @@ func TestCheckHidesSecretsInTheFeedURL(t *testing.T) {
 		}
 	}
 }
+
+// check cuts the feed to -max-items as the worker cuts it to fetch.max_items,
+// and says how many items were left out.
+func TestCheckMaxItems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<rss version="2.0"><channel><title>T</title>`)
+	for i := range 5 {
+		fmt.Fprintf(&b, `<item><guid>g%d</guid><title>I%d</title><pubDate>Mon, 0%d Nov 2026 10:00:00 +0000</pubDate></item>`, i, i, i+1)
+	}
+	b.WriteString(`</channel></rss>`)
+	path := filepath.Join(t.TempDir(), "feed.xml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "-json", "-max-items", "2", path}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep checkReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rep.Items) != 2 || rep.Items[0].GUID != "g3" || rep.Items[1].GUID != "g4" {
+		t.Fatalf("items = %+v, want the newest two (g3, g4)", rep.Items)
+	}
+	if !strings.Contains(strings.Join(rep.Problems, "\n"), "3 of 5 items left out") {
+		t.Errorf("problems do not say items were left out: %q", rep.Problems)
+	}
+}

@@ -124,6 +124,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		AnnounceList:      announceList(cfg),
 		MaxEnclosureBytes: cfg.Fetch.MaxEnclosureBytes,
 		MinFreeBytes:      cfg.Fetch.MinFreeBytes,
+		MaxItems:          cfg.Fetch.MaxItems,
 		IdleTimeout:       cfg.EnclosureIdleTimeout(),
 		CreatedBy:         "Seedcast " + version,
 		BootID:            bootID(),

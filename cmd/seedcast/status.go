@@ -80,6 +80,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	tw.Flush()
 	for _, f := range feeds {
+		if f.Warning != "" {
+			fmt.Fprintf(stdout, "\n%s: %s", f.Slug, oneLine(f.Warning, 200))
+		}
 		for _, d := range f.Downloading {
 			fmt.Fprintf(stdout, "\n%s: downloading %q %d/%d bytes (%.0f%%)", f.Slug, d.Title, d.Bytes, d.Length, 100*d.Progress)
 		}
