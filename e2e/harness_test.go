@@ -403,19 +403,28 @@ func torrentURLs(f *gofeed.Feed) map[string]string {
 
 func fetchTorrent(t *testing.T, url string) *metainfo.MetaInfo {
 	t.Helper()
-	resp, err := http.Get(url)
+	mi, err := loadTorrent(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mi
+}
+
+// loadTorrent GETs and decodes a .torrent.
+func loadTorrent(url string) (*metainfo.MetaInfo, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+		return nil, fmt.Errorf("GET %s: %d", url, resp.StatusCode)
 	}
 	mi, err := metainfo.Load(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	return mi
+	return mi, nil
 }
 
 // scrape asks the gateway's HTTP tracker for a torrent's figures.

@@ -42,6 +42,7 @@ func (f *Feed) KeepNewest(max int) int {
 	}
 	f.Items = items
 	omitted := total - max
+	f.Omitted += omitted
 	f.Warnings = append(f.Warnings, OmittedWarning(omitted, total, max))
 	return omitted
 }

@@ -28,6 +28,8 @@ type Feed struct {
 	Items []Item // in source order
 	// Warnings says what Parse had to leave out, in plain words.
 	Warnings []string
+	// Omitted counts the items left out as older than the newest fetch.max_items.
+	Omitted int
 }
 
 // Item is one episode.

@@ -464,7 +464,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 	if base == "" {
 		base = f.URL
 	}
-	parsed, err := feeds.Parse(body, base)
+	parsed, err := feeds.ParseNewest(body, base, w.cfg.MaxItems)
 	if err != nil {
 		return nil, err
 	}
@@ -472,10 +472,10 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		return nil, err
 	}
 	var warning string
-	if n := parsed.KeepNewest(w.cfg.MaxItems); n > 0 {
+	if parsed.Omitted > 0 {
 		warning = parsed.Warnings[len(parsed.Warnings)-1]
 		w.log.Warn("feed has more items than fetch.max_items: the oldest were left out",
-			"feed", f.Slug, "omitted", n, "max_items", w.cfg.MaxItems)
+			"feed", f.Slug, "omitted", parsed.Omitted, "max_items", w.cfg.MaxItems)
 	}
 	if parsed.NewFeedURL != "" && parsed.NewFeedURL != f.URL {
 		// Polling goes on here: moving is the operator's call, but they must hear of it

@@ -77,12 +77,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	norm, err := feeds.Normalize(body, contentType)
 	var f *feeds.Feed
 	if err == nil {
-		f, err = feeds.Parse(norm, base)
+		f, err = feeds.ParseNewest(norm, base, *maxItems) // as the worker does: Problems says how many were left out
 	}
 	if err != nil {
 		refusal = err
 	} else {
-		f.KeepNewest(*maxItems) // as the worker does: Problems then says how many were left out
 		refusal = feeds.Refusal(f, *consent)
 		rep.Title = f.Title
 		rep.Items = checkItems(f)
