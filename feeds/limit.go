@@ -3,6 +3,7 @@ package feeds
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // DefaultMaxItems is fetch.max_items' default: more than any real podcast
@@ -18,33 +19,45 @@ func (f *Feed) KeepNewest(max int) int {
 	if max <= 0 || total <= max {
 		return 0
 	}
-	order := make([]int, total)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		pa, pb := f.Items[a].Published, f.Items[b].Published
-		switch {
-		case pa.IsZero() && pb.IsZero():
-			return 0
-		case pa.IsZero():
-			return 1
-		case pb.IsZero():
-			return -1
-		}
-		return pb.Compare(pa) // newest first
-	})
-	keep := order[:max]
-	slices.Sort(keep)
+	keep := newest(total, max, func(i int) time.Time { return f.Items[i].Published })
 	items := make([]Item, 0, max)
-	for _, i := range keep {
-		items = append(items, f.Items[i])
+	for i, it := range f.Items {
+		if keep[i] {
+			items = append(items, it)
+		}
 	}
 	f.Items = items
 	omitted := total - max
 	f.Omitted += omitted
 	f.Warnings = append(f.Warnings, OmittedWarning(omitted, total, max))
 	return omitted
+}
+
+// newest marks the max newest of n items whose dates date gives: undated
+// ones count as older than any dated one, and among equals the earlier in
+// the feed is the newer (feeds list newest first).
+func newest(n, max int, date func(int) time.Time) []bool {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		da, db := date(a), date(b)
+		switch {
+		case da.IsZero() && db.IsZero():
+			return 0
+		case da.IsZero():
+			return 1
+		case db.IsZero():
+			return -1
+		}
+		return db.Compare(da)
+	})
+	keep := make([]bool, n)
+	for _, i := range order[:min(max, n)] {
+		keep[i] = true
+	}
+	return keep
 }
 
 // OmittedWarning says in plain words that a feed was cut to fetch.max_items.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
-	"slices"
 	"strings"
 	"time"
 )
@@ -47,15 +46,7 @@ func trimItems(body []byte, max int) ([]byte, int) {
 	if !ok || len(spans) <= max {
 		return body, len(spans)
 	}
-	order := make([]int, len(spans))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return newerFirst(spans[a].date, spans[b].date) })
-	keep := make([]bool, len(spans))
-	for _, i := range order[:max] {
-		keep[i] = true
-	}
+	keep := newest(len(spans), max, func(i int) time.Time { return spans[i].date })
 	out := make([]byte, 0, len(body))
 	at := int64(0)
 	for i, s := range spans {
@@ -66,19 +57,6 @@ func trimItems(body []byte, max int) ([]byte, int) {
 		at = s.end
 	}
 	return append(out, body[at:]...), len(spans)
-}
-
-// newerFirst orders dates newest first, undated last (stable among equals).
-func newerFirst(a, b time.Time) int {
-	switch {
-	case a.IsZero() && b.IsZero():
-		return 0
-	case a.IsZero():
-		return 1
-	case b.IsZero():
-		return -1
-	}
-	return b.Compare(a)
 }
 
 // itemSpans finds the top-level items of an RSS (channel/item, or RDF item)
