@@ -36,19 +36,8 @@ func TestEndToEnd(t *testing.T) {
 	o.serveMedia.Store(false) // from now on only the seeder has the bytes
 
 	urls := torrentURLs(feed)
-	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NoDHT = true
-	cfg.DisableWebseeds = true
-	cfg.DisableUTP = true
-	cfg.ListenPort = 0
-	cfg.NoDefaultPortForwarding = true
-	cfg.DisableWebtorrent = true
-	cfg.Seed = false
-	cl, err := torrent.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	cl := seederOnlyClient(t, dir)
 	defer cl.Close()
 
 	var hashes []metainfo.Hash
@@ -92,7 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, e := range o.episodes {
 		var found bool
 		for _, tor := range cl.Torrents() {
-			got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Name()))
+			got, err := os.ReadFile(filepath.Join(dir, tor.Name()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,4 +108,25 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 	g.stop()
+}
+
+// seederOnlyClient is a fresh anacrolix client that can only download from
+// peers the tracker hands out (no web seed, DHT, uTP or WebTorrent) and does
+// not seed, so what it gets comes from the gateway's seeder. It writes into dir.
+func seederOnlyClient(t *testing.T, dir string) *torrent.Client {
+	t.Helper()
+	cfg := torrent.NewDefaultClientConfig()
+	cfg.DataDir = dir
+	cfg.NoDHT = true
+	cfg.DisableWebseeds = true
+	cfg.DisableUTP = true
+	cfg.ListenPort = 0
+	cfg.NoDefaultPortForwarding = true
+	cfg.DisableWebtorrent = true
+	cfg.Seed = false
+	cl, err := torrent.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 )
 
@@ -88,19 +87,8 @@ func randomBytes(seed uint64, n int) []byte {
 // the client: its `stopped` announce with nothing left is the completion.
 func downloadOnce(t *testing.T, mi *metainfo.MetaInfo, want []byte) {
 	t.Helper()
-	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.NoDHT = true
-	cfg.DisableWebseeds = true
-	cfg.DisableUTP = true
-	cfg.ListenPort = 0
-	cfg.NoDefaultPortForwarding = true
-	cfg.DisableWebtorrent = true
-	cfg.Seed = false
-	cl, err := torrent.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	cl := seederOnlyClient(t, dir)
 	defer cl.Close()
 	mi.UrlList = nil
 	tor, err := cl.AddTorrent(mi)
@@ -115,7 +103,7 @@ func downloadOnce(t *testing.T, mi *metainfo.MetaInfo, want []byte) {
 	case <-ctx.Done():
 		t.Fatalf("download of %s did not complete: %d/%d bytes", tor.InfoHash().HexString(), tor.BytesCompleted(), tor.Length())
 	}
-	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Name()))
+	got, err := os.ReadFile(filepath.Join(dir, tor.Name()))
 	if err != nil || string(got) != string(want) {
 		t.Fatalf("downloaded %s: %d bytes (%v), want %d", tor.InfoHash().HexString(), len(got), err, len(want))
 	}
