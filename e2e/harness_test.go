@@ -299,22 +299,7 @@ func (g *gateway) baseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", g
 // start runs `seedcast serve` and waits for /healthz.
 func (g *gateway) start() {
 	g.t.Helper()
-	g.logs = &syncBuffer{}
-	g.cmd = exec.Command(binary, "serve", "-config", g.cfgPath, "-log-level", "debug")
-	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
-	if err := g.cmd.Start(); err != nil {
-		g.t.Fatal(err)
-	}
-	g.exited = make(chan struct{})
-	go func() { g.cmd.Wait(); close(g.exited) }()
-	cmd, exited, logs := g.cmd, g.exited, g.logs
-	g.t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if g.t.Failed() {
-			g.t.Logf("seedcast log (%s):\n%s", strings.Join(cmd.Args, " "), logs.String())
-		}
-	})
+	g.launch()
 	waitFor(g.t, 30*time.Second, "gateway /healthz", func() error {
 		select {
 		case <-g.exited:
@@ -330,6 +315,27 @@ func (g *gateway) start() {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		return nil
+	})
+}
+
+// launch runs `seedcast serve` without waiting for it to be healthy.
+func (g *gateway) launch() {
+	g.t.Helper()
+	g.logs = &syncBuffer{}
+	g.cmd = exec.Command(binary, "serve", "-config", g.cfgPath, "-log-level", "debug")
+	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.exited = make(chan struct{})
+	go func() { g.cmd.Wait(); close(g.exited) }()
+	cmd, exited, logs := g.cmd, g.exited, g.logs
+	g.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if g.t.Failed() {
+			g.t.Logf("seedcast log (%s):\n%s", strings.Join(cmd.Args, " "), logs.String())
+		}
 	})
 }
 

@@ -30,6 +30,8 @@ type Store interface {
 	// FeedVersion changes whenever the feed's output would; one cheap read
 	// decides whether the cached rendering is still good.
 	FeedVersion(ctx context.Context, slug string) (int64, error)
+	// Check fails when the store is damaged (see /healthz).
+	Check(ctx context.Context) error
 }
 
 // Publisher serves the output feeds and .torrent files.
@@ -83,10 +85,7 @@ func (p *Publisher) Routes(mux *http.ServeMux) {
 		p.serveFlavour(w, r, r.PathValue("slug"), PodcastRSS)
 	})
 	mux.HandleFunc("GET /torrents/{file}", p.serveTorrent)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok"))
-	})
+	mux.Handle("GET /healthz", &health{check: p.st.Check, log: p.log, now: time.Now})
 }
 
 func (p *Publisher) serveFeed(w http.ResponseWriter, r *http.Request) {

@@ -233,6 +233,43 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	return nil
 }
 
+// Check reads every page of the database (PRAGMA quick_check). A damaged page answers queries
+// with "database disk image is malformed" only when they reach it, long after start; health
+// checks ask this instead. It is O(database size): callers cache the answer.
+func (s *SQLite) Check(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, "PRAGMA quick_check(10)")
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return fmt.Errorf("store: check: %w", err)
+		}
+		if msg != "ok" {
+			problems = append(problems, msg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("store: check: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// FeedCount is how many feeds the store knows, subscribed or not.
+func (s *SQLite) FeedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM feeds").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: feed count: %w", err)
+	}
+	return n, nil
+}
+
 // Close closes both connection pools.
 func (s *SQLite) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())

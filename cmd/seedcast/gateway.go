@@ -142,8 +142,22 @@ func bootID() string {
 	return strings.TrimSpace(string(b))
 }
 
+// openStore opens the data dir's store, refusing one that has lost the published episodes
+// beside it (see worker.ErrStoreLost).
 func openStore(ctx context.Context, cfg *config.Config) (*store.SQLite, error) {
-	return store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "seedcast.db"))
+	path := filepath.Join(cfg.DataDir, "seedcast.db")
+	if err := worker.CheckStoreFile(cfg.DataDir, path); err != nil {
+		return nil, err
+	}
+	st, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := worker.CheckStoreContents(ctx, cfg.DataDir, path, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // cmdPoll runs one ingest pass without seeding: published torrents are seeded
