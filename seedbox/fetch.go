@@ -92,6 +92,22 @@ func PieceLengthFor(size int64) int64 {
 	return pl
 }
 
+// PieceLengths lists every piece length Fetch may have chosen for a file of size bytes, the
+// likeliest first (PieceLengthFor, then the length chosen without a Content-Length), so a
+// torrent can be made again from its file alone.
+func PieceLengths(size int64) []int64 {
+	out := []int64{PieceLengthFor(size)}
+	if out[0] != unknownSizePieceLength {
+		out = append(out, unknownSizePieceLength)
+	}
+	for pl := int64(minPieceLength); pl <= maxPieceLength; pl *= 2 {
+		if pl != out[0] && pl != unknownSizePieceLength {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
 func validPieceLength(pl int64) bool {
 	// 16 KiB is the BitTorrent block size; smaller pieces are legal but pointless.
 	return pl >= 16<<10 && pl <= maxPieceLength && pl&(pl-1) == 0

@@ -2,6 +2,8 @@ package seedbox
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -104,10 +106,17 @@ func nonEmptyTiers(tiers [][]string) [][]string {
 // WriteTorrentFile writes mi to path atomically: temporary file, fsync, rename, directory fsync.
 // It returns the file size, which BEP 36 feeds need as the enclosure length.
 func WriteTorrentFile(path string, mi *metainfo.MetaInfo) (size int64, err error) {
+	size, _, err = WriteTorrentFileSum(path, mi)
+	return size, err
+}
+
+// WriteTorrentFileSum is WriteTorrentFile that also returns the file's hex SHA-256, which the
+// store keeps so that any later damage to the file is noticed.
+func WriteTorrentFileSum(path string, mi *metainfo.MetaInfo) (size int64, sum string, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return 0, fmt.Errorf("seedbox: write torrent %s: %w", path, err)
+		return 0, "", fmt.Errorf("seedbox: write torrent %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -119,29 +128,30 @@ func WriteTorrentFile(path string, mi *metainfo.MetaInfo) (size int64, err error
 	}()
 
 	bw := bufio.NewWriter(f)
-	cw := &countingWriter{w: bw}
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(bw, h)}
 	if err = mi.Write(cw); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = bw.Flush(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = f.Chmod(0o644); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = f.Sync(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = f.Close(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if err = syncDir(dir); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	return cw.n, nil
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type countingWriter struct {

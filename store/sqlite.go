@@ -137,6 +137,9 @@ var migrations = []string{
 	countedDownloads,
 	// warning says what the last good poll left out (fetch.max_items).
 	`ALTER TABLE feeds ADD COLUMN warning TEXT NOT NULL DEFAULT '';`,
+	// torrent_sha256 is the hash of the .torrent as written, so a start can tell any damage to
+	// it ('' = published before it was kept: the info hash and size are checked instead).
+	`ALTER TABLE episodes ADD COLUMN torrent_sha256 TEXT NOT NULL DEFAULT '';`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC
@@ -517,7 +520,8 @@ func (s *SQLite) RecordPoll(ctx context.Context, slug string, at time.Time, errM
 const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
-	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs, unlisted_at`
+	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs, unlisted_at,
+	torrent_sha256`
 
 func scanEpisode(row scanner) (Episode, error) {
 	var e Episode
@@ -526,7 +530,7 @@ func scanEpisode(row scanner) (Episode, error) {
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
 		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
-		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted)
+		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted, &e.TorrentSHA256)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
 	e.EvictedAt, e.UnlistedAt = fromUnix(evicted), fromUnix(unlisted)
 	return e, err
@@ -607,9 +611,9 @@ func (s *SQLite) Publish(ctx context.Context, slug, key string, p Publication) e
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=?,
 			torrent_path=?, torrent_size=?, media_path=?, media_size=?, sha256=?, published_at=?,
-			media_etag=?, media_last_modified=?, evicted_at=0, unsynced_boot=?
+			media_etag=?, media_last_modified=?, evicted_at=0, unsynced_boot=?, torrent_sha256=?
 			WHERE feed_slug=? AND key=?`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, slug, key)
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
 		}
@@ -733,10 +737,11 @@ func (s *SQLite) Replace(ctx context.Context, slug, key, enclosureURL, enclosure
 			{`DROP TABLE temp.replaced`, nil},
 			{`UPDATE episodes SET state='published', error='', info_hash=?, torrent_path=?, torrent_size=?,
 				media_path=?, media_size=?, sha256=?, published_at=?, media_etag=?, media_last_modified=?,
-				evicted_at=0, unsynced_boot=?, enclosure_url=?, enclosure_type=?, enclosure_length=?
-				WHERE feed_slug=? AND key=?`,
+				evicted_at=0, unsynced_boot=?, enclosure_url=?, enclosure_type=?, enclosure_length=?,
+				torrent_sha256=? WHERE feed_slug=? AND key=?`,
 				[]any{p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath, p.MediaSize, p.SHA256, unix(p.At),
-					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength, slug, key}},
+					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength,
+					p.TorrentSHA256, slug, key}},
 		}
 		for _, st := range steps {
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
@@ -799,6 +804,18 @@ func (s *SQLite) Evict(ctx context.Context, slug, key string, at time.Time) erro
 	return nil
 }
 
+// SetTorrentFile records the size and SHA-256 of a .torrent written again (see worker's
+// rebuild): the feeds give the size as the enclosure length, so the feed's version moves.
+func (s *SQLite) SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE episodes SET torrent_size=?, torrent_sha256=?
+			WHERE feed_slug=? AND key=?`, size, sha256, slug, key); err != nil {
+			return fmt.Errorf("store: set torrent file %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
+}
+
 // Requeue sends a published episode back to pending (out of the feed) so it
 // is downloaded again: its media was found damaged or missing.
 func (s *SQLite) Requeue(ctx context.Context, slug, key, why string) error {
@@ -824,8 +841,8 @@ func (s *SQLite) Fail(ctx context.Context, slug, key, msg string) error {
 
 // Torrents lists every published torrent, for the seeder and the tracker.
 func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, media_path,
-		media_size, evicted_at != 0, unsynced_boot
+	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
+		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot
 		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -835,9 +852,12 @@ func (s *SQLite) Torrents(ctx context.Context) ([]Torrent, error) {
 	var out []Torrent
 	for rows.Next() {
 		var t Torrent
-		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.MediaPath, &t.MediaSize, &t.Evicted, &t.UnsyncedBoot); err != nil {
+		var published int64
+		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.TorrentSize, &t.TorrentSHA256, &t.MediaPath,
+			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
+		t.PublishedAt = fromUnix(published)
 		out = append(out, t)
 	}
 	return out, rows.Err()

@@ -80,12 +80,13 @@ type Episode struct {
 	State string
 	Error string
 
-	InfoHash    string // 40 lowercase hex characters
-	TorrentPath string // relative to data_dir
-	TorrentSize int64
-	MediaPath   string // relative to data_dir
-	MediaSize   int64
-	SHA256      string // hex, of the media
+	InfoHash      string // 40 lowercase hex characters
+	TorrentPath   string // relative to data_dir
+	TorrentSize   int64
+	TorrentSHA256 string // hex, of the .torrent as written ("" before it was kept)
+	MediaPath     string // relative to data_dir
+	MediaSize     int64
+	SHA256        string // hex, of the media
 	// The origin's validators for the media as downloaded, to notice a
 	// changed file under an unchanged feed entry.
 	MediaETag         string
@@ -102,9 +103,17 @@ type Torrent struct {
 	Key         string
 	InfoHash    string
 	TorrentPath string
-	MediaPath   string
-	MediaSize   int64
-	Evicted     bool // media removed by retention: tracked and webseeded, no longer seeded here
+	TorrentSize int64
+	// TorrentSHA256 is the hex SHA-256 of the .torrent as written; "" when published before
+	// it was kept.
+	TorrentSHA256 string
+	MediaPath     string
+	MediaSize     int64
+	// What the .torrent was made from besides the media, so a damaged one can be made again.
+	EnclosureURL string
+	Title        string
+	PublishedAt  time.Time
+	Evicted      bool // media removed by retention: tracked and webseeded, no longer seeded here
 	// UnsyncedBoot is the OS boot ID under which the media was published before it was
 	// fsynced; "" once it is known durable.
 	UnsyncedBoot string
@@ -112,15 +121,17 @@ type Torrent struct {
 
 // Publication carries the results of a successful download and torrent build.
 type Publication struct {
-	InfoHash     string
-	TorrentPath  string
-	TorrentSize  int64
-	MediaPath    string
-	MediaSize    int64
-	SHA256       string
-	ETag         string // the origin's validators for the media, if it sent any
-	LastModified string
-	At           time.Time
+	InfoHash    string
+	TorrentPath string
+	TorrentSize int64
+	// TorrentSHA256 is the hex SHA-256 of the .torrent file, checked at every start.
+	TorrentSHA256 string
+	MediaPath     string
+	MediaSize     int64
+	SHA256        string
+	ETag          string // the origin's validators for the media, if it sent any
+	LastModified  string
+	At            time.Time
 	// UnsyncedBoot is set when the media is published from the page cache, before its fsync:
 	// the OS boot ID, so a start after a reboot knows to re-hash it. MarkSynced clears it.
 	UnsyncedBoot string

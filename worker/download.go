@@ -130,12 +130,15 @@ func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episod
 // makeTorrent builds and writes the torrent of a downloaded enclosure and
 // hands it to the tracker and seeder, returning what the store must record.
 func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) (store.Publication, error) {
+	// The creation date is the publication time the store keeps, so a damaged .torrent made
+	// again from the store and the media (loadTorrent) comes out byte for byte the same.
+	now := w.now()
 	mi, err := seedbox.BuildMetaInfo(got.Download, seedbox.MetaOptions{
 		Name:         got.name,
 		AnnounceList: w.cfg.AnnounceList,
 		WebSeeds:     []string{e.EnclosureURL},
 		CreatedBy:    w.cfg.CreatedBy,
-		CreationDate: w.now(),
+		CreationDate: now,
 		Comment:      e.Title,
 	})
 	if err != nil {
@@ -146,7 +149,7 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 	if err := os.MkdirAll(filepath.Join(w.cfg.DataDir, "torrents"), 0o755); err != nil {
 		return store.Publication{}, err
 	}
-	size, err := seedbox.WriteTorrentFile(filepath.Join(w.cfg.DataDir, relTorrent), mi)
+	size, sum, err := seedbox.WriteTorrentFileSum(filepath.Join(w.cfg.DataDir, relTorrent), mi)
 	if err != nil {
 		return store.Publication{}, err
 	}
@@ -154,9 +157,9 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 		return store.Publication{}, fmt.Errorf("seed: %w", err)
 	}
 	return store.Publication{
-		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size,
+		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum,
 		MediaPath: got.rel, MediaSize: got.Size, SHA256: hex.EncodeToString(got.SHA256),
-		ETag: got.ETag, LastModified: got.LastModified, At: w.now(), UnsyncedBoot: w.cfg.BootID,
+		ETag: got.ETag, LastModified: got.LastModified, At: now, UnsyncedBoot: w.cfg.BootID,
 	}, nil
 }
 

@@ -52,6 +52,7 @@ type Store interface {
 	MediaInUse(ctx context.Context, relPath string) (bool, error)
 	Evict(ctx context.Context, slug, key string, at time.Time) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
+	SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -196,17 +197,11 @@ func (w *Worker) Restore(ctx context.Context) error {
 	}
 	var errs []error
 	for _, t := range ts {
-		mi, err := metainfo.LoadFromFile(filepath.Join(w.cfg.DataDir, t.TorrentPath))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
-			continue
-		}
 		if t.Evicted {
-			// Tracked still (peers and the web seed serve it), not seeded.
-			if w.tracker != nil {
-				if err := w.tracker.Allow(ctx, mi.HashInfoBytes(), torrentLength(mi)); err != nil {
-					errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
-				}
+			// Tracked still (peers and the web seed serve it), not seeded: the store knows its
+			// info hash and length even when its .torrent is damaged.
+			if err := w.allowEvicted(ctx, t); err != nil {
+				errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 			}
 			continue
 		}
@@ -219,6 +214,19 @@ func (w *Worker) Restore(ctx context.Context) error {
 			if err := w.requeue(ctx, t, why); err != nil {
 				errs = append(errs, err)
 			}
+			continue
+		}
+		mi, err := w.loadTorrent(ctx, t)
+		if errors.Is(err, errMediaMismatch) {
+			why := fmt.Sprintf("torrent %s was damaged and media %s no longer matches it: downloading it again", t.TorrentPath, t.MediaPath)
+			w.log.Warn("damaged media", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash, "why", why)
+			if err := w.requeue(ctx, t, why); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 			continue
 		}
 		// Published before its fsync: in the same boot the page cache still holds every byte
@@ -304,6 +312,30 @@ func (w *Worker) VerifyAll(ctx context.Context) error {
 func (w *Worker) requeue(ctx context.Context, t store.Torrent, why string) error {
 	os.Remove(filepath.Join(w.cfg.DataDir, t.MediaPath))
 	return w.st.Requeue(ctx, t.FeedSlug, t.Key, why)
+}
+
+// allowEvicted tells the tracker of an evicted torrent, warning when its .torrent is damaged
+// (without the media it cannot be made again, and clients are served the damaged file).
+func (w *Worker) allowEvicted(ctx context.Context, t store.Torrent) error {
+	if _, err := w.loadTorrent(ctx, t); err != nil {
+		w.log.Warn("damaged torrent file", "feed", t.FeedSlug, "key", t.Key, "err", err)
+	}
+	if w.tracker == nil {
+		return nil
+	}
+	ih, err := infoHash(t.InfoHash)
+	if err != nil {
+		return err
+	}
+	return w.tracker.Allow(ctx, ih, t.MediaSize)
+}
+
+func infoHash(hex string) (metainfo.Hash, error) {
+	var ih metainfo.Hash
+	if err := ih.FromHexString(hex); err != nil {
+		return ih, fmt.Errorf("info hash %q: %w", hex, err)
+	}
+	return ih, nil
 }
 
 func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {

@@ -1,0 +1,110 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/seedbox"
+	"github.com/seedcast/seedcast/store"
+)
+
+// errMediaMismatch says no torrent made from the media on disk has the published info hash.
+var errMediaMismatch = errors.New("media does not hash to the published torrent")
+
+// loadTorrent reads a published .torrent and checks it against the store: it must parse, have
+// the published info hash and the recorded size. A damaged one (a bad sector, a stray edit) is
+// made again from the verified media, with the same info hash, and the operator is told which
+// file. Without media (evicted) it cannot be, and the error says so.
+func (w *Worker) loadTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
+	path := filepath.Join(w.cfg.DataDir, t.TorrentPath)
+	mi, why := readTorrent(path, t)
+	if why == "" {
+		return mi, nil
+	}
+	if t.Evicted {
+		return nil, fmt.Errorf("torrent file %s is damaged (%s) and its media was evicted: it cannot be made again", path, why)
+	}
+	w.log.Warn("damaged torrent file: making it again from the media", "feed", t.FeedSlug, "key", t.Key,
+		"file", path, "why", why)
+	mi, err := w.rebuildTorrent(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("torrent file %s is damaged (%s): %w", path, why, err)
+	}
+	size, sum, err := seedbox.WriteTorrentFileSum(path, mi)
+	if err != nil {
+		return nil, err
+	}
+	if size != t.TorrentSize || sum != t.TorrentSHA256 {
+		if err := w.st.SetTorrentFile(ctx, t.FeedSlug, t.Key, size, sum); err != nil {
+			return nil, err
+		}
+	}
+	w.log.Info("torrent file made again", "feed", t.FeedSlug, "key", t.Key, "file", path, "info_hash", t.InfoHash)
+	return mi, nil
+}
+
+// readTorrent loads path and says what is wrong with it ("" = nothing).
+func readTorrent(path string, t store.Torrent) (*metainfo.MetaInfo, string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if sum := sha256.Sum256(b); t.TorrentSHA256 != "" && hex.EncodeToString(sum[:]) != t.TorrentSHA256 {
+		return nil, "its SHA-256 is not the one it was written with"
+	}
+	mi, err := metainfo.Load(bytes.NewReader(b))
+	if err != nil {
+		return nil, err.Error()
+	}
+	if ih := mi.HashInfoBytes().HexString(); ih != t.InfoHash {
+		return nil, fmt.Sprintf("its info hash is %s, not the published %s", ih, t.InfoHash)
+	}
+	if t.TorrentSize > 0 && int64(len(b)) != t.TorrentSize {
+		return nil, fmt.Sprintf("it is %d bytes, not the published %d", len(b), t.TorrentSize)
+	}
+	return mi, ""
+}
+
+// rebuildTorrent hashes the media again and makes the torrent as makeTorrent did: the info
+// dictionary (name, length, piece length, pieces) comes from the file alone, so the same bytes
+// give the same info hash; the piece length is the one of the candidates that matches.
+func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
+	media := filepath.Join(w.cfg.DataDir, t.MediaPath)
+	fi, err := os.Stat(media)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errMediaMismatch, err)
+	}
+	if fi.Size() != t.MediaSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes, not %d", errMediaMismatch, t.MediaPath, fi.Size(), t.MediaSize)
+	}
+	for _, pl := range seedbox.PieceLengths(t.MediaSize) {
+		pieces, err := seedbox.HashFile(ctx, media, pl, 0)
+		if err != nil {
+			return nil, err
+		}
+		mi, err := seedbox.BuildMetaInfo(seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl, Pieces: pieces},
+			seedbox.MetaOptions{
+				Name:         filepath.Base(t.MediaPath),
+				AnnounceList: w.cfg.AnnounceList,
+				WebSeeds:     []string{t.EnclosureURL},
+				CreatedBy:    w.cfg.CreatedBy,
+				CreationDate: t.PublishedAt,
+				Comment:      t.Title,
+			})
+		if err != nil {
+			return nil, err
+		}
+		if mi.HashInfoBytes().HexString() == t.InfoHash {
+			return mi, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no piece length of %s gives info hash %s", errMediaMismatch, t.MediaPath, t.InfoHash)
+}
