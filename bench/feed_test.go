@@ -14,6 +14,7 @@ import (
 
 	"github.com/seedcast/seedcast/publisher"
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // BenchmarkFeedServe serves the output feed of a 500-item show from a real SQLite store through
@@ -42,7 +43,7 @@ func BenchmarkFeedServe(b *testing.B) {
 func feedFixture(b *testing.B, n int) *http.ServeMux {
 	ctx := b.Context()
 	dir := b.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/mmcdole/gofeed"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // TestCrashLoop kills the real binary with SIGKILL at random moments while it
@@ -87,7 +87,7 @@ func TestCrashLoop(t *testing.T) {
 func checkInvariants(t *testing.T, dataDir string, origins []*origin) int {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dataDir, "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dataDir, "seedcast.db"))
 	if err != nil {
 		t.Fatalf("store after crash: %v", err)
 	}

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/store/storetest"
 )
 
 func TestHealthzFailsOnDamagedStore(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "seedcast.db")
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestHealthzFailsOnDamagedStore(t *testing.T) {
 	st.Close()
 
 	storetest.CorruptTable(t, path, "episodes")
-	st, err = store.OpenSQLite(ctx, path)
+	st, err = sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/seedcast/seedcast/store"
 )
 
-// Store is what the publisher reads; *store.SQLite satisfies it.
+// Store is what the publisher reads; every store driver satisfies it.
 type Store interface {
 	Feed(ctx context.Context, slug string) (store.Feed, error)        // wraps store.ErrNotFound when missing
 	Listed(ctx context.Context, slug string) ([]store.Episode, error) // what the feed shows, in order

@@ -27,11 +27,12 @@ import (
 	ext "github.com/mmcdole/gofeed/extensions"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
-var _ Store = (*store.SQLite)(nil)
+var _ Store = store.Store(nil)
 
 const publicURL = "http://127.0.0.1:8080"
 
@@ -45,7 +46,7 @@ const channelExtra = `<itunes:author>Jane Doe</itunes:author>` +
 
 // fixture is a real SQLite store and data dir holding one feed.
 type fixture struct {
-	st   *store.SQLite
+	st   store.Store
 	dir  string
 	feed store.Feed
 }
@@ -54,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

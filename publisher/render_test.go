@@ -19,7 +19,7 @@ import (
 // rendering waits there until want requests have read the feed's version,
 // so those requests are known to overlap it.
 type gatedStore struct {
-	*store.SQLite
+	store.Store
 	want     int32
 	versions atomic.Int32
 	renders  atomic.Int32
@@ -27,7 +27,7 @@ type gatedStore struct {
 }
 
 func (g *gatedStore) FeedVersion(ctx context.Context, slug string) (int64, error) {
-	v, err := g.SQLite.FeedVersion(ctx, slug)
+	v, err := g.Store.FeedVersion(ctx, slug)
 	if g.versions.Add(1) == g.want {
 		close(g.all)
 	}
@@ -41,7 +41,7 @@ func (g *gatedStore) Listed(ctx context.Context, slug string) ([]store.Episode, 
 	case <-time.After(20 * time.Second):
 		return nil, errors.New("gate: the requests never overlapped")
 	}
-	return g.SQLite.Listed(ctx, slug)
+	return g.Store.Listed(ctx, slug)
 }
 
 // A burst of requests for a feed that is not rendered yet (after a restart
@@ -51,7 +51,7 @@ func TestBurstRendersOnce(t *testing.T) {
 	fx.save(t, sampleEpisodes(), t0)
 	fx.publish(t, "guid:ep2", "ep2.mp3", t0.Add(time.Hour))
 	const n = 16
-	g := &gatedStore{SQLite: fx.st, want: n, all: make(chan struct{})}
+	g := &gatedStore{Store: fx.st, want: n, all: make(chan struct{})}
 	mux := http.NewServeMux()
 	New(Config{PublicURL: publicURL, DataDir: fx.dir}, g, slog.New(slog.NewTextHandler(t.Output(), nil))).Routes(mux)
 	srv := httptest.NewServer(mux)

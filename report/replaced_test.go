@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // An episode whose enclosure changed keeps its first torrent's completions:
@@ -17,7 +18,7 @@ import (
 func TestReplacedEpisodeFromStore(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

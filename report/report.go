@@ -413,7 +413,7 @@ type Source interface {
 	SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]store.Snapshot, error)
 }
 
-var _ Source = (*store.SQLite)(nil)
+var _ Source = store.Store(nil)
 
 // Load gathers a feed's measurements from src and builds its report.
 func Load(ctx context.Context, src Source, slug, embedded string, now time.Time) (Report, error) {

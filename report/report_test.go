@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -351,7 +352,7 @@ func TestAuthRules(t *testing.T) {
 
 func TestHandlerWithStore(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "s.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

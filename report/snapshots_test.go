@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // The store keeps only the ends of each run of equal scrapes. Every window's
 // figure from that history must equal the figure from every scrape.
 func TestIncreaseSameFromStoredRuns(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

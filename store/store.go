@@ -146,3 +146,15 @@ type Snapshot struct {
 	Incomplete int64
 	Downloaded int64
 }
+
+// TrackerPeer is one peer of the embedded tracker, kept across a restart so
+// that a download started before it is still counted when it completes after.
+type TrackerPeer struct {
+	InfoHash   string // 40 lowercase hex characters
+	PeerID     [20]byte
+	Addr       string // ip:port
+	Seeder     bool
+	WasLeecher bool // announced with bytes left: its completion counts
+	Counted    bool
+	LastSeen   time.Time
+}

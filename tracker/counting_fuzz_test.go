@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // fuzzAddrs are a few prefixes: two IPv4 addresses, two addresses of one
@@ -37,7 +37,7 @@ func listenerIndependently(addr netip.Addr, id [20]byte) string {
 func FuzzCountedDownloadsBoundedByListeners(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 0, 0, 0, 0, 200, 1, 0, 0, 1, 1, 2, 1, 1, 2, 0, 0, 255})
 	f.Add([]byte("minting: many ids, many addresses, left>0 then left=0 at once, days apart"))
-	st, err := store.OpenSQLite(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"))
+	st, err := sqlite.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"))
 	if err != nil {
 		f.Fatal(err)
 	}

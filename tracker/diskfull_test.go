@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // A completion that arrives while the disk is full is kept and written once
@@ -22,7 +22,7 @@ func TestCompletionsKeptWhileDiskFull(t *testing.T) {
 		t.Skipf("cannot mount a tmpfs to fill (needs root): %v", err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,13 @@ import (
 
 	anatracker "github.com/anacrolix/torrent/tracker"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // A download that starts before the gateway restarts and completes after it
 // is counted, because the swarms are saved to the store and taken back.
 func TestPeersSurviveRestart(t *testing.T) {
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "seedcast.db"))
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	anatracker "github.com/anacrolix/torrent/tracker"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 func TestScrapeURL(t *testing.T) {
@@ -48,9 +49,9 @@ func TestScrapeURL(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T) *store.SQLite {
+func openStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func silentUDP(t *testing.T) string {
 	return "udp://" + pc.LocalAddr().String() + "/announce"
 }
 
-func snapshotsBy(t *testing.T, st *store.SQLite, ih [20]byte) map[string][]store.Snapshot {
+func snapshotsBy(t *testing.T, st store.Store, ih [20]byte) map[string][]store.Snapshot {
 	t.Helper()
 	snaps, err := st.Snapshots(t.Context(), hex.EncodeToString(ih[:]))
 	if err != nil {

@@ -81,7 +81,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Store persists completions (store.SQLite); info hashes are 40-char lowercase hex.
+// Store persists completions (store.Store); info hashes are 40-char lowercase hex.
 type Store interface {
 	// RecordCompletion stores one plausible completion by listener at at and reports
 	// whether it was a new counted download (false when that listener had already

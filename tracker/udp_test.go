@@ -350,7 +350,7 @@ func TestUDPIPv6(t *testing.T) {
 }
 
 // panicStore panics on every completion, standing in for any bug a packet might hit.
-type panicStore struct{ *store.SQLite }
+type panicStore struct{ store.Store }
 
 func (*panicStore) RecordCompletion(context.Context, string, string, time.Time) (bool, error) {
 	panic("store exploded")

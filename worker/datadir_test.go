@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 func TestStoreLostBesidePublishedFilesIsRefused(t *testing.T) {
@@ -63,7 +63,7 @@ func TestStoreLostBesidePublishedFilesIsRefused(t *testing.T) {
 		dir := t.TempDir()
 		db := filepath.Join(dir, "seedcast.db")
 		write(filepath.Join(dir, "media", "show", "a.mp3"))
-		st, err := store.OpenSQLite(ctx, db)
+		st, err := sqlite.Open(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -87,7 +87,7 @@ func TestRetention(t *testing.T) {
 
 // newSeedingWorker is a worker with a real SQLite store and a real seeder on
 // loopback, all in one temporary data directory.
-func newSeedingWorker(t *testing.T) (*Worker, *store.SQLite, *seedbox.Seeder, string) {
+func newSeedingWorker(t *testing.T) (*Worker, store.Store, *seedbox.Seeder, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st := openTestStore(t, dir)
@@ -98,7 +98,7 @@ func newSeedingWorker(t *testing.T) (*Worker, *store.SQLite, *seedbox.Seeder, st
 
 // startSeedingWorker is one run of the process on dir and st: a new seeder on dir's state and a
 // worker in OS boot boot. The caller closes the seeder.
-func startSeedingWorker(t *testing.T, dir string, st *store.SQLite, boot string) (*Worker, *seedbox.Seeder) {
+func startSeedingWorker(t *testing.T, dir string, st store.Store, boot string) (*Worker, *seedbox.Seeder) {
 	t.Helper()
 	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
 		StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))

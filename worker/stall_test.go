@@ -61,7 +61,7 @@ func newStallOrigin(t *testing.T) *stallOrigin {
 	return o
 }
 
-func newStallWorker(t *testing.T, cfg Config) (*Worker, *store.SQLite, string) {
+func newStallWorker(t *testing.T, cfg Config) (*Worker, store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st := openTestStore(t, dir)

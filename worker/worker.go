@@ -55,7 +55,7 @@ type Store interface {
 	SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error
 }
 
-var _ Store = (*store.SQLite)(nil)
+var _ Store = store.Store(nil)
 
 // Seeder seeds a complete file. AddTrusted may skip hashing because the
 // pipeline hashed exactly these bytes while downloading them.

@@ -18,6 +18,7 @@ import (
 	"github.com/seedcast/seedcast/publisher"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 // testOrigin serves a feed (with ETag) and one media file, counting requests.
@@ -70,9 +71,9 @@ func (o *testOrigin) setFeed(items string, extra string) {
 }
 
 // openTestStore opens the SQLite store of data directory dir, closed when the test ends.
-func openTestStore(t *testing.T, dir string) *store.SQLite {
+func openTestStore(t *testing.T, dir string) store.Store {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func openTestStore(t *testing.T, dir string) *store.SQLite {
 	return st
 }
 
-func newTestWorker(t *testing.T) (*Worker, *store.SQLite, string) {
+func newTestWorker(t *testing.T) (*Worker, store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st := openTestStore(t, dir)

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/safehttp"
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/worker"
 )
 
@@ -70,7 +70,7 @@ func run(ctx context.Context, n, items int, delay time.Duration, changedPct floa
 		return err
 	}
 	defer os.RemoveAll(dir)
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "seedcast.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 )
 
 const fixtureDir = "../../testdata/feeds/"
@@ -125,7 +125,7 @@ feeds:
 	if code := run([]string{"poll", "-config", cfgPath}, &out, &errb); code != 0 {
 		t.Fatalf("poll: exit %d: %s", code, errb.String())
 	}
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "data", "seedcast.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "data", "seedcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/worker"
 )
@@ -38,7 +39,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 }
 
 // open loads the config and opens its store; the caller closes the store.
-func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, *slog.Logger, *store.SQLite, error) {
+func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, *slog.Logger, store.Store, error) {
 	cfg, log, err := c.load(stderr)
 	if err != nil {
 		return nil, nil, nil, err
@@ -144,12 +145,12 @@ func bootID() string {
 
 // openStore opens the data dir's store, refusing one that has lost the published episodes
 // beside it (see worker.ErrStoreLost).
-func openStore(ctx context.Context, cfg *config.Config) (*store.SQLite, error) {
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	path := filepath.Join(cfg.DataDir, "seedcast.db")
 	if err := worker.CheckStoreFile(cfg.DataDir, path); err != nil {
 		return nil, err
 	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func sponsors(cfg *config.Config) []report.Sponsor {
 
 // scrapeJob scrapes every published torrent on the embedded tracker and each
 // extra tracker.
-func scrapeJob(st *store.SQLite, sc *tracker.Scraper) func(ctx context.Context) error {
+func scrapeJob(st store.Store, sc *tracker.Scraper) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		ts, err := st.Torrents(ctx)
 		if err != nil {
@@ -56,7 +56,7 @@ func scrapeJob(st *store.SQLite, sc *tracker.Scraper) func(ctx context.Context) 
 
 // newScraper scrapes the embedded tracker through its own /scrape, like
 // the extra trackers, so every figure takes the same path.
-func newScraper(cfg *config.Config, st *store.SQLite, log *slog.Logger) *tracker.Scraper {
+func newScraper(cfg *config.Config, st store.Store, log *slog.Logger) *tracker.Scraper {
 	trackers := append([]string{embeddedAnnounce(cfg)}, cfg.Tracker.ExtraAnnounce...)
 	return tracker.NewScraper(tracker.ScrapeConfig{Trackers: trackers}, st,
 		&http.Client{Timeout: time.Minute}, log, nil)

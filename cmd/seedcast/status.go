@@ -16,7 +16,7 @@ import (
 )
 
 // statusHandler serves GET /status: every feed's health as JSON.
-func statusHandler(st *store.SQLite, w *worker.Worker, log *slog.Logger) http.Handler {
+func statusHandler(st store.Store, w *worker.Worker, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		feeds, err := worker.Status(r.Context(), st, w)
 		if err != nil {

@@ -1,40 +1,30 @@
-package store
+package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seedcast/seedcast/store"
 	"time"
 )
 
-func openTest(t *testing.T) (*SQLite, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "seedcast.db")
-	s, err := OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
-}
-
-func TestEpisodeLifecycle(t *testing.T) {
+func testEpisodeLifecycle(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, path := openTest(t)
+	s, another := open(t)
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
 		t.Fatal(err)
 	}
-	eps := []Episode{
+	eps := []store.Episode{
 		{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3", EnclosureType: "audio/mpeg", EnclosureLength: 10},
 		{Key: "guid:b", GUID: "b", Title: "B", Position: 1, EnclosureURL: "http://example.com/b.mp3"},
 		{Key: "guid:c", GUID: "c", Title: "no enclosure", Position: 2},
 	}
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo", ETag: `"x"`}, eps, at); err != nil {
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo", ETag: `"x"`}, eps, at); err != nil {
 		t.Fatal(err)
 	}
 	pending, err := s.Unpublished(ctx, "demo")
@@ -45,7 +35,7 @@ func TestEpisodeLifecycle(t *testing.T) {
 		t.Fatalf("unpublished = %+v, want a and b", pending)
 	}
 
-	pub := Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567", TorrentPath: "torrents/a.torrent",
+	pub := store.Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567", TorrentPath: "torrents/a.torrent",
 		TorrentSize: 321, MediaPath: "media/demo/a.mp3", MediaSize: 10, At: at}
 	if err := s.Publish(ctx, "demo", "guid:a", pub); err != nil {
 		t.Fatal(err)
@@ -57,17 +47,13 @@ func TestEpisodeLifecycle(t *testing.T) {
 	// not change what the published torrent was made from.
 	eps[0].EnclosureURL = "http://example.com/a.mp3?utm_source=x"
 	eps[0].Title = "A, renamed"
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(time.Hour)); err != nil {
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 
 	// Reopen: everything is durable.
-	s2, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := another()
 	published, err := s2.Published(ctx, "demo")
 	if err != nil {
 		t.Fatal(err)
@@ -85,14 +71,14 @@ func TestEpisodeLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.State != StateFailed || b.Error != "origin said 500" {
+	if b.State != store.StateFailed || b.Error != "origin said 500" {
 		t.Fatalf("episode b = %s %q, want failed with its error", b.State, b.Error)
 	}
-	if _, err := s2.Episode(ctx, "demo", "guid:zzz"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing episode err = %v, want ErrNotFound", err)
+	if _, err := s2.Episode(ctx, "demo", "guid:zzz"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing episode err = %v, want store.ErrNotFound", err)
 	}
-	if _, err := s2.Feed(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing feed err = %v, want ErrNotFound", err)
+	if _, err := s2.Feed(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing feed err = %v, want store.ErrNotFound", err)
 	}
 	ts, err := s2.Torrents(ctx)
 	if err != nil || len(ts) != 1 || ts[0].InfoHash != pub.InfoHash {
@@ -104,7 +90,7 @@ func TestEpisodeLifecycle(t *testing.T) {
 	if err := s2.Supersede(ctx, "demo", "guid:a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(2*time.Hour)); err != nil {
+	if err := s2.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo 2"}, eps, at.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if un, _ := s2.Unpublished(ctx, "demo"); len(un) != 2 || un[0].Key != "guid:a" {
@@ -122,9 +108,9 @@ func TestEpisodeLifecycle(t *testing.T) {
 	}
 }
 
-func TestCompletionsOncePerPeer(t *testing.T) {
+func testCompletionsOncePerPeer(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	ih := "0123456789abcdef0123456789abcdef01234567"
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i, c := range []struct {
@@ -149,12 +135,12 @@ func TestCompletionsOncePerPeer(t *testing.T) {
 	}
 }
 
-func TestSnapshots(t *testing.T) {
+func testSnapshots(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	ih := "0123456789abcdef0123456789abcdef01234567"
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	in := []Snapshot{
+	in := []store.Snapshot{
 		{Tracker: "udp://b", InfoHash: ih, At: at.Add(time.Hour), Complete: 1, Downloaded: 3},
 		{Tracker: "http://a", InfoHash: ih, At: at, Complete: 2, Incomplete: 1, Downloaded: 5},
 	}
@@ -171,11 +157,10 @@ func TestSnapshots(t *testing.T) {
 }
 
 // FeedVersion answers from memory between writes: a change made through the
-// same *SQLite must show at once, one made by another process (a second
-// handle on the file) within versionTTL.
-func TestFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T) {
+// same handle must show at once, and so must one made by another process or node.
+func testFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, path := openTest(t)
+	s, another := open(t)
 	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +168,8 @@ func TestFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := []Episode{{Key: "guid:a", GUID: "a", Title: "A"}}
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, ep, time.Now()); err != nil {
+	ep := []store.Episode{{Key: "guid:a", GUID: "a", Title: "A"}}
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo"}, ep, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	v1, err := s.FeedVersion(ctx, "demo")
@@ -195,46 +180,32 @@ func TestFeedVersionSeesLocalAndOtherProcessChanges(t *testing.T) {
 		t.Fatalf("version after a local write = %d, unchanged", v1)
 	}
 
-	other, err := OpenSQLite(ctx, path)
-	if err != nil {
+	other := another()
+	if err := other.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo 2"}, ep, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
-	if err := other.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo 2"}, ep, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(versionTTL + 5*time.Second)
-	for {
-		v2, err := s.FeedVersion(ctx, "demo")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v2 != v1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a write by another handle was not seen by %v", deadline)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// No cache anywhere: the other handle's write shows at once.
+	if v2, err := s.FeedVersion(ctx, "demo"); err != nil || v2 == v1 {
+		t.Fatalf("version after another handle's write = %d, %v; want a change from %d", v2, err, v1)
 	}
 
-	if _, err := s.FeedVersion(ctx, "missing"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown slug: err = %v, want ErrNotFound", err)
+	if _, err := s.FeedVersion(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown slug: err = %v, want store.ErrNotFound", err)
 	}
 }
 
 // A poll that brings the same channel and items must not move the feed's
 // version or UpdatedAt (the output's lastBuildDate and ETag); any change to
 // what the output shows must.
-func TestSaveChannelMovesVersionOnlyOnChange(t *testing.T) {
+func testSaveChannelMovesVersionOnlyOnChange(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	ch := Feed{Slug: "demo", Title: "Demo", Description: "d", ETag: `"1"`}
-	eps := []Episode{
+	ch := store.Feed{Slug: "demo", Title: "Demo", Description: "d", ETag: `"1"`}
+	eps := []store.Episode{
 		{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3", EnclosureLength: 10},
 		{Key: "guid:b", GUID: "b", Title: "B", Position: 1},
 	}
@@ -261,11 +232,11 @@ func TestSaveChannelMovesVersionOnlyOnChange(t *testing.T) {
 	if !upd0.Equal(at) {
 		t.Fatalf("UpdatedAt after the first save = %v, want %v", upd0, at)
 	}
-	if err := s.Publish(ctx, "demo", "guid:a", Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567",
+	if err := s.Publish(ctx, "demo", "guid:a", store.Publication{InfoHash: "0123456789abcdef0123456789abcdef01234567",
 		TorrentPath: "t", MediaPath: "m", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	eps = append(eps, Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"})
+	eps = append(eps, store.Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"})
 	if err := s.SaveChannel(ctx, ch, eps, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -314,26 +285,26 @@ func TestSaveChannelMovesVersionOnlyOnChange(t *testing.T) {
 // An episode the source stops listing leaves what the output shows (and is
 // not downloaded), keeps its torrent seeding and its place in reports, and
 // comes back when the source lists it again.
-func TestSourceRemovalDelists(t *testing.T) {
+func testSourceRemovalDelists(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	a := Episode{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}
-	b := Episode{Key: "guid:b", GUID: "b", Title: "B", Position: 1, EnclosureURL: "http://example.com/b.mp3"}
-	c := Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"}
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{a, b, c}, at); err != nil {
+	a := store.Episode{Key: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}
+	b := store.Episode{Key: "guid:b", GUID: "b", Title: "B", Position: 1, EnclosureURL: "http://example.com/b.mp3"}
+	c := store.Episode{Key: "guid:c", GUID: "c", Title: "C", Position: 2, EnclosureURL: "http://example.com/c.mp3"}
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo"}, []store.Episode{a, b, c}, at); err != nil {
 		t.Fatal(err)
 	}
 	for i, key := range []string{"guid:a", "guid:b"} {
-		if err := s.Publish(ctx, "demo", key, Publication{InfoHash: fmt.Sprintf("%040d", i+1), TorrentPath: "t",
+		if err := s.Publish(ctx, "demo", key, store.Publication{InfoHash: fmt.Sprintf("%040d", i+1), TorrentPath: "t",
 			MediaPath: "m" + key, At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	keys := func(eps []Episode, err error) string {
+	keys := func(eps []store.Episode, err error) string {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
@@ -348,9 +319,9 @@ func TestSourceRemovalDelists(t *testing.T) {
 
 	// The source drops b (published) and c (not downloaded yet) and adds d
 	// at the top, so b's old position would tie with a's new one.
-	d := Episode{Key: "guid:d", GUID: "d", Title: "D", EnclosureURL: "http://example.com/d.mp3"}
+	d := store.Episode{Key: "guid:d", GUID: "d", Title: "D", EnclosureURL: "http://example.com/d.mp3"}
 	a.Position = 1
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{d, a}, at.Add(time.Hour)); err != nil {
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo"}, []store.Episode{d, a}, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := keys(s.Listed(ctx, "demo")); got != "a" {
@@ -375,7 +346,7 @@ func TestSourceRemovalDelists(t *testing.T) {
 	// b is listed again, unchanged: back in the feed with its torrent.
 	b.Position = 2
 	v1, _ := s.FeedVersion(ctx, "demo")
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, []Episode{d, a, b}, at.Add(2*time.Hour)); err != nil {
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo"}, []store.Episode{d, a, b}, at.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := keys(s.Listed(ctx, "demo")); got != "a,b" {
@@ -391,19 +362,19 @@ func TestSourceRemovalDelists(t *testing.T) {
 
 // Equal scrapes keep only a run's first and last snapshot, and a change
 // starts a new run; the compaction migration does the same to old history.
-func TestSnapshotsStoreChangesOnly(t *testing.T) {
+func testSnapshotsStoreChangesOnly(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	ih := "0123456789abcdef0123456789abcdef01234567"
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	series := []int64{5, 5, 5, 5, 7, 7, 2, 2, 2} // downloaded at each 10-minute scrape (2: a reset)
-	var all []Snapshot
+	var all []store.Snapshot
 	for i, d := range series {
-		sn := Snapshot{Tracker: "http://a", InfoHash: ih, At: at.Add(time.Duration(i) * 10 * time.Minute), Complete: 1, Downloaded: d}
+		sn := store.Snapshot{Tracker: "http://a", InfoHash: ih, At: at.Add(time.Duration(i) * 10 * time.Minute), Complete: 1, Downloaded: d}
 		all = append(all, sn)
 		// Another tracker's scrapes, equal all along, interleave with these.
-		other := Snapshot{Tracker: "udp://b", InfoHash: ih, At: sn.At, Complete: 4}
-		if err := s.AddSnapshots(ctx, []Snapshot{sn, other}); err != nil {
+		other := store.Snapshot{Tracker: "udp://b", InfoHash: ih, At: sn.At, Complete: 4}
+		if err := s.AddSnapshots(ctx, []store.Snapshot{sn, other}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -412,7 +383,7 @@ func TestSnapshotsStoreChangesOnly(t *testing.T) {
 		min     int
 		d       int64
 	}
-	points := func(snaps []Snapshot) []point {
+	points := func(snaps []store.Snapshot) []point {
 		var out []point
 		for _, sn := range snaps {
 			out = append(out, point{sn.Tracker, int(sn.At.Sub(at) / time.Minute), sn.Downloaded})
@@ -429,45 +400,23 @@ func TestSnapshotsStoreChangesOnly(t *testing.T) {
 		t.Fatalf("stored runs:\n got %v\nwant %v", points(got), want)
 	}
 
-	// The same history stored a row per scrape, as before this change, then compacted.
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM snapshots`); err != nil {
-		t.Fatal(err)
-	}
-	for _, sn := range all {
-		for _, tr := range []string{sn.Tracker, "udp://b"} {
-			c, d := sn.Complete, sn.Downloaded
-			if tr == "udp://b" {
-				c, d = 4, 0
-			}
-			if _, err := s.w.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete, incomplete, downloaded)
-				VALUES(?,?,?,?,0,?)`, tr, ih, unix(sn.At), c, d); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if _, err := s.w.ExecContext(ctx, compactSnapshots); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ = s.Snapshots(ctx, ih); fmt.Sprint(points(got)) != fmt.Sprint(want) {
-		t.Fatalf("compacted history:\n got %v\nwant %v", points(got), want)
-	}
 }
 
 // A requeued episode (damaged media) whose re-download brings other bytes is
 // published with another torrent; the torrent it had stays as a superseded,
 // evicted version, so its completions still count in the episode's report.
-func TestRepublishKeepsReplacedTorrent(t *testing.T) {
+func testRepublishKeepsReplacedTorrent(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, _ := openTest(t)
+	s, _ := open(t)
 	at := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	if err := s.EnsureFeed(ctx, "demo", "http://example.com/feed.xml"); err != nil {
 		t.Fatal(err)
 	}
-	eps := []Episode{{Key: "guid:a", ItemKey: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}}
-	if err := s.SaveChannel(ctx, Feed{Slug: "demo", Title: "Demo"}, eps, at); err != nil {
+	eps := []store.Episode{{Key: "guid:a", ItemKey: "guid:a", GUID: "a", Title: "A", EnclosureURL: "http://example.com/a.mp3"}}
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "demo", Title: "Demo"}, eps, at); err != nil {
 		t.Fatal(err)
 	}
-	v1 := Publication{InfoHash: strings.Repeat("a", 40), TorrentPath: "torrents/a.torrent", MediaPath: "media/demo/a.mp3", MediaSize: 10, At: at}
+	v1 := store.Publication{InfoHash: strings.Repeat("a", 40), TorrentPath: "torrents/a.torrent", MediaPath: "media/demo/a.mp3", MediaSize: 10, At: at}
 	if err := s.Publish(ctx, "demo", "guid:a", v1); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package sqlite_test
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/store/storetest"
 )
 
 func TestCheckFindsDamagedPages(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "seedcast.db")
-	s, err := store.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestCheckFindsDamagedPages(t *testing.T) {
 	s.Close()
 
 	storetest.CorruptTable(t, path, "episodes")
-	s, err = store.OpenSQLite(ctx, path)
+	s, err = sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("a store with one damaged table should still open: %v", err)
 	}

@@ -1,18 +1,19 @@
-package store
+package sqldb
 
 import (
 	"context"
 	"fmt"
+	"github.com/seedcast/seedcast/store"
 	"time"
 )
 
 // SnapshotsSince lists a torrent's scrape history from since onwards, oldest
 // first, plus for each tracker the last snapshot taken at or before since: a
 // window's figure is measured from that baseline, so it must be included.
-func (s *SQLite) SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]Snapshot, error) {
+func (s *DB) SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]store.Snapshot, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT tracker, info_hash, at, complete, incomplete, downloaded
-		FROM snapshots AS s WHERE info_hash = ?1 AND at >= COALESCE(
-			(SELECT MAX(at) FROM snapshots WHERE info_hash = s.info_hash AND tracker = s.tracker AND at <= ?2), ?2)
+		FROM snapshots AS s WHERE info_hash = $1 AND at >= COALESCE(
+			(SELECT MAX(at) FROM snapshots WHERE info_hash = s.info_hash AND tracker = s.tracker AND at <= $2), $2)
 		ORDER BY at, tracker`, infoHash, unix(since))
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshots of %s since %s: %w", infoHash, since.Format(time.RFC3339), err)
@@ -30,7 +31,7 @@ func (s *SQLite) SnapshotsSince(ctx context.Context, infoHash string, since time
 // because their completions stay in the store and still count. The rows of
 // one episode share ItemKey and EnclosureIndex; a superseded row is kept
 // under its own key (see Supersede) with the position it had then.
-func (s *SQLite) Reported(ctx context.Context, slug string) ([]Episode, error) {
-	return s.episodes(ctx, `feed_slug=? AND (state='published' OR info_hash != '')
+func (s *DB) Reported(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, `feed_slug=$1 AND (state='published' OR info_hash != '')
 		ORDER BY position, enclosure_index, state = 'superseded', published_at DESC, key`, slug)
 }

@@ -1,9 +1,10 @@
-package store
+package sqldb
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/seedcast/seedcast/store"
 )
 
 // AddSnapshots stores scrape results in one transaction. Only changes take
@@ -11,26 +12,20 @@ import (
 // latest one's time instead of adding a row, so a run of equal scrapes keeps
 // its first and last. An idle back catalogue scraped every 10 minutes would
 // otherwise add a row per torrent and tracker each time, for ever.
-func (s *SQLite) AddSnapshots(ctx context.Context, snaps []Snapshot) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: add snapshots: %w", err)
-	}
-	defer tx.Rollback()
-	for _, sn := range snaps {
-		if err := addSnapshot(ctx, tx, sn); err != nil {
-			return fmt.Errorf("store: add snapshot %s@%s: %w", sn.InfoHash, sn.Tracker, err)
+func (s *DB) AddSnapshots(ctx context.Context, snaps []store.Snapshot) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, sn := range snaps {
+			if err := addSnapshot(ctx, tx, sn); err != nil {
+				return fmt.Errorf("store: add snapshot %s@%s: %w", sn.InfoHash, sn.Tracker, err)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: add snapshots: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
-func addSnapshot(ctx context.Context, tx *sql.Tx, sn Snapshot) error {
-	rows, err := tx.QueryContext(ctx, `SELECT rowid, complete, incomplete, downloaded FROM snapshots
-		WHERE info_hash=? AND tracker=? ORDER BY at DESC, rowid DESC LIMIT 2`, sn.InfoHash, sn.Tracker)
+func addSnapshot(ctx context.Context, tx *sql.Tx, sn store.Snapshot) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, complete, incomplete, downloaded FROM snapshots
+		WHERE info_hash=$1 AND tracker=$2 ORDER BY at DESC, id DESC LIMIT 2`, sn.InfoHash, sn.Tracker)
 	if err != nil {
 		return err
 	}
@@ -52,19 +47,19 @@ func addSnapshot(ctx context.Context, tx *sql.Tx, sn Snapshot) error {
 		return err
 	}
 	if same == 2 {
-		_, err = tx.ExecContext(ctx, `UPDATE snapshots SET at=? WHERE rowid=?`, unix(sn.At), ids[0])
+		_, err = tx.ExecContext(ctx, `UPDATE snapshots SET at=$1 WHERE id=$2`, unix(sn.At), ids[0])
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO snapshots(tracker, info_hash, at, complete,
-		incomplete, downloaded) VALUES(?,?,?,?,?,?)`, sn.Tracker, sn.InfoHash, unix(sn.At),
+		incomplete, downloaded) VALUES($1,$2,$3,$4,$5,$6)`, sn.Tracker, sn.InfoHash, unix(sn.At),
 		sn.Complete, sn.Incomplete, sn.Downloaded)
 	return err
 }
 
 // Snapshots lists a torrent's scrape history on every tracker, oldest first.
-func (s *SQLite) Snapshots(ctx context.Context, infoHash string) ([]Snapshot, error) {
+func (s *DB) Snapshots(ctx context.Context, infoHash string) ([]store.Snapshot, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT tracker, info_hash, at, complete, incomplete, downloaded
-		FROM snapshots WHERE info_hash=? ORDER BY at, tracker`, infoHash)
+		FROM snapshots WHERE info_hash=$1 ORDER BY at, tracker`, infoHash)
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshots %s: %w", infoHash, err)
 	}
@@ -77,11 +72,11 @@ func (s *SQLite) Snapshots(ctx context.Context, infoHash string) ([]Snapshot, er
 
 // scanSnapshots reads snapshot rows (tracker, info_hash, at, complete,
 // incomplete, downloaded) and closes them.
-func scanSnapshots(rows *sql.Rows) ([]Snapshot, error) {
+func scanSnapshots(rows *sql.Rows) ([]store.Snapshot, error) {
 	defer rows.Close()
-	var out []Snapshot
+	var out []store.Snapshot
 	for rows.Next() {
-		var sn Snapshot
+		var sn store.Snapshot
 		var at int64
 		if err := rows.Scan(&sn.Tracker, &sn.InfoHash, &at, &sn.Complete, &sn.Incomplete, &sn.Downloaded); err != nil {
 			return nil, err

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// The store contract, grouped by domain. Drivers (store/sqlite, store/postgres) implement Store;
+// consumers declare the narrow interfaces they use. Every method wraps ErrNotFound when what it
+// names does not exist, and is safe to call from several goroutines, processes and nodes at once.
+
+// Feeds are the subscriptions and what their last poll brought.
+type Feeds interface {
+	// EnsureFeed creates the feed row for a slug, or updates its URL (dropping the validators of
+	// the old one).
+	EnsureFeed(ctx context.Context, slug, url string) error
+	Feed(ctx context.Context, slug string) (Feed, error)
+	Feeds(ctx context.Context) ([]Feed, error)
+	FeedCount(ctx context.Context) (int, error)
+	// SaveChannel stores a successful poll: the channel and its episodes in one transaction; the
+	// feed's version moves only when what the output shows changed.
+	SaveChannel(ctx context.Context, f Feed, eps []Episode, at time.Time) error
+	RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error
+	// FeedVersion changes whenever the feed's output would.
+	FeedVersion(ctx context.Context, slug string) (int64, error)
+}
+
+// Episodes are the episodes and their state machine: pending → published (or failed, retried);
+// a published episode keeps the enclosure its torrent was made from; a replaced one is kept as
+// superseded (still seeding, first to go under retention); an episode the source drops is
+// unlisted, not deleted.
+type Episodes interface {
+	Episode(ctx context.Context, slug, key string) (Episode, error)
+	EpisodeByInfoHash(ctx context.Context, infoHash string) (Episode, error)
+	Unpublished(ctx context.Context, slug string) ([]Episode, error)
+	Published(ctx context.Context, slug string) ([]Episode, error)
+	Listed(ctx context.Context, slug string) ([]Episode, error)
+	Seeded(ctx context.Context, slug string) ([]Episode, error)
+	Failed(ctx context.Context, slug string) ([]Episode, error)
+	Reported(ctx context.Context, slug string) ([]Episode, error)
+	StateCounts(ctx context.Context, slug string) (map[string]int, error)
+	Torrents(ctx context.Context) ([]Torrent, error)
+	MediaInUse(ctx context.Context, relPath string) (bool, error)
+
+	Publish(ctx context.Context, slug, key string, p Publication) error
+	MarkSynced(ctx context.Context, slug, key string) error
+	Supersede(ctx context.Context, slug, key string) error
+	Replace(ctx context.Context, slug, key, enclosureURL, enclosureType string, enclosureLength int64, p Publication) error
+	KeepMedia(ctx context.Context, slug, key, etag, lastModified string, declaredLength int64) error
+	Evict(ctx context.Context, slug, key string, at time.Time) error
+	SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error
+	Requeue(ctx context.Context, slug, key, why string) error
+	Fail(ctx context.Context, slug, key, msg string) error
+}
+
+// Measurements are what sponsors are shown: counted completions and scrape snapshots.
+type Measurements interface {
+	// RecordCompletion adds a plausible completion; it reports whether it counted (one per
+	// torrent, listener and UTC day).
+	RecordCompletion(ctx context.Context, infoHash, listener string, at time.Time) (bool, error)
+	CompletionEvents(ctx context.Context, infoHash string) (int64, error)
+	CompletionCount(ctx context.Context, infoHash string) (int64, error)
+	Completions(ctx context.Context, infoHash string) ([]time.Time, error)
+	// ListenerSalt returns day's salt, storing fresh when the day has none.
+	ListenerSalt(ctx context.Context, day time.Time, fresh []byte) ([]byte, error)
+	AddSnapshots(ctx context.Context, snaps []Snapshot) error
+	Snapshots(ctx context.Context, infoHash string) ([]Snapshot, error)
+	SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]Snapshot, error)
+}
+
+// TrackerState is the embedded tracker's swarms, kept while the gateway is stopped.
+type TrackerState interface {
+	SaveTrackerPeers(ctx context.Context, peers []TrackerPeer) error
+	TakeTrackerPeers(ctx context.Context) ([]TrackerPeer, error)
+}
+
+// Store is the whole contract a driver implements.
+type Store interface {
+	Feeds
+	Episodes
+	Measurements
+	TrackerState
+	// Check fails when the database is damaged (for /healthz); it may be slow: cache it.
+	Check(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,617 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"github.com/seedcast/seedcast/store"
+	"strings"
+	"time"
+)
+
+// FeedCount is how many feeds the store knows, subscribed or not.
+func (s *DB) FeedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM feeds").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: feed count: %w", err)
+	}
+	return n, nil
+}
+
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnix(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// EnsureFeed creates the feed row for a configured slug, or updates its URL.
+func (s *DB) EnsureFeed(ctx context.Context, slug, url string) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO feeds(slug, url) VALUES($1, $2)
+		ON CONFLICT(slug) DO UPDATE SET url = excluded.url,
+		-- validators from the old URL mean nothing to the new one
+		etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag ELSE '' END,
+		last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified ELSE '' END`, slug, url)
+	if err != nil {
+		return fmt.Errorf("store: ensure feed %s: %w", slug, err)
+	}
+	return nil
+}
+
+const feedCols = `slug, url, title, link, description, language, copyright, author, image_url,
+	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at, warning`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanFeed(row scanner) (store.Feed, error) {
+	var f store.Feed
+	var poll, ok, upd int64
+	err := row.Scan(&f.Slug, &f.URL, &f.Title, &f.Link, &f.Description, &f.Language, &f.Copyright,
+		&f.Author, &f.ImageURL, &f.PodcastGUID, &f.Extra, &f.ETag, &f.LastModified, &poll, &ok,
+		&f.LastError, &upd, &f.Warning)
+	f.LastPollAt, f.LastOKAt, f.UpdatedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd)
+	return f, err
+}
+
+// Feed returns one feed by slug, or ErrNotFound.
+func (s *DB) Feed(ctx context.Context, slug string) (store.Feed, error) {
+	f, err := scanFeed(s.r.QueryRowContext(ctx, "SELECT "+feedCols+" FROM feeds WHERE slug = $1", slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Feed{}, fmt.Errorf("store: feed %q: %w", slug, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Feed{}, fmt.Errorf("store: feed %q: %w", slug, err)
+	}
+	return f, nil
+}
+
+// Feeds lists every feed, ordered by slug.
+func (s *DB) Feeds(ctx context.Context) ([]store.Feed, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+feedCols+" FROM feeds ORDER BY slug")
+	if err != nil {
+		return nil, fmt.Errorf("store: feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Feed
+	for rows.Next() {
+		f, err := scanFeed(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: feeds: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// SaveChannel stores the channel metadata of a successful parse together with
+// the validators that fetched it, and the episodes it listed, in one
+// transaction: new episodes arrive as pending, known ones get their metadata
+// refreshed and keep their state and torrent. The feed's version and
+// UpdatedAt move only when something stored changed: an origin that answers
+// every poll with 200 and the same feed must not change the output feed's
+// lastBuildDate and ETag, or every podcatcher would download it again.
+func (s *DB) SaveChannel(ctx context.Context, f store.Feed, eps []store.Episode, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return saveChannel(ctx, tx, f, eps, at) })
+}
+
+func saveChannel(ctx context.Context, tx *sql.Tx, f store.Feed, eps []store.Episode, at time.Time) error {
+	old, err := scanFeed(tx.QueryRowContext(ctx, "SELECT "+feedCols+" FROM feeds WHERE slug = $1", f.Slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
+	}
+	changed := shownChannel(old) != shownChannel(f)
+	delisted, err := delist(ctx, tx, f.Slug, eps, at)
+	if err != nil {
+		return err
+	}
+	changed = changed || delisted
+	for _, e := range eps {
+		c, err := saveEpisode(ctx, tx, f.Slug, e, at)
+		if err != nil {
+			return err
+		}
+		changed = changed || c
+	}
+	bump, updated := 0, old.UpdatedAt
+	if changed {
+		bump, updated = 1, at
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE feeds SET title=$1, link=$2, description=$3, language=$4,
+		copyright=$5, author=$6, image_url=$7, podcast_guid=$8, extra=$9, etag=$10, last_modified=$11,
+		last_poll_at=$12, last_ok_at=$13, last_error='', updated_at=$14, version=version+$15, warning=$16 WHERE slug=$17`,
+		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
+		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(updated), bump, f.Warning, f.Slug)
+	if err != nil {
+		return fmt.Errorf("store: save feed %s: %w", f.Slug, err)
+	}
+	return nil
+}
+
+// delist marks the feed's listed episodes that eps no longer lists, and
+// reports whether there were any: an episode the podcaster removed leaves the
+// output feed too (its torrent keeps seeding until retention removes it).
+func delist(ctx context.Context, tx *sql.Tx, slug string, eps []store.Episode, at time.Time) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key FROM episodes WHERE feed_slug=$1 AND unlisted_at=0`, slug)
+	if err != nil {
+		return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+	}
+	var gone []string
+	listed := make(map[string]bool, len(eps))
+	for _, e := range eps {
+		listed[e.Key] = true
+	}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+		}
+		if !listed[key] {
+			gone = append(gone, key)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("store: save feed %s: %w", slug, err)
+	}
+	for _, key := range gone {
+		if _, err := tx.ExecContext(ctx, `UPDATE episodes SET unlisted_at=$1 WHERE feed_slug=$2 AND key=$3`,
+			unix(at), slug, key); err != nil {
+			return false, fmt.Errorf("store: delist %s/%s: %w", slug, key, err)
+		}
+	}
+	return len(gone) > 0, nil
+}
+
+// shownChannel is the channel metadata the output feed shows.
+func shownChannel(f store.Feed) [9]string {
+	return [9]string{f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL, f.PodcastGUID, f.Extra}
+}
+
+// saveEpisode inserts or refreshes one episode row and reports whether that
+// changed anything but the time it was last seen.
+func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e store.Episode, at time.Time) (bool, error) {
+	// An item without an enclosure has nothing to download: it is
+	// published as it is, so the output feed keeps it.
+	state := store.StatePending
+	if e.EnclosureURL == "" {
+		state = store.StatePublished
+	}
+	itemKey := e.ItemKey
+	if itemKey == "" {
+		itemKey = e.Key
+	}
+	// The WHERE leaves a row that would not change alone, so the affected
+	// row count says whether the poll brought anything new.
+	res, err := tx.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, position, guid,
+		guid_is_permalink, title, link, description, content, author, published, extra,
+		enclosure_url, enclosure_type, enclosure_length, state, seen_at, item_key, enclosure_index,
+		enclosure_attrs)
+		VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+		ON CONFLICT(feed_slug, key) DO UPDATE SET position=excluded.position,
+		enclosure_attrs=excluded.enclosure_attrs,
+		item_key=excluded.item_key, enclosure_index=excluded.enclosure_index,
+		guid=excluded.guid, guid_is_permalink=excluded.guid_is_permalink, title=excluded.title,
+		link=excluded.link, description=excluded.description, content=excluded.content,
+		author=excluded.author, published=excluded.published, extra=excluded.extra,
+		seen_at=excluded.seen_at, unlisted_at=0,
+		-- a published episode keeps the enclosure its torrent was made from
+		enclosure_url=CASE WHEN episodes.state='published' THEN episodes.enclosure_url ELSE excluded.enclosure_url END,
+		enclosure_type=CASE WHEN episodes.state='published' THEN episodes.enclosure_type ELSE excluded.enclosure_type END,
+		enclosure_length=CASE WHEN episodes.state='published' THEN episodes.enclosure_length ELSE excluded.enclosure_length END
+		WHERE episodes.position <> excluded.position OR episodes.enclosure_attrs <> excluded.enclosure_attrs
+		OR episodes.item_key <> excluded.item_key OR episodes.enclosure_index <> excluded.enclosure_index
+		OR episodes.guid <> excluded.guid OR episodes.guid_is_permalink <> excluded.guid_is_permalink
+		OR episodes.title <> excluded.title OR episodes.link <> excluded.link
+		OR episodes.description <> excluded.description OR episodes.content <> excluded.content
+		OR episodes.author <> excluded.author OR episodes.published <> excluded.published
+		OR episodes.extra <> excluded.extra OR episodes.unlisted_at != 0
+		OR (episodes.state <> 'published' AND (episodes.enclosure_url <> excluded.enclosure_url
+			OR episodes.enclosure_type <> excluded.enclosure_type
+			OR episodes.enclosure_length <> excluded.enclosure_length))`,
+		slug, e.Key, e.Position, e.GUID, boolInt(e.GUIDIsPermaLink), e.Title, e.Link, e.Description,
+		e.Content, e.Author, unix(e.Published), e.Extra, e.EnclosureURL, e.EnclosureType,
+		e.EnclosureLength, state, unix(at), itemKey, e.EnclosureIndex, e.EnclosureAttrs)
+	if err != nil {
+		return false, fmt.Errorf("store: save episode %s/%s: %w", slug, e.Key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return true, nil // an unknown count is taken as a change: a re-render costs little
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE episodes SET seen_at=$1 WHERE feed_slug=$2 AND key=$3`,
+		unix(at), slug, e.Key); err != nil {
+		return false, fmt.Errorf("store: save episode %s/%s: %w", slug, e.Key, err)
+	}
+	return false, nil
+}
+
+// RecordPoll notes a poll that did not change the channel: a 304 (errMsg
+// empty) or a failure (errMsg says why, in plain words).
+func (s *DB) RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error {
+	var err error
+	if errMsg == "" {
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_ok_at=$2, last_error=''
+			WHERE slug=$3`, unix(at), unix(at), slug)
+	} else {
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_error=$2 WHERE slug=$3`,
+			unix(at), errMsg, slug)
+	}
+	if err != nil {
+		return fmt.Errorf("store: record poll %s: %w", slug, err)
+	}
+	return nil
+}
+
+const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, link, description,
+	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
+	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
+	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs, unlisted_at,
+	torrent_sha256`
+
+func scanEpisode(row scanner) (store.Episode, error) {
+	var e store.Episode
+	var pub, pubAt, seen, evicted, unlisted int64
+	err := row.Scan(&e.FeedSlug, &e.Key, &e.Position, &e.GUID, &e.GUIDIsPermaLink, &e.Title, &e.Link,
+		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
+		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
+		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
+		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted, &e.TorrentSHA256)
+	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
+	e.EvictedAt, e.UnlistedAt = fromUnix(evicted), fromUnix(unlisted)
+	return e, err
+}
+
+func (s *DB) episodes(ctx context.Context, where string, args ...any) ([]store.Episode, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+episodeCols+" FROM episodes WHERE "+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: episodes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Episode
+	for rows.Next() {
+		e, err := scanEpisode(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: episodes: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: episodes: %w", err)
+	}
+	return out, nil
+}
+
+// Episode returns one episode, or ErrNotFound.
+func (s *DB) Episode(ctx context.Context, slug, key string) (store.Episode, error) {
+	e, err := scanEpisode(s.r.QueryRowContext(ctx,
+		"SELECT "+episodeCols+" FROM episodes WHERE feed_slug=$1 AND key=$2", slug, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Episode{}, fmt.Errorf("store: episode %s/%s: %w", slug, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Episode{}, fmt.Errorf("store: episode %s/%s: %w", slug, key, err)
+	}
+	return e, nil
+}
+
+// EpisodeByInfoHash returns the published episode whose torrent has that hash.
+func (s *DB) EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Episode, error) {
+	e, err := scanEpisode(s.r.QueryRowContext(ctx,
+		"SELECT "+episodeCols+" FROM episodes WHERE info_hash=$1 AND state='published'", infoHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Episode{}, fmt.Errorf("store: info hash %s: %w", infoHash, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Episode{}, fmt.Errorf("store: info hash %s: %w", infoHash, err)
+	}
+	return e, nil
+}
+
+// Unpublished lists the feed's episodes with an enclosure that still need a
+// download (pending or failed) and that the source still lists, in source order.
+func (s *DB) Unpublished(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, `feed_slug=$1 AND state IN ('pending', 'failed') AND enclosure_url != ''
+		AND unlisted_at = 0 ORDER BY position, enclosure_index`, slug)
+}
+
+// Published lists the feed's published episodes in source order, including
+// those the source no longer lists (reports still count them).
+func (s *DB) Published(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, "feed_slug=$1 AND state='published' ORDER BY position, enclosure_index", slug)
+}
+
+// Listed lists what the output feed shows: the published episodes the
+// source still lists, in source order.
+func (s *DB) Listed(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, `feed_slug=$1 AND state='published' AND unlisted_at = 0
+		ORDER BY position, enclosure_index`, slug)
+}
+
+// Publish marks an episode published with its torrent. It is the single
+// moment an episode becomes visible in the output feed.
+func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, keepReplacedTorrent, unix(p.At), slug, key, p.InfoHash); err != nil {
+			return fmt.Errorf("store: publish %s/%s: keep the torrent it replaces: %w", slug, key, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=$1,
+			torrent_path=$2, torrent_size=$3, media_path=$4, media_size=$5, sha256=$6, published_at=$7,
+			media_etag=$8, media_last_modified=$9, evicted_at=0, unsynced_boot=$10, torrent_sha256=$11
+			WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: publish %s/%s: %w", slug, key, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// copyAsideCols are every column of episodes, for copying a row aside under another key.
+const copyAsideCols = episodeCols + ", unsynced_boot"
+
+// copyAside copies an episode's row, as superseded, to the key key@info_hash, so its torrent
+// keeps seeding and its completions stay in the episode's report; the original row is then
+// free to carry a new publication. $1 and $2 are the feed and key.
+var copyAside = `INSERT INTO episodes (` + copyAsideCols + `) SELECT ` +
+	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " 'superseded',").Replace(" "+copyAsideCols) + `
+	FROM episodes WHERE feed_slug=$1 AND key=$2 AND info_hash != ''`
+
+// keepReplacedTorrent copies aside, as a superseded and evicted version, the
+// torrent a requeued episode had before it is published with another one (its
+// media was damaged and the origin now serves other bytes), so the old
+// torrent's completions stay in the episode's report, as Supersede keeps them.
+var keepReplacedTorrent = `INSERT INTO episodes (` + copyAsideCols + `) SELECT ` +
+	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " 'superseded',",
+		" evicted_at,", " $1,").Replace(" "+copyAsideCols) + `
+	FROM episodes WHERE feed_slug=$2 AND key=$3 AND info_hash != '' AND info_hash != $4
+	ON CONFLICT DO NOTHING`
+
+// changeFeed runs fn and bumps the feed's version in one transaction.
+func (s *DB) changeFeed(ctx context.Context, slug string, fn func(tx *sql.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE feeds SET version=version+1 WHERE slug=$1`, slug); err != nil {
+			return fmt.Errorf("store: %s: %w", slug, err)
+		}
+		return nil
+	})
+}
+
+// MarkSynced records that a published episode's media is on stable storage.
+// It does not change what the feed shows.
+func (s *DB) MarkSynced(ctx context.Context, slug, key string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE episodes SET unsynced_boot='' WHERE feed_slug=$1 AND key=$2`, slug, key); err != nil {
+		return fmt.Errorf("store: mark synced %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
+// FeedVersion is a number that changes whenever what the feed's output shows changes;
+// ErrNotFound for an unknown slug. It is one indexed read, asked on every feed request, so that
+// a change made by any process or node shows at once.
+func (s *DB) FeedVersion(ctx context.Context, slug string) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, "SELECT version FROM feeds WHERE slug=$1", slug).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: feed %q: %w", slug, store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: feed %q: %w", slug, err)
+	}
+	return v, nil
+}
+
+// Supersede retires a published episode whose enclosure changed: its row
+// moves aside under a new key (its torrent keeps seeding) so the identity can
+// be downloaded again and published with a new torrent.
+func (s *DB) Supersede(ctx context.Context, slug, key string) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='superseded', key = key || '@' || info_hash
+			WHERE feed_slug=$1 AND key=$2 AND state='published' AND info_hash != ''`, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: supersede %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
+}
+
+// Replace gives a published episode a new torrent, made from the enclosure
+// given, in one transaction, as Supersede then Publish would, but without the episode ever leaving the
+// feed in between: a copy of the old row goes aside (superseded, still seeding) and the row
+// under the key carries the new publication.
+func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType string, enclosureLength int64, p store.Publication) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		fail := func(err error) error { return fmt.Errorf("store: replace %s/%s: %w", slug, key, err) }
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE feed_slug=$1 AND key=$2
+			AND state='published' AND info_hash != ''`, slug, key).Scan(&n); err != nil {
+			return fail(err)
+		}
+		if n == 0 {
+			return fail(store.ErrNotFound)
+		}
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{copyAside, []any{slug, key}},
+			{`UPDATE episodes SET state='published', error='', info_hash=$1, torrent_path=$2, torrent_size=$3,
+				media_path=$4, media_size=$5, sha256=$6, published_at=$7, media_etag=$8, media_last_modified=$9,
+				evicted_at=0, unsynced_boot=$10, enclosure_url=$11, enclosure_type=$12, enclosure_length=$13,
+				torrent_sha256=$14 WHERE feed_slug=$15 AND key=$16`,
+				[]any{p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath, p.MediaSize, p.SHA256, unix(p.At),
+					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength,
+					p.TorrentSHA256, slug, key}},
+		}
+		for _, st := range steps {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+				return fail(err)
+			}
+		}
+		return nil
+	})
+}
+
+// KeepMedia records that a published episode's enclosure, downloaded again
+// because the origin or the feed suggested a change, has the same bytes: the
+// torrent stays, only the origin's validators and the declared length are
+// updated. The feed's version changes only if the declared length did.
+func (s *DB) KeepMedia(ctx context.Context, slug, key, etag, lastModified string, declaredLength int64) error {
+	update := func(ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}) error {
+		_, err := ex.ExecContext(ctx, `UPDATE episodes SET media_etag=$1, media_last_modified=$2,
+			enclosure_length=$3 WHERE feed_slug=$4 AND key=$5 AND state='published'`,
+			etag, lastModified, declaredLength, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: keep media %s/%s: %w", slug, key, err)
+		}
+		return nil
+	}
+	var old int64
+	err := s.r.QueryRowContext(ctx, `SELECT enclosure_length FROM episodes WHERE feed_slug=$1 AND key=$2
+		AND state='published'`, slug, key).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: keep media %s/%s: %w", slug, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: keep media %s/%s: %w", slug, key, err)
+	}
+	if old == declaredLength {
+		return update(s.w)
+	}
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error { return update(tx) })
+}
+
+// Seeded lists a feed's torrents whose media is still on disk, newest
+// first: current episodes by publication date, then superseded ones and
+// those the source no longer lists, which retention removes before any
+// current episode.
+func (s *DB) Seeded(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, `feed_slug=$1 AND state IN ('published', 'superseded') AND info_hash != ''
+		AND evicted_at = 0
+		ORDER BY state = 'superseded' OR unlisted_at != 0, COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
+}
+
+// Evict records that retention removed an episode's media: it stays in the
+// feed (served by its web seed and other peers) but is no longer seeded here.
+func (s *DB) Evict(ctx context.Context, slug, key string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET evicted_at=$1 WHERE feed_slug=$2 AND key=$3`,
+		unix(at), slug, key)
+	if err != nil {
+		return fmt.Errorf("store: evict %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
+// SetTorrentFile records the size and SHA-256 of a .torrent written again (see worker's
+// rebuild): the feeds give the size as the enclosure length, so the feed's version moves.
+func (s *DB) SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE episodes SET torrent_size=$1, torrent_sha256=$2
+			WHERE feed_slug=$3 AND key=$4`, size, sha256, slug, key); err != nil {
+			return fmt.Errorf("store: set torrent file %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
+}
+
+// Requeue sends a published episode back to pending (out of the feed) so it
+// is downloaded again: its media was found damaged or missing.
+func (s *DB) Requeue(ctx context.Context, slug, key, why string) error {
+	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='pending', error=$1
+			WHERE feed_slug=$2 AND key=$3 AND state='published'`, why, slug, key)
+		if err != nil {
+			return fmt.Errorf("store: requeue %s/%s: %w", slug, key, err)
+		}
+		return nil
+	})
+}
+
+// Fail records why an episode's download failed; it stays eligible for retry.
+func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=$1
+		WHERE feed_slug=$2 AND key=$3 AND state IN ('pending', 'failed')`, msg, slug, key)
+	if err != nil {
+		return fmt.Errorf("store: fail %s/%s: %w", slug, key, err)
+	}
+	return nil
+}
+
+// Torrents lists every published torrent, for the seeder and the tracker.
+func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
+		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot
+		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
+		ORDER BY feed_slug, position`)
+	if err != nil {
+		return nil, fmt.Errorf("store: torrents: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Torrent
+	for rows.Next() {
+		var t store.Torrent
+		var published int64
+		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.TorrentSize, &t.TorrentSHA256, &t.MediaPath,
+			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot); err != nil {
+			return nil, fmt.Errorf("store: torrents: %w", err)
+		}
+		t.PublishedAt = fromUnix(published)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// MediaInUse reports whether a torrent still seeds the file at relPath
+// (published or superseded, not evicted).
+func (s *DB) MediaInUse(ctx context.Context, relPath string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE media_path=$1
+		AND state IN ('published', 'superseded') AND info_hash != '' AND evicted_at = 0`, relPath).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: media in use %s: %w", relPath, err)
+	}
+	return n > 0, nil
+}
+
+// StateCounts counts a feed's episodes with an enclosure by state.
+func (s *DB) StateCounts(ctx context.Context, slug string) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM episodes
+		WHERE feed_slug=$1 AND enclosure_url != '' GROUP BY state`, slug)
+	if err != nil {
+		return nil, fmt.Errorf("store: state counts %s: %w", slug, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("store: state counts %s: %w", slug, err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// Failed lists a feed's episodes whose last download failed.
+func (s *DB) Failed(ctx context.Context, slug string) ([]store.Episode, error) {
+	return s.episodes(ctx, "feed_slug=$1 AND state='failed' ORDER BY position", slug)
+}

@@ -1,0 +1,158 @@
+package sqlite
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE feeds (
+		slug TEXT PRIMARY KEY,
+		url TEXT NOT NULL,
+		title TEXT NOT NULL DEFAULT '',
+		link TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '',
+		language TEXT NOT NULL DEFAULT '',
+		copyright TEXT NOT NULL DEFAULT '',
+		author TEXT NOT NULL DEFAULT '',
+		image_url TEXT NOT NULL DEFAULT '',
+		podcast_guid TEXT NOT NULL DEFAULT '',
+		extra TEXT NOT NULL DEFAULT '',
+		etag TEXT NOT NULL DEFAULT '',
+		last_modified TEXT NOT NULL DEFAULT '',
+		last_poll_at INTEGER NOT NULL DEFAULT 0,
+		last_ok_at INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		updated_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE episodes (
+		feed_slug TEXT NOT NULL REFERENCES feeds(slug),
+		key TEXT NOT NULL,
+		position INTEGER NOT NULL DEFAULT 0,
+		guid TEXT NOT NULL DEFAULT '',
+		guid_is_permalink INTEGER NOT NULL DEFAULT 0,
+		title TEXT NOT NULL DEFAULT '',
+		link TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '',
+		content TEXT NOT NULL DEFAULT '',
+		author TEXT NOT NULL DEFAULT '',
+		published INTEGER NOT NULL DEFAULT 0,
+		extra TEXT NOT NULL DEFAULT '',
+		enclosure_url TEXT NOT NULL DEFAULT '',
+		enclosure_type TEXT NOT NULL DEFAULT '',
+		enclosure_length INTEGER NOT NULL DEFAULT 0,
+		state TEXT NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		info_hash TEXT NOT NULL DEFAULT '',
+		torrent_path TEXT NOT NULL DEFAULT '',
+		torrent_size INTEGER NOT NULL DEFAULT 0,
+		media_path TEXT NOT NULL DEFAULT '',
+		media_size INTEGER NOT NULL DEFAULT 0,
+		sha256 TEXT NOT NULL DEFAULT '',
+		published_at INTEGER NOT NULL DEFAULT 0,
+		seen_at INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (feed_slug, key)
+	);
+	CREATE INDEX episodes_info_hash ON episodes(info_hash) WHERE info_hash != '';
+	CREATE TABLE completions (
+		info_hash TEXT NOT NULL,
+		peer_key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, peer_key)
+	);
+	CREATE INDEX completions_at ON completions(info_hash, at);
+	CREATE TABLE snapshots (
+		tracker TEXT NOT NULL,
+		info_hash TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		complete INTEGER NOT NULL,
+		incomplete INTEGER NOT NULL,
+		downloaded INTEGER NOT NULL
+	);
+	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+	`ALTER TABLE episodes ADD COLUMN item_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE episodes ADD COLUMN enclosure_index INTEGER NOT NULL DEFAULT 0;
+	UPDATE episodes SET item_key = key;`,
+	`ALTER TABLE episodes ADD COLUMN evicted_at INTEGER NOT NULL DEFAULT 0;`,
+	// version counts changes to what a feed's output shows, so the publisher
+	// can serve a cached rendering after reading one row.
+	`ALTER TABLE feeds ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
+	`ALTER TABLE episodes ADD COLUMN media_etag TEXT NOT NULL DEFAULT '';
+	ALTER TABLE episodes ADD COLUMN media_last_modified TEXT NOT NULL DEFAULT '';`,
+	`ALTER TABLE episodes ADD COLUMN enclosure_attrs TEXT NOT NULL DEFAULT '';`,
+	// unsynced_boot names the OS boot that published media not yet fsynced ('' = durable).
+	`ALTER TABLE episodes ADD COLUMN unsynced_boot TEXT NOT NULL DEFAULT '';`,
+	// unlisted_at is when the source stopped listing the episode (0 = listed).
+	`ALTER TABLE episodes ADD COLUMN unlisted_at INTEGER NOT NULL DEFAULT 0;`,
+	compactSnapshots,
+	// tracker_peers holds the embedded tracker's swarms while the gateway is
+	// stopped (written at shutdown, taken at start).
+	`CREATE TABLE tracker_peers (
+		info_hash TEXT NOT NULL,
+		peer_id BLOB NOT NULL,
+		addr TEXT NOT NULL,
+		seeder INTEGER NOT NULL,
+		was_leecher INTEGER NOT NULL,
+		counted INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL
+	);`,
+	countedDownloads,
+	// warning says what the last good poll left out (fetch.max_items).
+	`ALTER TABLE feeds ADD COLUMN warning TEXT NOT NULL DEFAULT '';`,
+	// torrent_sha256 is the hash of the .torrent as written, so a start can tell any damage to
+	// it ('' = published before it was kept: the info hash and size are checked instead).
+	`ALTER TABLE episodes ADD COLUMN torrent_sha256 TEXT NOT NULL DEFAULT '';`,
+	// An explicit id instead of the rowid, as PostgreSQL has no rowid and the queries are shared
+	// (an INTEGER PRIMARY KEY is the rowid, so the ids stay what they were).
+	`CREATE TABLE snapshots_by_id (
+		id INTEGER PRIMARY KEY,
+		tracker TEXT NOT NULL,
+		info_hash TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		complete INTEGER NOT NULL,
+		incomplete INTEGER NOT NULL,
+		downloaded INTEGER NOT NULL
+	);
+	INSERT INTO snapshots_by_id(id, tracker, info_hash, at, complete, incomplete, downloaded)
+		SELECT rowid, tracker, info_hash, at, complete, incomplete, downloaded FROM snapshots;
+	DROP TABLE snapshots;
+	ALTER TABLE snapshots_by_id RENAME TO snapshots;
+	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+}
+
+// countedDownloads makes a counted download one per torrent, listener and UTC
+// day (peer_key now holds a salted listener key, see tracker's listener.go):
+// earlier rows are kept as counted rows of their day with their old key.
+// completion_events is the raw figure (every plausible completion, per peer),
+// listener_salts the daily salts of the listener keys.
+const countedDownloads = `CREATE TABLE completions_by_day (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		peer_key TEXT NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, day, peer_key)
+	);
+	INSERT INTO completions_by_day(info_hash, day, peer_key, at)
+		SELECT info_hash, strftime('%Y-%m-%d', at / 1000000000, 'unixepoch'), peer_key, at FROM completions;
+	DROP TABLE completions;
+	ALTER TABLE completions_by_day RENAME TO completions;
+	CREATE INDEX completions_at ON completions(info_hash, at);
+	CREATE TABLE completion_events (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (info_hash, day)
+	);
+	INSERT INTO completion_events(info_hash, day, n)
+		SELECT info_hash, day, COUNT(*) FROM completions GROUP BY info_hash, day;
+	CREATE TABLE listener_salts (
+		day TEXT PRIMARY KEY,
+		salt BLOB NOT NULL
+	);`
+
+// compactSnapshots deletes the inside of every run of equal snapshots (same
+// torrent, tracker and figures), keeping each run's first and last: what
+// AddSnapshots has stored since, applied once to the history before it.
+const compactSnapshots = `DELETE FROM snapshots WHERE rowid IN (
+	SELECT rowid FROM (
+		SELECT rowid, complete AS c, incomplete AS i, downloaded AS d,
+			LAG(complete) OVER w AS pc, LAG(incomplete) OVER w AS pi, LAG(downloaded) OVER w AS pd,
+			LEAD(complete) OVER w AS nc, LEAD(incomplete) OVER w AS ni, LEAD(downloaded) OVER w AS nd
+		FROM snapshots WINDOW w AS (PARTITION BY info_hash, tracker ORDER BY at, rowid))
+	WHERE c = pc AND i = pi AND d = pd AND c = nc AND i = ni AND d = nd);`
