@@ -33,6 +33,9 @@ type Config struct {
 	Demo     *bool     `yaml:"demo"` // serve the built-in demo podcast at /demo/feed.xml; default true
 	Feeds    []Feed    `yaml:"feeds"`
 	Sponsors []Sponsor `yaml:"sponsors"`
+	Store    Store     `yaml:"store"`
+	Node     Node      `yaml:"node"`
+	Cluster  Cluster   `yaml:"cluster"`
 }
 
 // HTTP is the web server: feeds, torrents, tracker, reports.
@@ -152,15 +155,17 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(b)
+	c, err := parse(b, os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse decodes YAML, applies defaults and validates.
-func Parse(b []byte) (*Config, error) {
+// Parse decodes YAML, applies defaults and validates; unlike Load it reads no environment.
+func Parse(b []byte) (*Config, error) { return parse(b, nil) }
+
+func parse(b []byte, getenv func(string) string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -169,6 +174,7 @@ func Parse(b []byte) (*Config, error) {
 		return nil, cleanYAMLError(err)
 	}
 	c.applyDefaults()
+	c.applyStoreDefaults(getenv)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -378,6 +384,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateStore()...)
 	return errors.Join(errs...)
 }
 
