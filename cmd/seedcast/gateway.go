@@ -23,6 +23,7 @@ import (
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/postgres"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/worker"
@@ -143,22 +144,43 @@ func bootID() string {
 	return strings.TrimSpace(string(b))
 }
 
-// openStore opens the data dir's store, refusing one that has lost the published episodes
-// beside it (see worker.ErrStoreLost).
+// openStore opens the configured store, refusing one that has lost the published episodes
+// beside it in data_dir (see worker.ErrStoreLost).
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	path := filepath.Join(cfg.DataDir, "seedcast.db")
-	if err := worker.CheckStoreFile(cfg.DataDir, path); err != nil {
-		return nil, err
+	var st store.Store
+	name := "store.dsn"
+	switch cfg.Store.Driver {
+	case "postgres":
+		db, err := postgres.Open(ctx, cfg.Store.DSN)
+		if err != nil {
+			return nil, err
+		}
+		st = db
+	default:
+		name = filepath.Join(cfg.DataDir, "seedcast.db")
+		if err := worker.CheckStoreFile(cfg.DataDir, name); err != nil {
+			return nil, err
+		}
+		db, err := sqlite.Open(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		st = db
 	}
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := worker.CheckStoreContents(ctx, cfg.DataDir, path, st); err != nil {
+	if err := worker.CheckStoreContents(ctx, cfg.DataDir, name, st); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return st, nil
+}
+
+// lockNode makes sure this is the only node polling and seeding on a shared store; with SQLite
+// there is nothing to share. The caller calls unlock when done.
+func lockNode(ctx context.Context, cfg *config.Config) (unlock func() error, err error) {
+	if cfg.Store.Driver != "postgres" {
+		return func() error { return nil }, nil
+	}
+	return postgres.LockNode(ctx, cfg.Store.DSN)
 }
 
 // cmdPoll runs one ingest pass without seeding: published torrents are seeded
@@ -177,6 +199,11 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	unlock, err := lockNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	w := worker.New(workerConfig(cfg), st, clients(cfg), nil, nil, log)
 	var errs []error
 	found := false
@@ -207,6 +234,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	unlock, err := lockNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	trk := tracker.New(tracker.Config{
 		AnnounceInterval:        cfg.AnnounceInterval(),

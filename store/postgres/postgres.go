@@ -115,3 +115,34 @@ func redactDSN(dsn string) string {
 }
 
 var passwordField = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// gatewayLock is the advisory lock a node holds while it polls and seeds: until clustering is
+// built (issue 13, part 2), one node at a time may run on a store.
+const gatewayLock = migrationLock + 1
+
+// ErrLocked says another node holds the store.
+var ErrLocked = errors.New("another seedcast node is running on this store (several nodes on one store are not supported yet)")
+
+// LockNode takes the store's node lock on a connection of its own, which holds it until unlock
+// is called or the process dies (PostgreSQL drops a dead session's locks).
+func LockNode(ctx context.Context, dsn string) (unlock func() error, err error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", gatewayLock).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		db.Close()
+		if err == nil {
+			err = ErrLocked
+		}
+		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
+	}
+	return func() error { return errors.Join(conn.Close(), db.Close()) }, nil
+}
