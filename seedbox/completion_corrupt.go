@@ -56,10 +56,9 @@ func openBolt(path string) (db *bbolt.DB, err error) {
 }
 
 // checkBolt checks the page headers, reads every key and value, then runs bbolt's consistency
-// check. The read comes first
-// and in this goroutine, where a bad page (a wild offset faults, a wild index panics) is
-// recovered as an error; tx.Check walks the same pages in a goroutine of its own, where a panic
-// would end the process.
+// check. The read comes first and in this goroutine, where a bad page (a wild offset faults, a
+// wild index panics) is recovered as an error; tx.Check walks the same pages in a goroutine of
+// its own, where a panic would end the process.
 func checkBolt(db *bbolt.DB) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -109,7 +108,7 @@ func checkPageHeaders(tx *bbolt.Tx, pageSize int) error {
 			return fmt.Errorf("page %d: type %s", id, p.Type)
 		}
 		next := id + 1 + p.OverflowCount // overflow pages carry no header of their own
-		if next <= id {
+		if next <= id || int64(next)*int64(pageSize) > tx.Size() {
 			return fmt.Errorf("page %d: overflow %d", id, p.OverflowCount)
 		}
 		id = next
@@ -119,7 +118,7 @@ func checkPageHeaders(tx *bbolt.Tx, pageSize int) error {
 // readBucket touches every byte of b's keys and values and those of its nested buckets, so
 // that a page that cannot be read fails here.
 func readBucket(b *bbolt.Bucket) error {
-	var sum byte
+	var sum byte // only there so that the bytes are read
 	err := b.ForEach(func(k, v []byte) error {
 		for _, c := range k {
 			sum += c
