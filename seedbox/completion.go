@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
@@ -35,6 +34,9 @@ const (
 	pieceIncomplete = "i"
 )
 
+// completionFile is the DB's name in the state directory.
+const completionFile = ".torrent.bolt.db"
+
 // completionMarker sits beside the DB and says which OS boot has it open, or that it was
 // closed cleanly: "BOOT open" or "BOOT closed".
 const completionMarker = ".torrent.bolt.state"
@@ -43,31 +45,41 @@ const completionMarker = ".torrent.bolt.state"
 // does, so that verifying or publishing is not one fsync per piece; the page cache keeps it
 // whole across a crash of the process, but an OS crash or power cut can leave it torn, and
 // bbolt may then answer wrongly or hang. So when boot is known, a marker records the boot that
-// has the DB open: a DB still open by an earlier boot is discarded (discarded = true) and every
-// piece is hashed again when its torrent is added. boot "" trusts the DB as it is.
-func openCompletionDB(dir, boot string) (c *completionDB, discarded bool, err error) {
-	path := filepath.Join(dir, ".torrent.bolt.db")
+// has the DB open: a DB still open by an earlier boot is discarded. boot "" trusts the DB as it
+// is, unless it fails to open or to pass a check of its pages: then it is moved aside (see
+// corruptSuffix) and discarded too. discarded says why the DB was discarded, "" if it was not;
+// after a discard every piece is hashed again when its torrent is added.
+func openCompletionDB(dir, boot string) (c *completionDB, discarded string, err error) {
+	path := filepath.Join(dir, completionFile)
 	marker := filepath.Join(dir, completionMarker)
 	if boot != "" {
 		if b, err := os.ReadFile(marker); err == nil {
 			prev, state, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
 			if state != "closed" && prev != boot {
 				if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, false, fmt.Errorf("discarding piece completion of an earlier boot: %w", err)
+					return nil, "", fmt.Errorf("discarding piece completion of an earlier boot: %w", err)
 				}
-				discarded = true
+				discarded = "left open by an earlier OS boot (crash or power cut)"
 			}
 		}
 	}
-	db, err := bbolt.Open(path, 0o660, &bbolt.Options{Timeout: time.Second})
+	db, err := openCheckedBolt(path)
+	if corrupt := (corruptError{}); errors.As(err, &corrupt) {
+		aside := path + corruptSuffix
+		if err := os.Rename(path, aside); err != nil {
+			return nil, "", fmt.Errorf("moving aside corrupt piece completion db %s (%v): %w", path, corrupt, err)
+		}
+		discarded = fmt.Sprintf("corrupt (%v), moved aside to %s", corrupt, aside)
+		db, err = openCheckedBolt(path)
+	}
 	if err != nil {
-		return nil, false, err
+		return nil, "", fmt.Errorf("piece completion db %s: %w", path, err)
 	}
 	db.NoSync = true
 	c = &completionDB{db: db, dir: dir, boot: boot}
 	if err := c.mark("open"); err != nil {
 		db.Close()
-		return nil, false, err
+		return nil, "", err
 	}
 	return c, discarded, nil
 }

@@ -2,6 +2,7 @@ package seedbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -46,12 +47,16 @@ func newUploadLimiter(bytesPerSecond int64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(bytesPerSecond), uploadBurst)
 }
 
+// ErrListen is wrapped by NewSeeder's error when it cannot listen on its ListenAddr, so that a
+// caller can blame its port setting only when the port is at fault.
+var ErrListen = errors.New("listening for peers")
+
 func (p peerConns) listen(addr string) (*peerListener, error) {
 	// BitTorrent has its own keep-alive messages.
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(p.ctx, p.network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening for peers on %s: %w", addr, err)
+		return nil, fmt.Errorf("%w on %s: %w", ErrListen, addr, err)
 	}
 	return &peerListener{Listener: ln, conns: p}, nil
 }

@@ -112,14 +112,15 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		return nil, fmt.Errorf("seedbox: new seeder: listen port %q invalid", portStr)
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+		return nil, fmt.Errorf("seedbox: new seeder: state dir %s: %w", cfg.StateDir, err)
 	}
 	pc, discarded, err := openCompletionDB(cfg.StateDir, cfg.BootID)
 	if err != nil {
-		return nil, fmt.Errorf("seedbox: new seeder: opening piece completion db: %w", err)
+		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
 	}
-	if discarded {
-		log.Warn("piece completion was left open by an earlier OS boot (crash or power cut): discarded, every piece is hashed again", "state_dir", cfg.StateDir)
+	if discarded != "" {
+		log.Warn("piece completion discarded, every piece is hashed again",
+			"file", filepath.Join(cfg.StateDir, completionFile), "reason", discarded)
 	}
 
 	// TCP peers come in through our own listener and dialer (see peerConns); uTP, when enabled,

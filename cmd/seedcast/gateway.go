@@ -318,7 +318,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}, log.With("component", "seeder"))
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("seedbox.peer_port %d: %w", cfg.Seedbox.PeerPort, err)
+		if errors.Is(err, seedbox.ErrListen) {
+			return fmt.Errorf("seedbox.peer_port %d: %w", cfg.Seedbox.PeerPort, err)
+		}
+		// The state dir or the piece completion DB in it; the error names the path.
+		return fmt.Errorf("data_dir: %w", err)
 	}
 	defer seeder.Close()
 
