@@ -12,7 +12,8 @@ type Store struct {
 	// Driver is sqlite (the default: data_dir/seedcast.db, nothing else to run) or postgres.
 	Driver string `yaml:"driver"`
 	// DSN is the PostgreSQL connection string (libpq URL or key=value); the environment variable
-	// SEEDCAST_STORE_DSN overrides it, so the password need not be in the file.
+	// SEEDCAST_STORE_DSN overrides it (with driver postgres), so the password need not be in
+	// the file.
 	DSN string `yaml:"dsn"`
 }
 
@@ -31,13 +32,14 @@ type Cluster struct {
 const StoreDSNEnv = "SEEDCAST_STORE_DSN"
 
 func (c *Config) applyStoreDefaults(getenv func(string) string) {
-	if getenv != nil {
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
+	}
+	// Only for postgres: a machine-wide variable must not break an installation on SQLite.
+	if getenv != nil && c.Store.Driver == "postgres" {
 		if dsn := getenv(StoreDSNEnv); dsn != "" {
 			c.Store.DSN = dsn
 		}
-	}
-	if c.Store.Driver == "" {
-		c.Store.Driver = "sqlite"
 	}
 	if c.Node.Name == "" {
 		c.Node.Name, _ = os.Hostname()

@@ -22,8 +22,8 @@ import (
 	"github.com/seedcast/seedcast/report"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
-	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/store/postgres"
+	"github.com/seedcast/seedcast/store/sqldb"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/worker"
@@ -40,7 +40,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 }
 
 // open loads the config and opens its store; the caller closes the store.
-func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, *slog.Logger, store.Store, error) {
+func (c *commonFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, *slog.Logger, *sqldb.DB, error) {
 	cfg, log, err := c.load(stderr)
 	if err != nil {
 		return nil, nil, nil, err
@@ -146,8 +146,8 @@ func bootID() string {
 
 // openStore opens the configured store, refusing one that has lost the published episodes
 // beside it in data_dir (see worker.ErrStoreLost).
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	var st store.Store
+func openStore(ctx context.Context, cfg *config.Config) (*sqldb.DB, error) {
+	var st *sqldb.DB
 	name := "store.dsn"
 	switch cfg.Store.Driver {
 	case "postgres":

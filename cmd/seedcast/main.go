@@ -5,6 +5,8 @@
 //	seedcast torrent create FILE [-o out.torrent] [-webseed URL] [-announce URL] [-piece-length N]
 //	seedcast check   [-json] FEED_URL_OR_FILE            what the gateway would publish
 //	seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
+//	seedcast migrate [-config config.yaml]
+//	seedcast store copy [-config config.yaml] -to DSN
 //	seedcast version
 package main
 
@@ -36,6 +38,8 @@ const usage = `usage:
   seedcast check   [-json] FEED_URL_OR_FILE            show what the gateway would publish for a feed; exit 1 if refused
   seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
                                                       print a feed's download report from the store
+  seedcast migrate [-config config.yaml]              bring the store's schema up to date, then exit
+  seedcast store copy [-config config.yaml] -to DSN   copy the store (stop the gateway first) into an empty PostgreSQL database
   seedcast version                                    print the version
 `
 
@@ -62,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(ctx, rest, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, rest, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, stdout, stderr)
+	case "store":
+		err = cmdStore(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "seedcast %s\n", version)
 	case "help", "-h", "-help", "--help":

@@ -43,6 +43,11 @@ func Open(ctx context.Context, dsn string) (*sqldb.DB, error) {
 		WriteTx:   &sql.TxOptions{Isolation: sql.LevelSerializable},
 		Retryable: retryable,
 		Check:     func(ctx context.Context) error { return check(ctx, db) },
+		AfterCopy: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('snapshots', 'id'),
+				COALESCE((SELECT MAX(id) FROM snapshots), 0) + 1, false)`)
+			return err
+		},
 	}), nil
 }
 

@@ -26,6 +26,9 @@ type Options struct {
 	Retryable func(error) bool
 	// Check looks for damage in the database (see DB.Check).
 	Check func(context.Context) error
+	// AfterCopy runs at the end of Copy's transaction into this database (PostgreSQL: move the
+	// snapshot id sequence past the copied ids).
+	AfterCopy func(context.Context, *sql.Tx) error
 }
 
 // DB implements store.Store on database/sql.
