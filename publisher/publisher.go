@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -32,6 +33,8 @@ type Store interface {
 	FeedVersion(ctx context.Context, slug string) (int64, error)
 	// Check fails when the store is damaged (see /healthz).
 	Check(ctx context.Context) error
+	// TorrentFile is the store's copy of a .torrent, for one this node has no file of.
+	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
 }
 
 // Publisher serves the output feeds and .torrent files.
@@ -288,8 +291,22 @@ func (p *Publisher) serveTorrent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	h := w.Header()
+	h.Set("Content-Type", torrentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment",
+		map[string]string{"filename": torrentFilename(e.Title, ih)}))
 	f, err := p.openTorrent(e.TorrentPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Made by another node (or lost here): the store keeps every .torrent too.
+		data, serr := p.st.TorrentFile(r.Context(), ih)
+		if serr == nil {
+			http.ServeContent(w, r, "", e.PublishedAt, bytes.NewReader(data))
+			return
+		}
+		err = errors.Join(err, serr)
+	}
 	if err != nil {
+		h.Del("Content-Disposition")
 		p.log.Error("publisher: serve torrent", "info_hash", ih, "feed", e.FeedSlug, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -297,14 +314,11 @@ func (p *Publisher) serveTorrent(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
+		h.Del("Content-Disposition")
 		p.log.Error("publisher: serve torrent: not a regular file", "info_hash", ih, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", torrentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment",
-		map[string]string{"filename": torrentFilename(e.Title, ih)}))
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 }
 

@@ -125,6 +125,7 @@ func (fx *fixture) publish(t *testing.T, key, name string, at time.Time) string 
 		InfoHash:    ih,
 		TorrentPath: rel,
 		TorrentSize: int64(buf.Len()),
+		TorrentData: buf.Bytes(),
 		MediaPath:   filepath.Join("media", name),
 		MediaSize:   int64(len(content)),
 		SHA256:      hex.EncodeToString(sum[:]),
@@ -633,6 +634,15 @@ func TestTorrentHandler(t *testing.T) {
 		if err != nil || mi.HashInfoBytes().HexString() != ih {
 			t.Errorf("served torrent does not load as %s: %v", ih, err)
 		}
+	}
+
+	// A node that did not make the torrent has no file of it: the store's copy is served.
+	if err := os.Remove(filepath.Join(fx.dir, "torrents", "ep2.mp3.torrent")); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, srv.URL+"/torrents/"+ih+".torrent", nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, want) || resp.Header.Get("Content-Type") != "application/x-bittorrent" {
+		t.Fatalf("without the local file: status %d, %d bytes, %q", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
 	}
 
 	for _, path := range []string{

@@ -164,3 +164,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// WriteFileAtomic writes b to path as WriteTorrentFile writes a torrent: temporary file, fsync,
+// rename, directory fsync (for a .torrent kept elsewhere, such as the store's copy).
+func WriteFileAtomic(path string, b []byte) error {
+	if err := writeFileSynced(path, b, 0o644); err != nil {
+		return fmt.Errorf("seedbox: write %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("seedbox: write %s: %w", path, err)
+	}
+	return nil
+}

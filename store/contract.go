@@ -40,6 +40,11 @@ type Episodes interface {
 	Reported(ctx context.Context, slug string) ([]Episode, error)
 	StateCounts(ctx context.Context, slug string) (map[string]int, error)
 	Torrents(ctx context.Context) ([]Torrent, error)
+	// TorrentFile is a published .torrent as the store keeps it (ErrNotFound: published before
+	// the store kept them, and not yet filled in).
+	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
+	// SaveTorrentFile keeps a .torrent; an info hash already kept keeps its first bytes.
+	SaveTorrentFile(ctx context.Context, infoHash string, data []byte) error
 	MediaInUse(ctx context.Context, relPath string) (bool, error)
 
 	Publish(ctx context.Context, slug, key string, p Publication) error

@@ -126,12 +126,14 @@ type Publication struct {
 	TorrentSize int64
 	// TorrentSHA256 is the hex SHA-256 of the .torrent file, checked at every start.
 	TorrentSHA256 string
-	MediaPath     string
-	MediaSize     int64
-	SHA256        string
-	ETag          string // the origin's validators for the media, if it sent any
-	LastModified  string
-	At            time.Time
+	// TorrentData is the .torrent file itself, kept in the store beside the file on disk.
+	TorrentData  []byte
+	MediaPath    string
+	MediaSize    int64
+	SHA256       string
+	ETag         string // the origin's validators for the media, if it sent any
+	LastModified string
+	At           time.Time
 	// UnsyncedBoot is set when the media is published from the page cache, before its fsync:
 	// the OS boot ID, so a start after a reboot knows to re-hash it. MarkSynced clears it.
 	UnsyncedBoot string

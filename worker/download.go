@@ -153,11 +153,16 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 	if err != nil {
 		return store.Publication{}, err
 	}
+	// The store keeps the file too: every node serves it, and a damaged copy is restored from it.
+	data, err := os.ReadFile(filepath.Join(w.cfg.DataDir, relTorrent))
+	if err != nil {
+		return store.Publication{}, err
+	}
 	if err := w.announce(ctx, mi, got.abs, true); err != nil {
 		return store.Publication{}, fmt.Errorf("seed: %w", err)
 	}
 	return store.Publication{
-		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum,
+		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum, TorrentData: data,
 		MediaPath: got.rel, MediaSize: got.Size, SHA256: hex.EncodeToString(got.SHA256),
 		ETag: got.ETag, LastModified: got.LastModified, At: now, UnsyncedBoot: w.cfg.BootID,
 	}, nil

@@ -20,21 +20,40 @@ import (
 var errMediaMismatch = errors.New("media does not hash to the published torrent")
 
 // loadTorrent reads a published .torrent and checks it against the store: it must parse, have
-// the published info hash and the recorded size. A damaged one (a bad sector, a stray edit) is
-// made again from the verified media, with the same info hash, and the operator is told which
-// file. Without media (evicted) it cannot be, and the error says so.
+// the published info hash and the recorded size and SHA-256. A damaged one (a bad sector, a stray
+// edit) is written again from the copy the store keeps, or, for a torrent published before the
+// store kept them, made again from the verified media with the same info hash; the operator is
+// told which file. A sound file the store has no copy of is copied into the store.
 func (w *Worker) loadTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
 	path := filepath.Join(w.cfg.DataDir, t.TorrentPath)
-	mi, why := readTorrent(path, t)
+	mi, b, why := readTorrent(path, t)
 	if why == "" {
+		if _, err := w.st.TorrentFile(ctx, t.InfoHash); errors.Is(err, store.ErrNotFound) {
+			err = w.st.SaveTorrentFile(ctx, t.InfoHash, b)
+			if err != nil {
+				w.log.Warn("keeping the .torrent in the store", "file", path, "err", err)
+			}
+		}
+		return mi, nil
+	}
+	kept, err := w.st.TorrentFile(ctx, t.InfoHash)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if mi, _, keptWhy := parseTorrent(kept, t); err == nil && keptWhy == "" {
+		w.log.Warn("damaged torrent file: written again from the store's copy", "feed", t.FeedSlug, "key", t.Key,
+			"file", path, "why", why)
+		if err := seedbox.WriteFileAtomic(path, kept); err != nil {
+			return nil, err
+		}
 		return mi, nil
 	}
 	if t.Evicted {
-		return nil, fmt.Errorf("torrent file %s is damaged (%s) and its media was evicted: it cannot be made again", path, why)
+		return nil, fmt.Errorf("torrent file %s is damaged (%s), the store has no copy and its media was evicted: it cannot be made again", path, why)
 	}
 	w.log.Warn("damaged torrent file: making it again from the media", "feed", t.FeedSlug, "key", t.Key,
 		"file", path, "why", why)
-	mi, err := w.rebuildTorrent(ctx, t)
+	mi, err = w.rebuildTorrent(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("torrent file %s is damaged (%s): %w", path, why, err)
 	}
@@ -47,30 +66,44 @@ func (w *Worker) loadTorrent(ctx context.Context, t store.Torrent) (*metainfo.Me
 			return nil, err
 		}
 	}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := w.st.SaveTorrentFile(ctx, t.InfoHash, b); err != nil {
+			w.log.Warn("keeping the .torrent in the store", "file", path, "err", err)
+		}
+	}
 	w.log.Info("torrent file made again", "feed", t.FeedSlug, "key", t.Key, "file", path, "info_hash", t.InfoHash)
 	return mi, nil
 }
 
 // readTorrent loads path and says what is wrong with it ("" = nothing).
-func readTorrent(path string, t store.Torrent) (*metainfo.MetaInfo, string) {
+func readTorrent(path string, t store.Torrent) (*metainfo.MetaInfo, []byte, string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
+	}
+	mi, _, why := parseTorrent(b, t)
+	return mi, b, why
+}
+
+// parseTorrent checks b against what the store recorded of t's .torrent.
+func parseTorrent(b []byte, t store.Torrent) (*metainfo.MetaInfo, []byte, string) {
+	if len(b) == 0 {
+		return nil, nil, "it is empty"
 	}
 	if sum := sha256.Sum256(b); t.TorrentSHA256 != "" && hex.EncodeToString(sum[:]) != t.TorrentSHA256 {
-		return nil, "its SHA-256 is not the one it was written with"
+		return nil, nil, "its SHA-256 is not the one it was written with"
 	}
 	mi, err := metainfo.Load(bytes.NewReader(b))
 	if err != nil {
-		return nil, err.Error()
+		return nil, nil, err.Error()
 	}
 	if ih := mi.HashInfoBytes().HexString(); ih != t.InfoHash {
-		return nil, fmt.Sprintf("its info hash is %s, not the published %s", ih, t.InfoHash)
+		return nil, nil, fmt.Sprintf("its info hash is %s, not the published %s", ih, t.InfoHash)
 	}
 	if t.TorrentSize > 0 && int64(len(b)) != t.TorrentSize {
-		return nil, fmt.Sprintf("it is %d bytes, not the published %d", len(b), t.TorrentSize)
+		return nil, nil, fmt.Sprintf("it is %d bytes, not the published %d", len(b), t.TorrentSize)
 	}
-	return mi, ""
+	return mi, b, ""
 }
 
 // rebuildTorrent hashes the media again and makes the torrent as makeTorrent did: the info

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -88,34 +90,83 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 		}},
 		{"gone", func(p string, b []byte) error { return os.Remove(p) }},
 	}
-	for _, d := range damages {
-		t.Run(d.name, func(t *testing.T) {
-			for _, tr := range ts {
-				if err := d.damage(filepath.Join(dir, tr.TorrentPath), original[tr.Key]); err != nil {
+	// forgetCopies stands for an installation from before the store kept .torrent files.
+	forgetCopies := func(t *testing.T) {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "seedcast.db")+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, "DELETE FROM torrent_files"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, from := range []string{"store's copy", "media"} {
+		for _, d := range damages {
+			t.Run(from+"/"+d.name, func(t *testing.T) {
+				if from == "media" {
+					forgetCopies(t)
+				}
+				for _, tr := range ts {
+					if err := d.damage(filepath.Join(dir, tr.TorrentPath), original[tr.Key]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				w, seeder := startSeedingWorker(t, dir, st, "")
+				defer seeder.Close()
+				if err := w.Restore(ctx); err != nil {
 					t.Fatal(err)
 				}
-			}
-			w, seeder := startSeedingWorker(t, dir, st, "")
-			defer seeder.Close()
-			if err := w.Restore(ctx); err != nil {
-				t.Fatal(err)
-			}
-			for _, tr := range ts {
-				got, err := os.ReadFile(filepath.Join(dir, tr.TorrentPath))
-				if err != nil || !bytes.Equal(got, original[tr.Key]) {
-					t.Errorf("%s: the torrent made again differs from the published one (%v)", tr.Key, err)
+				for _, tr := range ts {
+					got, err := os.ReadFile(filepath.Join(dir, tr.TorrentPath))
+					if err != nil || !bytes.Equal(got, original[tr.Key]) {
+						t.Errorf("%s: the torrent made again differs from the published one (%v)", tr.Key, err)
+					}
 				}
-			}
-			if n := len(seeder.Stats().Torrents); n != 2 {
-				t.Errorf("%d torrents seeded after the rebuild, want 2", n)
-			}
-			if pub, _ := st.Published(ctx, "t"); len(pub) != 2 {
-				t.Errorf("%d episodes in the feed after the rebuild, want 2", len(pub))
-			}
-		})
+				if n := len(seeder.Stats().Torrents); n != 2 {
+					t.Errorf("%d torrents seeded after the rebuild, want 2", n)
+				}
+				if pub, _ := st.Published(ctx, "t"); len(pub) != 2 {
+					t.Errorf("%d episodes in the feed after the rebuild, want 2", len(pub))
+				}
+			})
+		}
 	}
 
-	// Both the torrent and the media damaged: nothing to make it again from, so download again.
+	// An evicted torrent (media gone) with a damaged file: only the store's copy can restore it.
+	var b store.Torrent
+	for _, tr := range ts {
+		if tr.Key == "guid:b" {
+			b = tr
+		}
+	}
+	w, seeder = startSeedingWorker(t, dir, st, "")
+	if err := w.Restore(ctx); err != nil { // keeps copies of the sound files in the store
+		t.Fatal(err)
+	}
+	seeder.Close()
+	if err := st.Evict(ctx, "t", "guid:b", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, b.MediaPath)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, b.TorrentPath), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, seeder = startSeedingWorker(t, dir, st, "")
+	if err := w.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seeder.Close()
+	if got, _ := os.ReadFile(filepath.Join(dir, b.TorrentPath)); !bytes.Equal(got, original[b.Key]) {
+		t.Fatal("the evicted torrent's damaged file was not restored from the store's copy")
+	}
+
+	// Both the torrent and the media damaged, and no copy in the store: nothing to make it again
+	// from, so download again.
+	forgetCopies(t)
 	var a store.Torrent
 	for _, tr := range ts {
 		if tr.Key == "guid:a" {

@@ -53,6 +53,8 @@ type Store interface {
 	Evict(ctx context.Context, slug, key string, at time.Time) error
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 	SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error
+	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
+	SaveTorrentFile(ctx context.Context, infoHash string, data []byte) error
 }
 
 var _ Store = store.Store(nil)

@@ -101,4 +101,10 @@ var migrations = []string{
 		downloaded BIGINT NOT NULL
 	);
 	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+	// torrent_files holds every published .torrent, so any node can serve a torrent another
+	// made, and a damaged file is restored without hashing its media.
+	`CREATE TABLE torrent_files (
+		info_hash TEXT PRIMARY KEY,
+		data BYTEA NOT NULL
+	);`,
 }

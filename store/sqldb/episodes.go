@@ -342,6 +342,9 @@ func (s *DB) Listed(ctx context.Context, slug string) ([]store.Episode, error) {
 // moment an episode becomes visible in the output feed.
 func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
+		if err := saveTorrentFile(ctx, tx, p.InfoHash, p.TorrentData); err != nil {
+			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
+		}
 		if _, err := tx.ExecContext(ctx, keepReplacedTorrent, unix(p.At), slug, key, p.InfoHash); err != nil {
 			return fmt.Errorf("store: publish %s/%s: keep the torrent it replaces: %w", slug, key, err)
 		}
@@ -438,6 +441,9 @@ func (s *DB) Supersede(ctx context.Context, slug, key string) error {
 func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType string, enclosureLength int64, p store.Publication) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
 		fail := func(err error) error { return fmt.Errorf("store: replace %s/%s: %w", slug, key, err) }
+		if err := saveTorrentFile(ctx, tx, p.InfoHash, p.TorrentData); err != nil {
+			return fail(err)
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE feed_slug=$1 AND key=$2
 			AND state='published' AND info_hash != ''`, slug, key).Scan(&n); err != nil {
@@ -614,4 +620,34 @@ func (s *DB) StateCounts(ctx context.Context, slug string) (map[string]int, erro
 // Failed lists a feed's episodes whose last download failed.
 func (s *DB) Failed(ctx context.Context, slug string) ([]store.Episode, error) {
 	return s.episodes(ctx, "feed_slug=$1 AND state='failed' ORDER BY position", slug)
+}
+
+// TorrentFile returns a kept .torrent, or ErrNotFound.
+func (s *DB) TorrentFile(ctx context.Context, infoHash string) ([]byte, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM torrent_files WHERE info_hash=$1`, infoHash).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: torrent file %s: %w", infoHash, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: torrent file %s: %w", infoHash, err)
+	}
+	return data, nil
+}
+
+// SaveTorrentFile keeps a .torrent; the first bytes kept for an info hash stay.
+func (s *DB) SaveTorrentFile(ctx context.Context, infoHash string, data []byte) error {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return saveTorrentFile(ctx, tx, infoHash, data) }); err != nil {
+		return fmt.Errorf("store: save torrent file %s: %w", infoHash, err)
+	}
+	return nil
+}
+
+func saveTorrentFile(ctx context.Context, tx *sql.Tx, infoHash string, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO torrent_files(info_hash, data) VALUES($1, $2)
+		ON CONFLICT DO NOTHING`, infoHash, data)
+	return err
 }

@@ -114,6 +114,12 @@ var migrations = []string{
 	DROP TABLE snapshots;
 	ALTER TABLE snapshots_by_id RENAME TO snapshots;
 	CREATE INDEX snapshots_hash ON snapshots(info_hash, tracker, at);`,
+	// torrent_files holds every published .torrent, so any node can serve a torrent another
+	// made, and a damaged file is restored without hashing its media.
+	`CREATE TABLE torrent_files (
+		info_hash TEXT PRIMARY KEY,
+		data BLOB NOT NULL
+	);`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListenerSaltKeptForTheDayAndDeletedAfter", testListenerSaltKeptForTheDayAndDeletedAfter},
 		{"ReplaceAndKeepMedia", testReplaceAndKeepMedia},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"TorrentFiles", testTorrentFiles},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
