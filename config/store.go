@@ -31,6 +31,12 @@ type Cluster struct {
 // StoreDSNEnv overrides store.dsn.
 const StoreDSNEnv = "SEEDCAST_STORE_DSN"
 
+// NodeTimeout is cluster.node_timeout (validated).
+func (c *Config) NodeTimeout() time.Duration {
+	d, _ := time.ParseDuration(c.Cluster.NodeTimeout)
+	return d
+}
+
 func (c *Config) applyStoreDefaults(getenv func(string) string) {
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"

@@ -79,12 +79,25 @@ type TrackerState interface {
 	TakeTrackerPeers(ctx context.Context) ([]TrackerPeer, error)
 }
 
+// Nodes are the gateway processes sharing the store and who polls which feed.
+type Nodes interface {
+	// Heartbeat records n as alive at n.LastSeen.
+	Heartbeat(ctx context.Context, n Node) error
+	ListNodes(ctx context.Context) ([]Node, error)
+	// LeaseFeed gives node the feed's poll lease until until, when the lease is free, expired at
+	// now, or already node's; it reports whether node holds it. One node polls a feed at a time.
+	LeaseFeed(ctx context.Context, slug, node string, now, until time.Time) (bool, error)
+	// ReleaseFeed ends node's lease; the feed keeps node as PolledBy.
+	ReleaseFeed(ctx context.Context, slug, node string) error
+}
+
 // Store is the whole contract a driver implements.
 type Store interface {
 	Feeds
 	Episodes
 	Measurements
 	TrackerState
+	Nodes
 	// Check fails when the database is damaged (for /healthz); it may be slow: cache it.
 	Check(ctx context.Context) error
 	Close() error

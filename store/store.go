@@ -38,6 +38,17 @@ type Feed struct {
 	// Warning is what the last good poll had to leave out (fetch.max_items), in plain words.
 	Warning   string
 	UpdatedAt time.Time // when the channel metadata last changed
+	// PolledBy is the node that holds, or last held, the feed's poll lease (see LeaseFeed).
+	PolledBy string
+}
+
+// Node is one gateway process on the store, as its last heartbeat described it.
+type Node struct {
+	Name      string
+	StartedAt time.Time
+	LastSeen  time.Time
+	Seeding   int   // torrents it seeds, every piece verified
+	DiskBytes int64 // media bytes in its data_dir
 }
 
 // Episode states.

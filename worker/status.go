@@ -31,6 +31,7 @@ type FeedStatus struct {
 	Seeding     int              `json:"seeding"`
 	Failed      []FailedEpisode  `json:"failed"`
 	Counts      map[string]int   `json:"counts"`
+	PolledBy    string           `json:"polled_by"` // the node that polls it (or last did)
 }
 
 // DownloadStatus is an enclosure being fetched right now.
@@ -74,7 +75,7 @@ func Status(ctx context.Context, st StatusStore, w *Worker) ([]FeedStatus, error
 			return nil, err
 		}
 		fs := FeedStatus{Slug: f.Slug, URL: safehttp.RedactURL(f.URL), Title: f.Title, LastError: f.LastError, Warning: f.Warning,
-			LastPollAt: timePtr(f.LastPollAt), LastOKAt: timePtr(f.LastOKAt), Counts: counts,
+			LastPollAt: timePtr(f.LastPollAt), LastOKAt: timePtr(f.LastOKAt), Counts: counts, PolledBy: f.PolledBy,
 			Seeding: counts[store.StatePublished], Downloading: []DownloadStatus{}, Failed: []FailedEpisode{}}
 		for _, a := range active {
 			if a.Feed != f.Slug {

@@ -55,6 +55,9 @@ type Store interface {
 	SetTorrentFile(ctx context.Context, slug, key string, size int64, sha256 string) error
 	TorrentFile(ctx context.Context, infoHash string) ([]byte, error)
 	SaveTorrentFile(ctx context.Context, infoHash string, data []byte) error
+	Heartbeat(ctx context.Context, n store.Node) error
+	LeaseFeed(ctx context.Context, slug, node string, now, until time.Time) (bool, error)
+	ReleaseFeed(ctx context.Context, slug, node string) error
 }
 
 var _ Store = store.Store(nil)
@@ -66,6 +69,7 @@ type Seeder interface {
 	AddTrusted(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string) error
 	Remove(infoHash metainfo.Hash) error
 	Verify(ctx context.Context, infoHash metainfo.Hash) error
+	Stats() seedbox.SeederStats
 }
 
 // Tracker is told about every torrent the gateway publishes.
@@ -113,6 +117,11 @@ type Config struct {
 	// crash cannot lose those bytes, and Restore re-hashes media that an OS crash could have
 	// (published in another boot and never marked synced). Empty: fsync before publishing.
 	BootID string
+	// NodeName is this process's name among the nodes on the store (node.name); with it, a
+	// feed is polled only while this node holds its lease, which lasts LeaseTTL unrenewed
+	// (cluster.node_timeout). Empty: no lease (tests of one worker).
+	NodeName string
+	LeaseTTL time.Duration
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -135,6 +144,7 @@ type Worker struct {
 	tracker Tracker
 	log     *slog.Logger
 	now     func() time.Time
+	started time.Time // when this process started, for its heartbeat
 
 	polls     *slots // held while a feed is fetched and parsed
 	downloads *slots // held while an enclosure downloads
@@ -166,8 +176,11 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	if cfg.MaxDownloadsPerHost <= 0 {
 		cfg.MaxDownloadsPerHost = 4
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
-		now: time.Now, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
+		now: time.Now, started: time.Now(), locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
 		polls:     newSlots(cfg.MaxPolls, cfg.MaxPollsPerHost),
 		downloads: newSlots(cfg.MaxDownloads, cfg.MaxDownloadsPerHost)}
 }
@@ -363,7 +376,16 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l.Lock()
 	defer l.Unlock()
 	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
-	err := w.poll(ctx, f)
+	ctx, release, err := w.leaseFeed(ctx, f)
+	if errors.Is(err, errLeaseHeld) {
+		w.log.Debug("poll skipped: another node polls this feed", "feed", f.Slug)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
+	}
+	defer release()
+	err = w.poll(ctx, f)
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", name, "err", err)

@@ -130,6 +130,8 @@ func workerConfig(cfg *config.Config) worker.Config {
 		IdleTimeout:       cfg.EnclosureIdleTimeout(),
 		CreatedBy:         "Seedcast " + version,
 		BootID:            bootID(),
+		NodeName:          cfg.Node.Name,
+		LeaseTTL:          cfg.NodeTimeout(),
 	}
 }
 
@@ -327,7 +329,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer seeder.Close()
 
 	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log.With("component", "worker"))
-	mux.Handle("GET /status", statusHandler(st, w, log))
+	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), log))
 	if err := w.Restore(runCtx); err != nil {
 		// One unreadable torrent must not keep the others from seeding.
 		log.Error("restore", "err", err)
@@ -359,6 +361,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			srv.Close()
 			return err
 		}
+	}
+	// Three heartbeats per node_timeout: one late one does not make the node look dead.
+	beat := fmt.Sprintf("@every %s", cfg.NodeTimeout()/3)
+	if err := sched.Add(worker.Job{Name: "heartbeat", Spec: beat, RunAtStart: true, Run: w.Heartbeat}); err != nil {
+		srv.Close()
+		return err
 	}
 	if err := sched.Add(worker.Job{Name: "verify", Spec: cfg.Schedule.Verify, Run: w.VerifyAll}); err != nil {
 		srv.Close()

@@ -16,9 +16,13 @@ import (
 )
 
 // statusHandler serves GET /status: every feed's health as JSON.
-func statusHandler(st store.Store, w *worker.Worker, log *slog.Logger) http.Handler {
+func statusHandler(st store.Store, w *worker.Worker, nodeTimeout time.Duration, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		feeds, err := worker.Status(r.Context(), st, w)
+		var nodes []worker.NodeStatus
+		if err == nil {
+			nodes, err = worker.NodesStatus(r.Context(), st, nodeTimeout, time.Now())
+		}
 		if err != nil {
 			log.Error("status", "err", err)
 			http.Error(rw, "status unavailable", http.StatusInternalServerError)
@@ -28,7 +32,7 @@ func statusHandler(st store.Store, w *worker.Worker, log *slog.Logger) http.Hand
 		rw.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(rw)
 		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"generated_at": time.Now().UTC(), "feeds": feeds})
+		enc.Encode(map[string]any{"generated_at": time.Now().UTC(), "nodes": nodes, "feeds": feeds})
 	})
 }
 
@@ -48,9 +52,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var feeds []worker.FeedStatus
+	var nodes []worker.NodeStatus
 	source := "daemon at " + cfg.HTTP.PublicURL
-	if live, err := fetchStatus(ctx, "http://"+cfg.HTTP.Listen+"/status"); err == nil {
-		feeds = live
+	if live, liveNodes, err := fetchStatus(ctx, "http://"+cfg.HTTP.Listen+"/status"); err == nil {
+		feeds, nodes = live, liveNodes
 	} else {
 		st, err := openStore(ctx, cfg)
 		if err != nil {
@@ -60,14 +65,28 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if feeds, err = worker.Status(ctx, st, nil); err != nil {
 			return err
 		}
+		if nodes, err = worker.NodesStatus(ctx, st, cfg.NodeTimeout(), time.Now()); err != nil {
+			return err
+		}
 		source = "store (daemon not running: downloads in progress not shown)"
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"feeds": feeds})
+		return enc.Encode(map[string]any{"nodes": nodes, "feeds": feeds})
 	}
 	fmt.Fprintf(stdout, "status from the %s\n\n", source)
+	for _, n := range nodes {
+		state := "dead"
+		if n.Alive {
+			state = "alive"
+		}
+		fmt.Fprintf(stdout, "node %s: %s, last seen %s, seeding %d of %d assigned, %d media bytes\n", n.Name, state,
+			n.LastSeen.Local().Format("2006-01-02 15:04:05"), n.Seeding, n.Assigned, n.DiskBytes)
+	}
+	if len(nodes) > 0 {
+		fmt.Fprintln(stdout)
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEED\tLAST POLL\tSEEDING\tPENDING\tDOWNLOADING\tFAILED\tLAST ERROR")
 	for _, f := range feeds {
@@ -94,28 +113,29 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func fetchStatus(ctx context.Context, url string) ([]worker.FeedStatus, error) {
+func fetchStatus(ctx context.Context, url string) ([]worker.FeedStatus, []worker.NodeStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return nil, nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	var body struct {
 		Feeds []worker.FeedStatus `json:"feeds"`
+		Nodes []worker.NodeStatus `json:"nodes"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return body.Feeds, nil
+	return body.Feeds, body.Nodes, nil
 }
 
 func oneLine(s string, max int) string {

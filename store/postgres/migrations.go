@@ -107,4 +107,14 @@ var migrations = []string{
 		info_hash TEXT PRIMARY KEY,
 		data BYTEA NOT NULL
 	);`,
+	// Nodes and feed poll leases: several gateway processes on one store.
+	`CREATE TABLE nodes (
+		name TEXT PRIMARY KEY,
+		started_at BIGINT NOT NULL,
+		last_seen BIGINT NOT NULL,
+		seeding BIGINT NOT NULL,
+		disk_bytes BIGINT NOT NULL
+	);
+	ALTER TABLE feeds ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
+	ALTER TABLE feeds ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;`,
 }

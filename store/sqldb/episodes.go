@@ -47,7 +47,8 @@ func (s *DB) EnsureFeed(ctx context.Context, slug, url string) error {
 }
 
 const feedCols = `slug, url, title, link, description, language, copyright, author, image_url,
-	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at, warning`
+	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at, warning,
+	lease_node`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -56,7 +57,7 @@ func scanFeed(row scanner) (store.Feed, error) {
 	var poll, ok, upd int64
 	err := row.Scan(&f.Slug, &f.URL, &f.Title, &f.Link, &f.Description, &f.Language, &f.Copyright,
 		&f.Author, &f.ImageURL, &f.PodcastGUID, &f.Extra, &f.ETag, &f.LastModified, &poll, &ok,
-		&f.LastError, &upd, &f.Warning)
+		&f.LastError, &upd, &f.Warning, &f.PolledBy)
 	f.LastPollAt, f.LastOKAt, f.UpdatedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd)
 	return f, err
 }

@@ -120,6 +120,16 @@ var migrations = []string{
 		info_hash TEXT PRIMARY KEY,
 		data BLOB NOT NULL
 	);`,
+	// Nodes and feed poll leases: several gateway processes on one store.
+	`CREATE TABLE nodes (
+		name TEXT PRIMARY KEY,
+		started_at INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		seeding INTEGER NOT NULL,
+		disk_bytes INTEGER NOT NULL
+	);
+	ALTER TABLE feeds ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
+	ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC

@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"ReplaceAndKeepMedia", testReplaceAndKeepMedia},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"TorrentFiles", testTorrentFiles},
+		{"Nodes", testNodes},
+		{"FeedLeases", testFeedLeases},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
