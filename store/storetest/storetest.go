@@ -34,6 +34,9 @@ func Run(t *testing.T, open Opener) {
 		{"TorrentFiles", testTorrentFiles},
 		{"Nodes", testNodes},
 		{"FeedLeases", testFeedLeases},
+		{"FeedsAndPolls", testFeedsAndPolls},
+		{"EpisodeUpkeep", testEpisodeUpkeep},
+		{"SnapshotsSinceAndTrackerPeers", testSnapshotsSinceAndTrackerPeers},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
