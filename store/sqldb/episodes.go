@@ -208,9 +208,9 @@ func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e store.Episode, 
 		author=excluded.author, published=excluded.published, extra=excluded.extra,
 		seen_at=excluded.seen_at, unlisted_at=0,
 		-- a published episode keeps the enclosure its torrent was made from
-		enclosure_url=CASE WHEN episodes.state='published' THEN episodes.enclosure_url ELSE excluded.enclosure_url END,
-		enclosure_type=CASE WHEN episodes.state='published' THEN episodes.enclosure_type ELSE excluded.enclosure_type END,
-		enclosure_length=CASE WHEN episodes.state='published' THEN episodes.enclosure_length ELSE excluded.enclosure_length END
+		enclosure_url=CASE WHEN episodes.state='`+store.StatePublished+`' THEN episodes.enclosure_url ELSE excluded.enclosure_url END,
+		enclosure_type=CASE WHEN episodes.state='`+store.StatePublished+`' THEN episodes.enclosure_type ELSE excluded.enclosure_type END,
+		enclosure_length=CASE WHEN episodes.state='`+store.StatePublished+`' THEN episodes.enclosure_length ELSE excluded.enclosure_length END
 		WHERE episodes.position <> excluded.position OR episodes.enclosure_attrs <> excluded.enclosure_attrs
 		OR episodes.item_key <> excluded.item_key OR episodes.enclosure_index <> excluded.enclosure_index
 		OR episodes.guid <> excluded.guid OR episodes.guid_is_permalink <> excluded.guid_is_permalink
@@ -218,7 +218,7 @@ func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e store.Episode, 
 		OR episodes.description <> excluded.description OR episodes.content <> excluded.content
 		OR episodes.author <> excluded.author OR episodes.published <> excluded.published
 		OR episodes.extra <> excluded.extra OR episodes.unlisted_at != 0
-		OR (episodes.state <> 'published' AND (episodes.enclosure_url <> excluded.enclosure_url
+		OR (episodes.state <> '`+store.StatePublished+`' AND (episodes.enclosure_url <> excluded.enclosure_url
 			OR episodes.enclosure_type <> excluded.enclosure_type
 			OR episodes.enclosure_length <> excluded.enclosure_length))`,
 		slug, e.Key, e.Position, e.GUID, boolInt(e.GUIDIsPermaLink), e.Title, e.Link, e.Description,
@@ -309,7 +309,7 @@ func (s *DB) Episode(ctx context.Context, slug, key string) (store.Episode, erro
 // EpisodeByInfoHash returns the published episode whose torrent has that hash.
 func (s *DB) EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Episode, error) {
 	e, err := scanEpisode(s.r.QueryRowContext(ctx,
-		"SELECT "+episodeCols+" FROM episodes WHERE info_hash=$1 AND state='published'", infoHash))
+		"SELECT "+episodeCols+" FROM episodes WHERE info_hash=$1 AND state='"+store.StatePublished+"'", infoHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Episode{}, fmt.Errorf("store: info hash %s: %w", infoHash, store.ErrNotFound)
 	}
@@ -322,20 +322,20 @@ func (s *DB) EpisodeByInfoHash(ctx context.Context, infoHash string) (store.Epis
 // Unpublished lists the feed's episodes with an enclosure that still need a
 // download (pending or failed) and that the source still lists, in source order.
 func (s *DB) Unpublished(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, `feed_slug=$1 AND state IN ('pending', 'failed') AND enclosure_url != ''
+	return s.episodes(ctx, `feed_slug=$1 AND state IN ('`+store.StatePending+`', '`+store.StateFailed+`') AND enclosure_url != ''
 		AND unlisted_at = 0 ORDER BY position, enclosure_index`, slug)
 }
 
 // Published lists the feed's published episodes in source order, including
 // those the source no longer lists (reports still count them).
 func (s *DB) Published(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, "feed_slug=$1 AND state='published' ORDER BY position, enclosure_index", slug)
+	return s.episodes(ctx, "feed_slug=$1 AND state='"+store.StatePublished+"' ORDER BY position, enclosure_index", slug)
 }
 
 // Listed lists what the output feed shows: the published episodes the
 // source still lists, in source order.
 func (s *DB) Listed(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, `feed_slug=$1 AND state='published' AND unlisted_at = 0
+	return s.episodes(ctx, `feed_slug=$1 AND state='`+store.StatePublished+`' AND unlisted_at = 0
 		ORDER BY position, enclosure_index`, slug)
 }
 
@@ -349,7 +349,7 @@ func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication)
 		if _, err := tx.ExecContext(ctx, keepReplacedTorrent, unix(p.At), slug, key, p.InfoHash); err != nil {
 			return fmt.Errorf("store: publish %s/%s: keep the torrent it replaces: %w", slug, key, err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='published', error='', info_hash=$1,
+		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='`+store.StatePublished+`', error='', info_hash=$1,
 			torrent_path=$2, torrent_size=$3, media_path=$4, media_size=$5, sha256=$6, published_at=$7,
 			media_etag=$8, media_last_modified=$9, evicted_at=0, unsynced_boot=$10, torrent_sha256=$11
 			WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
@@ -371,7 +371,7 @@ const copyAsideCols = episodeCols + ", unsynced_boot"
 // keeps seeding and its completions stay in the episode's report; the original row is then
 // free to carry a new publication. $1 and $2 are the feed and key.
 var copyAside = `INSERT INTO episodes (` + copyAsideCols + `) SELECT ` +
-	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " 'superseded',").Replace(" "+copyAsideCols) + `
+	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " '"+store.StateSuperseded+"',").Replace(" "+copyAsideCols) + `
 	FROM episodes WHERE feed_slug=$1 AND key=$2 AND info_hash != ''`
 
 // keepReplacedTorrent copies aside, as a superseded and evicted version, the
@@ -379,7 +379,7 @@ var copyAside = `INSERT INTO episodes (` + copyAsideCols + `) SELECT ` +
 // media was damaged and the origin now serves other bytes), so the old
 // torrent's completions stay in the episode's report, as Supersede keeps them.
 var keepReplacedTorrent = `INSERT INTO episodes (` + copyAsideCols + `) SELECT ` +
-	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " 'superseded',",
+	strings.NewReplacer(" key,", " key || '@' || info_hash,", " state,", " '"+store.StateSuperseded+"',",
 		" evicted_at,", " $1,").Replace(" "+copyAsideCols) + `
 	FROM episodes WHERE feed_slug=$2 AND key=$3 AND info_hash != '' AND info_hash != $4
 	ON CONFLICT DO NOTHING`
@@ -426,8 +426,8 @@ func (s *DB) FeedVersion(ctx context.Context, slug string) (int64, error) {
 // be downloaded again and published with a new torrent.
 func (s *DB) Supersede(ctx context.Context, slug, key string) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='superseded', key = key || '@' || info_hash
-			WHERE feed_slug=$1 AND key=$2 AND state='published' AND info_hash != ''`, slug, key)
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='`+store.StateSuperseded+`', key = key || '@' || info_hash
+			WHERE feed_slug=$1 AND key=$2 AND state='`+store.StatePublished+`' AND info_hash != ''`, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: supersede %s/%s: %w", slug, key, err)
 		}
@@ -447,7 +447,7 @@ func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE feed_slug=$1 AND key=$2
-			AND state='published' AND info_hash != ''`, slug, key).Scan(&n); err != nil {
+			AND state='`+store.StatePublished+`' AND info_hash != ''`, slug, key).Scan(&n); err != nil {
 			return fail(err)
 		}
 		if n == 0 {
@@ -458,7 +458,7 @@ func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType
 			args []any
 		}{
 			{copyAside, []any{slug, key}},
-			{`UPDATE episodes SET state='published', error='', info_hash=$1, torrent_path=$2, torrent_size=$3,
+			{`UPDATE episodes SET state='` + store.StatePublished + `', error='', info_hash=$1, torrent_path=$2, torrent_size=$3,
 				media_path=$4, media_size=$5, sha256=$6, published_at=$7, media_etag=$8, media_last_modified=$9,
 				evicted_at=0, unsynced_boot=$10, enclosure_url=$11, enclosure_type=$12, enclosure_length=$13,
 				torrent_sha256=$14 WHERE feed_slug=$15 AND key=$16`,
@@ -484,7 +484,7 @@ func (s *DB) KeepMedia(ctx context.Context, slug, key, etag, lastModified string
 		ExecContext(context.Context, string, ...any) (sql.Result, error)
 	}) error {
 		_, err := ex.ExecContext(ctx, `UPDATE episodes SET media_etag=$1, media_last_modified=$2,
-			enclosure_length=$3 WHERE feed_slug=$4 AND key=$5 AND state='published'`,
+			enclosure_length=$3 WHERE feed_slug=$4 AND key=$5 AND state='`+store.StatePublished+`'`,
 			etag, lastModified, declaredLength, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: keep media %s/%s: %w", slug, key, err)
@@ -493,7 +493,7 @@ func (s *DB) KeepMedia(ctx context.Context, slug, key, etag, lastModified string
 	}
 	var old int64
 	err := s.r.QueryRowContext(ctx, `SELECT enclosure_length FROM episodes WHERE feed_slug=$1 AND key=$2
-		AND state='published'`, slug, key).Scan(&old)
+		AND state='`+store.StatePublished+`'`, slug, key).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: keep media %s/%s: %w", slug, key, store.ErrNotFound)
 	}
@@ -511,9 +511,9 @@ func (s *DB) KeepMedia(ctx context.Context, slug, key, etag, lastModified string
 // those the source no longer lists, which retention removes before any
 // current episode.
 func (s *DB) Seeded(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, `feed_slug=$1 AND state IN ('published', 'superseded') AND info_hash != ''
+	return s.episodes(ctx, `feed_slug=$1 AND state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != ''
 		AND evicted_at = 0
-		ORDER BY state = 'superseded' OR unlisted_at != 0, COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
+		ORDER BY state = '`+store.StateSuperseded+`' OR unlisted_at != 0, COALESCE(NULLIF(published, 0), published_at) DESC, position, enclosure_index`, slug)
 }
 
 // Evict records that retention removed an episode's media: it stays in the
@@ -543,8 +543,8 @@ func (s *DB) SetTorrentFile(ctx context.Context, slug, key string, size int64, s
 // is downloaded again: its media was found damaged or missing.
 func (s *DB) Requeue(ctx context.Context, slug, key, why string) error {
 	return s.changeFeed(ctx, slug, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='pending', error=$1
-			WHERE feed_slug=$2 AND key=$3 AND state='published'`, why, slug, key)
+		_, err := tx.ExecContext(ctx, `UPDATE episodes SET state='`+store.StatePending+`', error=$1
+			WHERE feed_slug=$2 AND key=$3 AND state='`+store.StatePublished+`'`, why, slug, key)
 		if err != nil {
 			return fmt.Errorf("store: requeue %s/%s: %w", slug, key, err)
 		}
@@ -554,8 +554,8 @@ func (s *DB) Requeue(ctx context.Context, slug, key, why string) error {
 
 // Fail records why an episode's download failed; it stays eligible for retry.
 func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='failed', error=$1
-		WHERE feed_slug=$2 AND key=$3 AND state IN ('pending', 'failed')`, msg, slug, key)
+	_, err := s.w.ExecContext(ctx, `UPDATE episodes SET state='`+store.StateFailed+`', error=$1
+		WHERE feed_slug=$2 AND key=$3 AND state IN ('`+store.StatePending+`', '`+store.StateFailed+`')`, msg, slug, key)
 	if err != nil {
 		return fmt.Errorf("store: fail %s/%s: %w", slug, key, err)
 	}
@@ -566,7 +566,7 @@ func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
 func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
 		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot
-		FROM episodes WHERE state IN ('published', 'superseded') AND info_hash != ''
+		FROM episodes WHERE state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
 		return nil, fmt.Errorf("store: torrents: %w", err)
@@ -591,7 +591,7 @@ func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 func (s *DB) MediaInUse(ctx context.Context, relPath string) (bool, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM episodes WHERE media_path=$1
-		AND state IN ('published', 'superseded') AND info_hash != '' AND evicted_at = 0`, relPath).Scan(&n)
+		AND state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != '' AND evicted_at = 0`, relPath).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: media in use %s: %w", relPath, err)
 	}
@@ -620,7 +620,7 @@ func (s *DB) StateCounts(ctx context.Context, slug string) (map[string]int, erro
 
 // Failed lists a feed's episodes whose last download failed.
 func (s *DB) Failed(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, "feed_slug=$1 AND state='failed' ORDER BY position", slug)
+	return s.episodes(ctx, "feed_slug=$1 AND state='"+store.StateFailed+"' ORDER BY position", slug)
 }
 
 // TorrentFile returns a kept .torrent, or ErrNotFound.

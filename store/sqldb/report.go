@@ -32,6 +32,6 @@ func (s *DB) SnapshotsSince(ctx context.Context, infoHash string, since time.Tim
 // one episode share ItemKey and EnclosureIndex; a superseded row is kept
 // under its own key (see Supersede) with the position it had then.
 func (s *DB) Reported(ctx context.Context, slug string) ([]store.Episode, error) {
-	return s.episodes(ctx, `feed_slug=$1 AND (state='published' OR info_hash != '')
-		ORDER BY position, enclosure_index, state = 'superseded', published_at DESC, key`, slug)
+	return s.episodes(ctx, `feed_slug=$1 AND (state='`+store.StatePublished+`' OR info_hash != '')
+		ORDER BY position, enclosure_index, state = '`+store.StateSuperseded+`', published_at DESC, key`, slug)
 }
