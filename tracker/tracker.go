@@ -128,6 +128,12 @@ type Tracker struct {
 	saltMu      sync.Mutex
 	salt        daySalt
 	saltUnsaved bool // salt not yet in the store: try again on the next key
+
+	// mesh shares the swarms with the cluster's other nodes (nil: one node); outbox holds the
+	// changes of local announces until the next flush (under mu).
+	mesh   Mesh
+	meshID [meshIDLen]byte
+	outbox []peerEvent
 }
 
 // New returns a Tracker. st may be nil, in which case completions are counted in
@@ -214,6 +220,12 @@ func (t *Tracker) Run(ctx context.Context) {
 	every = max(every, time.Second)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var flush <-chan time.Time
+	if t.mesh != nil {
+		ft := time.NewTicker(meshFlush)
+		defer ft.Stop()
+		flush = ft.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -221,6 +233,8 @@ func (t *Tracker) Run(ctx context.Context) {
 		case <-tick.C:
 			t.sweep()
 			t.retryPending(ctx)
+		case <-flush:
+			t.flushMesh(ctx)
 		}
 	}
 }
@@ -381,6 +395,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	}
 	if req.event == eventStopped {
 		if known {
+			t.queueLocked(req.infoHash, p, evStopped, now)
 			s.remove(req.peerID)
 			t.npeers--
 		}
@@ -398,6 +413,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	p.addr = req.addr
 	p.lastSeen = now
 	s.touch(p)
+	t.queueLocked(req.infoHash, p, 0, now)
 	return completed, nil
 }
 
@@ -443,6 +459,10 @@ func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now
 		return
 	}
 	t.countedLocked(req.infoHash)
+	if t.mesh != nil {
+		// Whether or not the peer is still in the table (a stopped aria2 is not).
+		t.pushLocked(peerEvent{infoHash: req.infoHash, peerID: req.peerID, addr: req.addr, flags: evDownload, at: now})
+	}
 }
 
 func (t *Tracker) countedLocked(infoHash [20]byte) {

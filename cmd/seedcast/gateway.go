@@ -309,6 +309,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}()
 		log.Info("udp tracker listening", "addr", pc.LocalAddr().String())
 	}
+	if cfg.Store.Driver == "postgres" {
+		// One swarm across the nodes on this store (NOTIFY: no address is written to a table).
+		mesh, err := postgres.NewMesh(cfg.Store.DSN)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer mesh.Close()
+		trk.SetMesh(mesh)
+		go postgres.ListenMesh(runCtx, cfg.Store.DSN, trk.ApplyMesh, log.With("component", "mesh"))
+	}
 	go trk.Run(runCtx)
 
 	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{

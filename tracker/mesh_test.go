@@ -1,0 +1,130 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/seedcast/seedcast/store/postgres"
+	"github.com/seedcast/seedcast/store/postgres/pgtest"
+)
+
+// Two nodes' trackers on one PostgreSQL, sharing their swarms over the mesh: a peer announced
+// to node A is handed out by node B; a download started on A and finished on B counts once,
+// on both nodes' figures and in the store; a peer stopped on A leaves B's swarm too.
+func TestMeshSharesSwarmsAcrossNodes(t *testing.T) {
+	srv, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("SEEDCAST_REQUIRE_PEERS") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	dsn := srv.NewDatabase(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ih := [20]byte{1, 2, 3}
+	node := func(name string) *Tracker {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		mesh, err := postgres.NewMesh(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mesh.Close() })
+		tr := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40}, st, testLogger(t).With("node", name), nil)
+		tr.SetMesh(mesh)
+		if err := tr.Allow(ctx, ih, 1000); err != nil {
+			t.Fatal(err)
+		}
+		go postgres.ListenMesh(ctx, dsn, tr.ApplyMesh, testLogger(t))
+		go tr.Run(ctx)
+		return tr
+	}
+	a, b := node("a"), node("b")
+
+	// The listeners start in the background: probe until B hears A.
+	leecher, other := rawID("-qB4650-leecher00001"), rawID("-TR4050-other0000001")
+	peersOf := func(tr *Tracker, asker [20]byte, ip string) (map[[20]byte]netip.AddrPort, error) {
+		resp, err := tr.announce(ctx, announceRequest{infoHash: ih, peerID: asker, left: 500, numWant: -1,
+			addr: netip.AddrPortFrom(netip.MustParseAddr(ip), 7001)})
+		if err != nil {
+			return nil, err
+		}
+		out := map[[20]byte]netip.AddrPort{}
+		for _, p := range resp.peers {
+			out[p.id] = p.addr
+		}
+		return out, nil
+	}
+	waitUntil(t, 30*time.Second, "node B to hand out the leecher announced to node A", func() error {
+		mustAnn(t, a, ih, leecher, "127.0.5.9", 1000, eventStarted)
+		peers, err := peersOf(b, other, "127.0.5.10")
+		if err != nil {
+			return err
+		}
+		if got := peers[leecher]; got != netip.MustParseAddrPort("127.0.5.9:7000") {
+			return fmt.Errorf("B's peers = %v", peers)
+		}
+		return nil
+	})
+
+	// The leecher finishes on B: counted once, seen on A too.
+	mustAnn(t, b, ih, leecher, "127.0.5.9", 0, eventCompleted)
+	if d := downloaded(t, b, ih); d != 1 {
+		t.Fatalf("B counted %d downloads, want 1", d)
+	}
+	waitUntil(t, 30*time.Second, "node A to show B's counted download", func() error {
+		if d := downloaded(t, a, ih); d != 1 {
+			return fmt.Errorf("A shows %d", d)
+		}
+		return nil
+	})
+	// Its next announce goes to A: already judged, not counted again anywhere.
+	mustAnn(t, a, ih, leecher, "127.0.5.9", 0, eventCompleted)
+	if n, err := a.store.CompletionCount(ctx, fmt.Sprintf("%x", ih)); err != nil || n != 1 {
+		t.Fatalf("store counts %d, %v; want 1", n, err)
+	}
+	if da, db := downloaded(t, a, ih), downloaded(t, b, ih); da != 1 || db != 1 {
+		t.Fatalf("downloaded A %d, B %d; want 1 on both", da, db)
+	}
+	// A stranger cannot take the leecher's place through another node either.
+	if err := ann(t, b, ih, leecher, "127.0.5.77", 0, eventStopped); !errors.Is(err, errPeerIDInUse) {
+		t.Fatalf("another address stopping the leecher on B: %v, want peer id in use", err)
+	}
+	mustAnn(t, a, ih, leecher, "127.0.5.9", 0, eventStopped)
+	waitUntil(t, 30*time.Second, "node B to drop the leecher stopped on node A", func() error {
+		peers, err := peersOf(b, other, "127.0.5.10")
+		if err != nil {
+			return err
+		}
+		if _, ok := peers[leecher]; ok {
+			return fmt.Errorf("B still hands out the leecher")
+		}
+		return nil
+	})
+}
+
+// waitUntil polls cond until it returns nil or d passes.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
