@@ -120,6 +120,8 @@ type Torrent struct {
 	TorrentSHA256 string
 	MediaPath     string
 	MediaSize     int64
+	// MadeBy is the node that made it ("" before nodes were recorded).
+	MadeBy string
 	// What the .torrent was made from besides the media, so a damaged one can be made again.
 	EnclosureURL string
 	Title        string
@@ -138,7 +140,9 @@ type Publication struct {
 	// TorrentSHA256 is the hex SHA-256 of the .torrent file, checked at every start.
 	TorrentSHA256 string
 	// TorrentData is the .torrent file itself, kept in the store beside the file on disk.
-	TorrentData  []byte
+	TorrentData []byte
+	// Node is the node that downloaded the media and made the torrent.
+	Node         string
 	MediaPath    string
 	MediaSize    int64
 	SHA256       string

@@ -163,6 +163,7 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 	}
 	return store.Publication{
 		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum, TorrentData: data,
+		Node:      w.cfg.NodeName,
 		MediaPath: got.rel, MediaSize: got.Size, SHA256: hex.EncodeToString(got.SHA256),
 		ETag: got.ETag, LastModified: got.LastModified, At: now, UnsyncedBoot: w.cfg.BootID,
 	}, nil

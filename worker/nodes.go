@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seedcast/seedcast/cluster"
 	"github.com/seedcast/seedcast/store"
 )
 
@@ -65,9 +66,9 @@ type NodesStore interface {
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 }
 
-// NodesStatus lists the nodes, alive when heard from within timeout of now. Until torrents are
-// shared out between nodes (issue 13), the one live node is assigned every torrent not evicted.
-func NodesStatus(ctx context.Context, st NodesStore, timeout time.Duration, now time.Time) ([]NodeStatus, error) {
+// NodesStatus lists the nodes, alive when heard from within timeout of now, each with the
+// torrents (not evicted) that cluster.Assign gives it among the live nodes, replicas per torrent.
+func NodesStatus(ctx context.Context, st NodesStore, timeout time.Duration, replicas int, now time.Time) ([]NodeStatus, error) {
 	nodes, err := st.ListNodes(ctx)
 	if err != nil {
 		return nil, err
@@ -76,20 +77,24 @@ func NodesStatus(ctx context.Context, st NodesStore, timeout time.Duration, now 
 	if err != nil {
 		return nil, err
 	}
-	seedable := 0
+	var live []string
+	for _, n := range nodes {
+		if now.Sub(n.LastSeen) < timeout {
+			live = append(live, n.Name)
+		}
+	}
+	assigned := map[string]int{}
 	for _, t := range ts {
 		if !t.Evicted {
-			seedable++
+			for _, n := range cluster.Assign(t.InfoHash, t.MadeBy, live, replicas) {
+				assigned[n]++
+			}
 		}
 	}
 	out := make([]NodeStatus, 0, len(nodes))
 	for _, n := range nodes {
-		s := NodeStatus{Name: n.Name, LastSeen: n.LastSeen, Alive: now.Sub(n.LastSeen) < timeout,
-			Seeding: n.Seeding, DiskBytes: n.DiskBytes}
-		if s.Alive {
-			s.Assigned = seedable
-		}
-		out = append(out, s)
+		out = append(out, NodeStatus{Name: n.Name, LastSeen: n.LastSeen, Alive: now.Sub(n.LastSeen) < timeout,
+			Seeding: n.Seeding, DiskBytes: n.DiskBytes, Assigned: assigned[n.Name]})
 	}
 	return out, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seedcast/seedcast/store"
 )
 
 // A node's heartbeat says what it seeds and the media on its disk; /status shows it alive
@@ -35,7 +37,7 @@ func TestHeartbeatAndNodesStatus(t *testing.T) {
 	if err := w.Heartbeat(ctx); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := NodesStatus(ctx, st, 30*time.Second, time.Now())
+	nodes, err := NodesStatus(ctx, st, 30*time.Second, 1, time.Now())
 	if err != nil || len(nodes) != 1 {
 		t.Fatalf("nodes = %+v, %v", nodes, err)
 	}
@@ -53,7 +55,17 @@ func TestHeartbeatAndNodesStatus(t *testing.T) {
 	if fs, _ := Status(ctx, st, w); len(fs) != 1 || fs[0].PolledBy != "node-1" {
 		t.Fatalf("feed status = %+v; want polled by node-1", fs)
 	}
-	later, err := NodesStatus(ctx, st, 30*time.Second, n.LastSeen.Add(31*time.Second))
+	// A second live node: the maker keeps its torrent with one replica, both seed it with two.
+	if err := st.Heartbeat(ctx, store.Node{Name: "node-2", StartedAt: n.LastSeen, LastSeen: n.LastSeen}); err != nil {
+		t.Fatal(err)
+	}
+	for replicas, want := range map[int][2]int{1: {1, 0}, 2: {1, 1}} {
+		two, err := NodesStatus(ctx, st, 30*time.Second, replicas, n.LastSeen)
+		if err != nil || len(two) != 2 || two[0].Assigned != want[0] || two[1].Assigned != want[1] {
+			t.Fatalf("replicas %d: %+v, %v; want assigned %v", replicas, two, err, want)
+		}
+	}
+	later, err := NodesStatus(ctx, st, 30*time.Second, 1, n.LastSeen.Add(31*time.Second))
 	if err != nil || later[0].Alive || later[0].Assigned != 0 {
 		t.Fatalf("31 s after its heartbeat: %+v, %v; want dead, assigned nothing", later, err)
 	}

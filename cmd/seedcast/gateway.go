@@ -340,7 +340,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer seeder.Close()
 
 	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log.With("component", "worker"))
-	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), log))
+	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), cfg.Cluster.Replicas, log))
 	if err := w.Restore(runCtx); err != nil {
 		// One unreadable torrent must not keep the others from seeding.
 		log.Error("restore", "err", err)

@@ -16,12 +16,12 @@ import (
 )
 
 // statusHandler serves GET /status: every feed's health as JSON.
-func statusHandler(st store.Store, w *worker.Worker, nodeTimeout time.Duration, log *slog.Logger) http.Handler {
+func statusHandler(st store.Store, w *worker.Worker, nodeTimeout time.Duration, replicas int, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		feeds, err := worker.Status(r.Context(), st, w)
 		var nodes []worker.NodeStatus
 		if err == nil {
-			nodes, err = worker.NodesStatus(r.Context(), st, nodeTimeout, time.Now())
+			nodes, err = worker.NodesStatus(r.Context(), st, nodeTimeout, replicas, time.Now())
 		}
 		if err != nil {
 			log.Error("status", "err", err)
@@ -65,7 +65,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if feeds, err = worker.Status(ctx, st, nil); err != nil {
 			return err
 		}
-		if nodes, err = worker.NodesStatus(ctx, st, cfg.NodeTimeout(), time.Now()); err != nil {
+		if nodes, err = worker.NodesStatus(ctx, st, cfg.NodeTimeout(), cfg.Cluster.Replicas, time.Now()); err != nil {
 			return err
 		}
 		source = "store (daemon not running: downloads in progress not shown)"

@@ -117,4 +117,6 @@ var migrations = []string{
 	);
 	ALTER TABLE feeds ADD COLUMN lease_node TEXT NOT NULL DEFAULT '';
 	ALTER TABLE feeds ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;`,
+	// made_by is the node that downloaded the media and made the torrent: one of its seeders.
+	`ALTER TABLE episodes ADD COLUMN made_by TEXT NOT NULL DEFAULT '';`,
 }

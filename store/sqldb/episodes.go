@@ -101,9 +101,9 @@ func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='`+store.StatePublished+`', error='', info_hash=$1,
 			torrent_path=$2, torrent_size=$3, media_path=$4, media_size=$5, sha256=$6, published_at=$7,
-			media_etag=$8, media_last_modified=$9, evicted_at=0, unsynced_boot=$10, torrent_sha256=$11
-			WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key)
+			media_etag=$8, media_last_modified=$9, evicted_at=0, unsynced_boot=$10, torrent_sha256=$11,
+			made_by=$14 WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key, p.Node)
 		if err != nil {
 			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
 		}
@@ -115,7 +115,7 @@ func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication)
 }
 
 // copyAsideCols are every column of episodes, for copying a row aside under another key.
-const copyAsideCols = episodeCols + ", unsynced_boot"
+const copyAsideCols = episodeCols + ", unsynced_boot, made_by"
 
 // copyAside copies an episode's row, as superseded, to the key key@info_hash, so its torrent
 // keeps seeding and its completions stay in the episode's report; the original row is then
@@ -196,10 +196,10 @@ func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType
 			{`UPDATE episodes SET state='` + store.StatePublished + `', error='', info_hash=$1, torrent_path=$2, torrent_size=$3,
 				media_path=$4, media_size=$5, sha256=$6, published_at=$7, media_etag=$8, media_last_modified=$9,
 				evicted_at=0, unsynced_boot=$10, enclosure_url=$11, enclosure_type=$12, enclosure_length=$13,
-				torrent_sha256=$14 WHERE feed_slug=$15 AND key=$16`,
+				torrent_sha256=$14, made_by=$17 WHERE feed_slug=$15 AND key=$16`,
 				[]any{p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath, p.MediaSize, p.SHA256, unix(p.At),
 					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength,
-					p.TorrentSHA256, slug, key}},
+					p.TorrentSHA256, slug, key, p.Node}},
 		}
 		for _, st := range steps {
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
@@ -300,7 +300,8 @@ func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
 // Torrents lists every published torrent, for the seeder and the tracker.
 func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
-		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot
+		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot,
+		made_by
 		FROM episodes WHERE state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -312,7 +313,7 @@ func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 		var t store.Torrent
 		var published int64
 		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.TorrentSize, &t.TorrentSHA256, &t.MediaPath,
-			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot); err != nil {
+			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot, &t.MadeBy); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
 		t.PublishedAt = fromUnix(published)

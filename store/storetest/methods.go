@@ -69,7 +69,7 @@ func testEpisodeUpkeep(t *testing.T, open Opener) {
 	}
 	const ih = "0123456789abcdef0123456789abcdef01234567"
 	err := s.Publish(ctx, "show", "guid:a", store.Publication{InfoHash: ih, TorrentPath: "torrents/a.torrent",
-		TorrentSize: 100, MediaPath: "media/show/a.mp3", MediaSize: 10, At: t0, UnsyncedBoot: "boot-1"})
+		TorrentSize: 100, MediaPath: "media/show/a.mp3", MediaSize: 10, At: t0, UnsyncedBoot: "boot-1", Node: "node-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func testEpisodeUpkeep(t *testing.T, open Opener) {
 		}
 		return ts[0]
 	}
-	if tr := torrent(); tr.UnsyncedBoot != "boot-1" || tr.Evicted || tr.Title != "A" || tr.EnclosureURL != "http://example.com/a.mp3" || !tr.PublishedAt.Equal(t0) {
+	if tr := torrent(); tr.UnsyncedBoot != "boot-1" || tr.MadeBy != "node-a" || tr.Evicted || tr.Title != "A" || tr.EnclosureURL != "http://example.com/a.mp3" || !tr.PublishedAt.Equal(t0) {
 		t.Fatalf("torrent = %+v", tr)
 	}
 	if err := s.MarkSynced(ctx, "show", "guid:a"); err != nil {
