@@ -168,6 +168,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // WriteFileAtomic writes b to path as WriteTorrentFile writes a torrent: temporary file, fsync,
 // rename, directory fsync (for a .torrent kept elsewhere, such as the store's copy).
 func WriteFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("seedbox: write %s: %w", path, err)
+	}
 	if err := writeFileSynced(path, b, 0o644); err != nil {
 		return fmt.Errorf("seedbox: write %s: %w", path, err)
 	}

@@ -57,6 +57,9 @@ func (w *Worker) loadTorrent(ctx context.Context, t store.Torrent) (*metainfo.Me
 	if err != nil {
 		return nil, fmt.Errorf("torrent file %s is damaged (%s): %w", path, why, err)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
 	size, sum, err := seedbox.WriteTorrentFileSum(path, mi)
 	if err != nil {
 		return nil, err

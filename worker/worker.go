@@ -58,6 +58,7 @@ type Store interface {
 	Heartbeat(ctx context.Context, n store.Node) error
 	LeaseFeed(ctx context.Context, slug, node string, now, until time.Time) (bool, error)
 	ReleaseFeed(ctx context.Context, slug, node string) error
+	ListNodes(ctx context.Context) ([]store.Node, error)
 }
 
 var _ Store = store.Store(nil)
@@ -122,6 +123,11 @@ type Config struct {
 	// (cluster.node_timeout). Empty: no lease (tests of one worker).
 	NodeName string
 	LeaseTTL time.Duration
+	// Replicas is how many live nodes seed each torrent (cluster.replicas); UnassignedGrace how
+	// long a node keeps seeding a torrent it is no longer assigned, so the new seeders can
+	// replicate it first.
+	Replicas        int
+	UnassignedGrace time.Duration
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -145,6 +151,9 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 	started time.Time // when this process started, for its heartbeat
+
+	unassignedMu sync.Mutex
+	unassigned   map[string]time.Time // info hash → when this node stopped being assigned it
 
 	polls     *slots // held while a feed is fetched and parsed
 	downloads *slots // held while an enclosure downloads
@@ -179,8 +188,14 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
 	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.UnassignedGrace <= 0 {
+		cfg.UnassignedGrace = time.Hour
+	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
-		now: time.Now, started: time.Now(), locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
+		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
 		polls:     newSlots(cfg.MaxPolls, cfg.MaxPollsPerHost),
 		downloads: newSlots(cfg.MaxDownloads, cfg.MaxDownloadsPerHost)}
 }
@@ -210,18 +225,31 @@ func (w *Worker) Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	live := []string{w.cfg.NodeName}
+	if w.cfg.NodeName != "" {
+		if live, err = w.liveNodes(ctx); err != nil {
+			return err
+		}
+	}
 	var errs []error
 	for _, t := range ts {
-		if t.Evicted {
-			// Tracked still (peers and the web seed serve it), not seeded: the store knows its
-			// info hash and length even when its .torrent is damaged.
+		if t.Evicted || !w.assignedHere(t, live) {
+			// Tracked still (peers, other nodes and the web seed serve it), not seeded here: the
+			// store knows its info hash and length even when its .torrent is damaged.
 			if err := w.allowEvicted(ctx, t); err != nil {
 				errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
 			}
 			continue
 		}
 		media := filepath.Join(w.cfg.DataDir, t.MediaPath)
-		if fi, err := os.Stat(media); err != nil || fi.Size() != t.MediaSize {
+		if fi, err := os.Stat(media); (err != nil || fi.Size() != t.MediaSize) && len(live) > 1 {
+			// Other nodes are up: Reconcile replicates it from their seeders, not from the origin.
+			w.log.Info("assigned torrent without media here: left for replication", "feed", t.FeedSlug, "key", t.Key)
+			if err := w.allowEvicted(ctx, t); err != nil {
+				errs = append(errs, fmt.Errorf("restore %s/%s: %w", t.FeedSlug, t.Key, err))
+			}
+			continue
+		} else if err != nil || fi.Size() != t.MediaSize {
 			// Truncated, altered in size or gone: never seed it (a short file
 			// under mmap would crash the seeder); fetch it again instead.
 			why := fmt.Sprintf("media %s is missing or not %d bytes at start: downloading it again", t.MediaPath, t.MediaSize)

@@ -132,6 +132,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		BootID:            bootID(),
 		NodeName:          cfg.Node.Name,
 		LeaseTTL:          cfg.NodeTimeout(),
+		Replicas:          cfg.Cluster.Replicas,
 	}
 }
 
@@ -376,6 +377,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// Three heartbeats per node_timeout: one late one does not make the node look dead.
 	beat := fmt.Sprintf("@every %s", cfg.NodeTimeout()/3)
 	if err := sched.Add(worker.Job{Name: "heartbeat", Spec: beat, RunAtStart: true, Run: w.Heartbeat}); err != nil {
+		srv.Close()
+		return err
+	}
+	// Seed what cluster.Assign gives this node among the live ones (one node: everything).
+	if err := sched.Add(worker.Job{Name: "reconcile", Spec: fmt.Sprintf("@every %s", cfg.NodeTimeout()), Run: w.Reconcile}); err != nil {
 		srv.Close()
 		return err
 	}

@@ -1,0 +1,144 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/seedcast/seedcast/cluster"
+	"github.com/seedcast/seedcast/seedbox"
+	"github.com/seedcast/seedcast/store"
+)
+
+// replicateTimeout bounds one replication; an unfinished one is tried again at the next
+// Reconcile.
+const replicateTimeout = 30 * time.Minute
+
+// liveNodes are the nodes heard from within LeaseTTL (node_timeout), this one always among them.
+func (w *Worker) liveNodes(ctx context.Context) ([]string, error) {
+	nodes, err := w.st.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := []string{w.cfg.NodeName}
+	now := w.now()
+	for _, n := range nodes {
+		if n.Name != w.cfg.NodeName && now.Sub(n.LastSeen) < w.cfg.LeaseTTL {
+			live = append(live, n.Name)
+		}
+	}
+	return live, nil
+}
+
+// assignedHere reports whether this node is one of t's seeders among live.
+func (w *Worker) assignedHere(t store.Torrent, live []string) bool {
+	return w.cfg.NodeName == "" || slices.Contains(cluster.Assign(t.InfoHash, t.MadeBy, live, w.cfg.Replicas), w.cfg.NodeName)
+}
+
+// Reconcile makes this node seed what cluster.Assign gives it among the live nodes: a torrent it
+// is assigned and has no media for is replicated from the swarm (the nodes that seed it), never
+// fetched from the origin; one it is no longer assigned stays seeded for UnassignedGrace, so its
+// new seeders can replicate it, and is then removed with its media.
+func (w *Worker) Reconcile(ctx context.Context) error {
+	if w.seeder == nil || w.cfg.NodeName == "" {
+		return nil
+	}
+	live, err := w.liveNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(live) == 1 {
+		return nil // alone, every torrent is this node's, and Restore seeded what it could
+	}
+	ts, err := w.st.Torrents(ctx)
+	if err != nil {
+		return err
+	}
+	seeded := map[string]bool{}
+	for _, s := range w.seeder.Stats().Torrents {
+		if s.Complete {
+			seeded[s.InfoHash.HexString()] = true
+		}
+	}
+	var errs []error
+	for _, t := range ts {
+		if t.Evicted || ctx.Err() != nil {
+			continue
+		}
+		if w.assignedHere(t, live) {
+			w.unassignedMu.Lock()
+			delete(w.unassigned, t.InfoHash)
+			w.unassignedMu.Unlock()
+			if !seeded[t.InfoHash] {
+				errs = append(errs, w.seedAssigned(ctx, t))
+			}
+			continue
+		}
+		if seeded[t.InfoHash] {
+			errs = append(errs, w.dropUnassigned(ctx, t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// seedAssigned seeds a torrent this node was assigned: from its media when here (every piece
+// hashed), else from a replica fetched over BitTorrent.
+func (w *Worker) seedAssigned(ctx context.Context, t store.Torrent) error {
+	mi, err := w.loadTorrent(ctx, t)
+	if err != nil && !errors.Is(err, errMediaMismatch) {
+		return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+	}
+	media := filepath.Join(w.cfg.DataDir, t.MediaPath)
+	if fi, serr := os.Stat(media); serr != nil || fi.Size() != t.MediaSize {
+		if mi == nil {
+			// No .torrent here and none in the store: nothing to replicate with.
+			return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+		}
+		os.Remove(media) // a wrong-sized leftover is never seeded
+		rctx, cancel := context.WithTimeout(ctx, replicateTimeout)
+		defer cancel()
+		w.log.Info("replicating from the swarm", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
+		if err := seedbox.Replicate(rctx, mi, media, nil, w.log); err != nil {
+			return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+		}
+	}
+	if err := w.announce(ctx, mi, media, false); err != nil {
+		return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+	}
+	w.log.Info("seeding an assigned torrent", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
+	return nil
+}
+
+// dropUnassigned stops seeding a torrent this node is no longer assigned, once it has been
+// unassigned for UnassignedGrace, and removes its media.
+func (w *Worker) dropUnassigned(ctx context.Context, t store.Torrent) error {
+	now := w.now()
+	w.unassignedMu.Lock()
+	since, ok := w.unassigned[t.InfoHash]
+	if !ok {
+		w.unassigned[t.InfoHash] = now
+	}
+	w.unassignedMu.Unlock()
+	if !ok || now.Sub(since) < w.cfg.UnassignedGrace {
+		return nil
+	}
+	ih, err := infoHash(t.InfoHash)
+	if err != nil {
+		return err
+	}
+	if err := w.seeder.Remove(ih); err != nil && !errors.Is(err, seedbox.ErrUnknownTorrent) {
+		return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+	}
+	if err := os.Remove(filepath.Join(w.cfg.DataDir, t.MediaPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
+	}
+	w.unassignedMu.Lock()
+	delete(w.unassigned, t.InfoHash)
+	w.unassignedMu.Unlock()
+	w.log.Info("no longer seeding an unassigned torrent; media removed", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
+	return nil
+}
