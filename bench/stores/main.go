@@ -12,9 +12,11 @@
 //
 // and prints the median of each, per driver, and the ratio postgres / sqlite.
 //
-//	go run ./bench/stores [-feeds 200] [-episodes 500] [-runs 7] [-dir DIR] [-explain]
+//	go run ./bench/stores [-feeds 200] [-episodes 500] [-runs 7] [-dir DIR] [-batched] [-explain] [-cpuprofile F]
 //
-// -dir keeps the SQLite file, so a second run skips the population (minutes).
+// -dir keeps the SQLite file, so a second run skips the population (about a minute on tmpfs); the
+// copy into PostgreSQL (another minute or so) is made anew each run. Results: docs/BENCHMARKS.md,
+// "Issue 13".
 package main
 
 import (
