@@ -52,6 +52,9 @@ func (c *Config) applyStoreDefaults(getenv func(string) string) {
 	}
 	if c.Cluster.Replicas == 0 {
 		c.Cluster.Replicas = 1
+		if c.Store.Driver == "postgres" {
+			c.Cluster.Replicas = 2 // a node down and every torrent still has a seeder
+		}
 	}
 	if c.Cluster.NodeTimeout == "" {
 		c.Cluster.NodeTimeout = "30s"
@@ -78,9 +81,11 @@ func (c *Config) validateStore() []error {
 	if c.Node.Name == "" || len(c.Node.Name) > 64 || strings.ContainsFunc(c.Node.Name, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
 		bad("node.name", "%q must be 1 to 64 printable characters without spaces", c.Node.Name)
 	}
-	// Several nodes on one store are the next step of issue 13; until then one node holds it.
-	if c.Cluster.Replicas != 1 {
-		bad("cluster.replicas", "%d: only 1 is supported yet (one node per store; clustering is not built)", c.Cluster.Replicas)
+	switch {
+	case c.Store.Driver == "sqlite" && c.Cluster.Replicas != 1:
+		bad("cluster.replicas", "%d: must be 1 with store.driver sqlite (one node)", c.Cluster.Replicas)
+	case c.Cluster.Replicas < 1 || c.Cluster.Replicas > 16:
+		bad("cluster.replicas", "%d is not from 1 to 16", c.Cluster.Replicas)
 	}
 	if d, err := time.ParseDuration(c.Cluster.NodeTimeout); err != nil || d < 5*time.Second || d > time.Hour {
 		bad("cluster.node_timeout", "%q must be a duration from 5s to 1h", c.Cluster.NodeTimeout)

@@ -14,7 +14,7 @@ func TestStoreKeys(t *testing.T) {
 		t.Fatalf("defaults: %+v %+v %+v, %v (a machine-wide %s must not touch SQLite)", c.Store, c.Cluster, c.Node, err, StoreDSNEnv)
 	}
 	c, err = parse([]byte("store:\n  driver: postgres\n"), dsnEnv)
-	if err != nil || c.Store.DSN != "postgres://seedcast:secret@db/seedcast" {
+	if err != nil || c.Store.DSN != "postgres://seedcast:secret@db/seedcast" || c.Cluster.Replicas != 2 {
 		t.Fatalf("postgres with the DSN from the environment: %+v, %v", c.Store, err)
 	}
 	for _, tc := range []struct{ yaml, key string }{
@@ -22,6 +22,7 @@ func TestStoreKeys(t *testing.T) {
 		{"store:\n  driver: postgres\n", "store.dsn"},
 		{"store:\n  dsn: postgres://db/x\n", "store.dsn"},
 		{"cluster:\n  replicas: 2\n", "cluster.replicas"},
+		{"store:\n  driver: postgres\n  dsn: postgres://db/x\ncluster:\n  replicas: 17\n", "cluster.replicas"},
 		{"cluster:\n  node_timeout: 1s\n", "cluster.node_timeout"},
 		{"node:\n  name: \"two words\"\n", "node.name"},
 	} {

@@ -42,7 +42,7 @@ func seedcast(t *testing.T, args ...string) (string, error) {
 // TestStoreCopyToPostgres moves a SQLite installation with published episodes and counted
 // downloads to PostgreSQL with `seedcast store copy`: the report is the same figure for figure,
 // the gateway serves and seeds from PostgreSQL without fetching anything from the origin, and a
-// second node on the same store is refused (clustering is not built yet).
+// second process under the same node name is refused.
 func TestStoreCopyToPostgres(t *testing.T) {
 	pg := startPostgres(t)
 	o := newOrigin(t, 2, 256<<10)
@@ -114,7 +114,7 @@ func TestStoreCopyToPostgres(t *testing.T) {
 	if now := o.hitCount(o.episodes[0].Path) + o.hitCount(o.episodes[1].Path); now != hits {
 		t.Errorf("the origin was asked for media %d times after the move", now-hits)
 	}
-	if out, err := seedcast(t, "poll", "-config", pgCfg); err == nil || !strings.Contains(out, "another seedcast node is running") {
-		t.Errorf("a second node on the same store: %v\n%s", err, out)
+	if out, err := seedcast(t, "poll", "-config", pgCfg); err == nil || !strings.Contains(out, "with this node.name is running") {
+		t.Errorf("a second process under the same node.name: %v\n%s", err, out)
 	}
 }

@@ -66,7 +66,17 @@ func (w *Worker) Reconcile(ctx context.Context) error {
 	}
 	var errs []error
 	for _, t := range ts {
-		if t.Evicted || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			break
+		}
+		// Every node's tracker answers for every torrent, whichever node published it.
+		if err := w.track(ctx, t); err != nil {
+			errs = append(errs, err)
+		}
+		if t.Evicted {
+			if seeded[t.InfoHash] { // retention ran on the node polling the feed
+				errs = append(errs, w.drop(t))
+			}
 			continue
 		}
 		if w.assignedHere(t, live) {
@@ -126,6 +136,18 @@ func (w *Worker) dropUnassigned(ctx context.Context, t store.Torrent) error {
 	if !ok || now.Sub(since) < w.cfg.UnassignedGrace {
 		return nil
 	}
+	if err := w.drop(t); err != nil {
+		return err
+	}
+	w.unassignedMu.Lock()
+	delete(w.unassigned, t.InfoHash)
+	w.unassignedMu.Unlock()
+	w.log.Info("no longer seeding an unassigned torrent; media removed", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
+	return nil
+}
+
+// drop stops seeding t here and removes its media here.
+func (w *Worker) drop(t store.Torrent) error {
 	ih, err := infoHash(t.InfoHash)
 	if err != nil {
 		return err
@@ -136,9 +158,17 @@ func (w *Worker) dropUnassigned(ctx context.Context, t store.Torrent) error {
 	if err := os.Remove(filepath.Join(w.cfg.DataDir, t.MediaPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
 	}
-	w.unassignedMu.Lock()
-	delete(w.unassigned, t.InfoHash)
-	w.unassignedMu.Unlock()
-	w.log.Info("no longer seeding an unassigned torrent; media removed", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
 	return nil
+}
+
+// track tells this node's tracker of t (from the store: its .torrent need not be here).
+func (w *Worker) track(ctx context.Context, t store.Torrent) error {
+	if w.tracker == nil {
+		return nil
+	}
+	ih, err := infoHash(t.InfoHash)
+	if err != nil {
+		return err
+	}
+	return w.tracker.Allow(ctx, ih, t.MediaSize)
 }

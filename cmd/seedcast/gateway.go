@@ -177,13 +177,13 @@ func openStore(ctx context.Context, cfg *config.Config) (*sqldb.DB, error) {
 	return st, nil
 }
 
-// lockNode makes sure this is the only node polling and seeding on a shared store; with SQLite
-// there is nothing to share. The caller calls unlock when done.
+// lockNode makes sure no other process polls and seeds under this node's name on a shared store;
+// with SQLite there is nothing to share. The caller calls unlock when done.
 func lockNode(ctx context.Context, cfg *config.Config) (unlock func() error, err error) {
 	if cfg.Store.Driver != "postgres" {
 		return func() error { return nil }, nil
 	}
-	return postgres.LockNode(ctx, cfg.Store.DSN)
+	return postgres.LockNode(ctx, cfg.Store.DSN, cfg.Node.Name)
 }
 
 // cmdPoll runs one ingest pass without seeding: published torrents are seeded

@@ -121,16 +121,17 @@ func redactDSN(dsn string) string {
 
 var passwordField = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
-// gatewayLock is the advisory lock a node holds while it polls and seeds: until clustering is
-// built (issue 13, part 2), one node at a time may run on a store.
-const gatewayLock = migrationLock + 1
+// nodeLockClass is the first key of the advisory lock a node holds under its name while it
+// polls and seeds: two processes with one node.name would take each other's leases and
+// assignments for their own.
+const nodeLockClass = 0x73656564 // "seed"
 
-// ErrLocked says another node holds the store.
-var ErrLocked = errors.New("another seedcast node is running on this store (several nodes on one store are not supported yet)")
+// ErrNodeNameInUse says another process runs under the same node.name on this store.
+var ErrNodeNameInUse = errors.New("another seedcast process with this node.name is running on this store (give each node its own node.name)")
 
-// LockNode takes the store's node lock on a connection of its own, which holds it until unlock
+// LockNode takes the lock of node name on a connection of its own, which holds it until unlock
 // is called or the process dies (PostgreSQL drops a dead session's locks).
-func LockNode(ctx context.Context, dsn string) (unlock func() error, err error) {
+func LockNode(ctx context.Context, dsn, name string) (unlock func() error, err error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
@@ -141,11 +142,12 @@ func LockNode(ctx context.Context, dsn string) (unlock func() error, err error) 
 		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
 	}
 	var ok bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", gatewayLock).Scan(&ok); err != nil || !ok {
+	err = conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", nodeLockClass, name).Scan(&ok)
+	if err != nil || !ok {
 		conn.Close()
 		db.Close()
 		if err == nil {
-			err = ErrLocked
+			err = fmt.Errorf("node %s: %w", name, ErrNodeNameInUse)
 		}
 		return nil, fmt.Errorf("store: postgres %s: %w", redactDSN(dsn), err)
 	}
