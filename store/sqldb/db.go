@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/seedcast/seedcast/store"
@@ -62,7 +63,7 @@ func (s *DB) Check(ctx context.Context) error {
 }
 
 // maxTxAttempts bounds how often a write transaction is run again after conflicts.
-const maxTxAttempts = 10
+const maxTxAttempts = 30
 
 // inTx runs fn in a write transaction and commits it, running it again (up to maxTxAttempts)
 // while the failure is one the driver calls retryable. fn must have no effect outside tx.
@@ -73,11 +74,13 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		if err == nil || s.opts.Retryable == nil || !s.opts.Retryable(err) || attempt == maxTxAttempts {
 			return err
 		}
-		// A short, growing pause lets the transaction it lost to commit.
+		// A random pause, growing to 64 ms, lets the transaction it lost to commit; the jitter
+		// keeps two writers that collided from colliding again in step.
+		pause := time.Millisecond + rand.N(time.Duration(1<<min(attempt, 6))*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (after %d conflicts)", err, attempt)
-		case <-time.After(time.Duration(attempt) * time.Millisecond):
+		case <-time.After(pause):
 		}
 	}
 }
