@@ -409,8 +409,8 @@ func Increase(snaps []store.Snapshot, from, to, publishedAt time.Time) int64 {
 type Source interface {
 	Feed(ctx context.Context, slug string) (store.Feed, error)
 	Reported(ctx context.Context, slug string) ([]store.Episode, error)
-	Completions(ctx context.Context, infoHash string) ([]time.Time, error)
-	SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]store.Snapshot, error)
+	FeedCompletions(ctx context.Context, slug string) (map[string][]time.Time, error)
+	FeedSnapshotsSince(ctx context.Context, slug string, since time.Time) (map[string][]store.Snapshot, error)
 }
 
 var _ Source = store.Store(nil)
@@ -425,16 +425,19 @@ func Load(ctx context.Context, src Source, slug, embedded string, now time.Time)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}
+	// Two queries for the whole feed, not two per episode: each is a round trip to PostgreSQL.
+	completions, err := src.FeedCompletions(ctx, slug)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
+	snapshots, err := src.FeedSnapshotsSince(ctx, slug, now.Add(-Month))
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
 	in := Input{Feed: f, Embedded: embedded, Now: now}
 	for _, e := range eps {
-		ei := EpisodeInput{Episode: e}
-		if ei.Completions, err = src.Completions(ctx, e.InfoHash); err != nil {
-			return Report{}, fmt.Errorf("report: %w", err)
-		}
-		if ei.Snapshots, err = src.SnapshotsSince(ctx, e.InfoHash, now.Add(-Month)); err != nil {
-			return Report{}, fmt.Errorf("report: %w", err)
-		}
-		in.Episodes = append(in.Episodes, ei)
+		in.Episodes = append(in.Episodes, EpisodeInput{Episode: e,
+			Completions: completions[e.InfoHash], Snapshots: snapshots[e.InfoHash]})
 	}
 	return Build(in), nil
 }

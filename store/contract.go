@@ -71,6 +71,10 @@ type Measurements interface {
 	AddSnapshots(ctx context.Context, snaps []Snapshot) error
 	Snapshots(ctx context.Context, infoHash string) ([]Snapshot, error)
 	SnapshotsSince(ctx context.Context, infoHash string, since time.Time) ([]Snapshot, error)
+	// FeedCompletions and FeedSnapshotsSince are Completions and SnapshotsSince for every torrent
+	// a feed has had, keyed by info hash, in one query each (a report's reads).
+	FeedCompletions(ctx context.Context, slug string) (map[string][]time.Time, error)
+	FeedSnapshotsSince(ctx context.Context, slug string, since time.Time) (map[string][]Snapshot, error)
 }
 
 // TrackerState is the embedded tracker's swarms, kept while the gateway is stopped.

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"FeedsAndPolls", testFeedsAndPolls},
 		{"EpisodeUpkeep", testEpisodeUpkeep},
 		{"SnapshotsSinceAndTrackerPeers", testSnapshotsSinceAndTrackerPeers},
+		{"FeedWideReads", testFeedWideReads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
