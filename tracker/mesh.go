@@ -43,6 +43,7 @@ const (
 	evStopped
 	evCounted  // its completion was judged (counted or refused): no other node judges it again
 	evDownload // not a peer update: the node counted a download of the torrent, others follow
+	evAllow    // not a peer update: the node started tracking the torrent (length in startedAt)
 )
 
 const (
@@ -166,10 +167,25 @@ func (t *Tracker) ApplyMesh(payload string) {
 	}
 	now := t.now()
 	cutoff := now.Add(-t.cfg.PeerTTL)
+	var allow []peerEvent
+	defer func() {
+		// Outside the lock: Allow reads the torrent's count from the store.
+		for _, e := range allow {
+			if err := t.Allow(context.Background(), e.infoHash, e.startedAt.UnixNano()); err != nil {
+				t.log.Warn("tracker: tracking a torrent another node published", "err", err)
+			}
+		}
+	}()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range evs {
 		s, ok := t.swarms[e.infoHash]
+		if e.flags&evAllow != 0 {
+			if !ok && len(allow) < 1000 {
+				allow = append(allow, e)
+			}
+			continue
+		}
 		if !ok {
 			continue
 		}

@@ -100,6 +100,24 @@ func TestMeshSharesSwarmsAcrossNodes(t *testing.T) {
 	if err := ann(t, b, ih, leecher, "127.0.5.77", 0, eventStopped); !errors.Is(err, errPeerIDInUse) {
 		t.Fatalf("another address stopping the leecher on B: %v, want peer id in use", err)
 	}
+	// A torrent node A starts tracking (it just published it) is tracked by B at once.
+	fresh := [20]byte{9, 9, 9}
+	if err := a.Allow(ctx, fresh, 5000); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "node B to track a torrent node A published", func() error {
+		return ann(t, b, fresh, rawID("-qB4650-fresh0000001"), "127.0.5.11", 5000, eventStarted)
+	})
+	if s, ok := b.Stats(fresh); !ok || s.Incomplete != 1 {
+		t.Fatalf("B's swarm of the new torrent: %+v, %v", s, ok)
+	}
+	b.mu.Lock()
+	length := b.swarms[fresh].length
+	b.mu.Unlock()
+	if length != 5000 {
+		t.Fatalf("B tracks the new torrent with length %d, want 5000", length)
+	}
+
 	mustAnn(t, a, ih, leecher, "127.0.5.9", 0, eventStopped)
 	waitUntil(t, 30*time.Second, "node B to drop the leecher stopped on node A", func() error {
 		peers, err := peersOf(b, other, "127.0.5.10")

@@ -185,6 +185,10 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64) er
 	defer t.mu.Unlock()
 	if _, ok := t.swarms[infoHash]; !ok {
 		t.swarms[infoHash] = newSwarm(count, length)
+		if t.mesh != nil {
+			// The other nodes track it at once, not at their next reconcile.
+			t.pushLocked(peerEvent{infoHash: infoHash, flags: evAllow, startedAt: time.Unix(0, length), at: t.now()})
+		}
 	}
 	return nil
 }
