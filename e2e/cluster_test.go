@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	bin "encoding/binary"
 	"encoding/json"
 	"errors"
@@ -21,8 +22,9 @@ import (
 	"github.com/mmcdole/gofeed"
 )
 
-// roundRobin stands for the operator's load balancer: each request goes to the next node, and
-// a node that refused a connection is skipped for a few seconds.
+// roundRobin stands for the operator's load balancer: each request goes to the next node that
+// passes its health check (GET /healthz every 200 ms), as a real balancer routes around a dead
+// node.
 type roundRobin struct {
 	mu       sync.Mutex
 	backends []*url.URL
@@ -36,11 +38,51 @@ func (rr *roundRobin) pick() *url.URL {
 	for range rr.backends {
 		b := rr.backends[rr.next%len(rr.backends)]
 		rr.next++
-		if time.Since(rr.down[b.Host]) > 3*time.Second {
+		if _, down := rr.down[b.Host]; !down {
 			return b
 		}
 	}
 	return rr.backends[0]
+}
+
+// healthCheck marks the backends up or down until stop is closed.
+func (rr *roundRobin) healthCheck(stop <-chan struct{}) {
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		rr.mu.Lock()
+		backends := append([]*url.URL(nil), rr.backends...)
+		rr.mu.Unlock()
+		for _, b := range backends {
+			resp, err := client.Get(b.String() + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+			}
+			rr.mu.Lock()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				rr.down[b.Host] = time.Now()
+			} else {
+				delete(rr.down, b.Host)
+			}
+			rr.mu.Unlock()
+		}
+	}
+}
+
+// newBalancer starts the round-robin balancer with its health checks.
+func newBalancer(t *testing.T) (*roundRobin, *httptest.Server) {
+	rr := &roundRobin{down: map[string]time.Time{}}
+	lb := httptest.NewServer(rr.handler())
+	stop := make(chan struct{})
+	go rr.healthCheck(stop)
+	t.Cleanup(func() { close(stop); lb.Close() })
+	return rr, lb
 }
 
 func (rr *roundRobin) handler() http.Handler {
@@ -156,9 +198,7 @@ func TestCluster(t *testing.T) {
 	pg := startPostgres(t)
 	dsn := pg.NewDatabase(t)
 	o := newOrigin(t, 1, 2<<20)
-	rr := &roundRobin{down: map[string]time.Time{}}
-	lb := httptest.NewServer(rr.handler())
-	defer lb.Close()
+	rr, lb := newBalancer(t)
 
 	var nodes []*gateway
 	for i := 1; i <= 3; i++ {
@@ -309,5 +349,57 @@ func TestCluster(t *testing.T) {
 	})
 	if n := o.hitCount(media); n != 1 {
 		t.Fatalf("the origin served the episode %d times, want once", n)
+	}
+}
+
+// TestClusterNodeDiesMidDownload: the node downloading an episode is killed; once its poll lease
+// expires another node polls the feed and finishes the episode (downloading it again: the part
+// was on the dead node's disk), and it is published once.
+func TestClusterNodeDiesMidDownload(t *testing.T) {
+	pg := startPostgres(t)
+	dsn := pg.NewDatabase(t)
+	o := newOrigin(t, 1, 1<<20)
+	o.episodes[0].Body = bytes.Repeat([]byte("seedcast"), 512<<10) // 4 MiB
+	o.throttle.Store(1 << 20)                                      // ~1 MiB/s: the kill lands mid-download
+	rr, lb := newBalancer(t)
+	var nodes []*gateway
+	for i := 1; i <= 2; i++ {
+		g := newClusterNode(t, fmt.Sprintf("n%d", i), lb.URL, dsn, feedEntry{"show", o.feedURL()})
+		u, _ := url.Parse(g.baseURL())
+		rr.mu.Lock()
+		rr.backends = append(rr.backends, u)
+		rr.mu.Unlock()
+		nodes = append(nodes, g)
+	}
+	for _, g := range nodes {
+		g.start()
+	}
+	var downloader *gateway
+	waitFor(t, 60*time.Second, "a node downloading the episode", func() error {
+		for _, g := range nodes {
+			st, err := g.status()
+			if err != nil {
+				return err
+			}
+			if len(st) == 1 && len(st[0].Downloading) == 1 && st[0].Downloading[0].Bytes > 0 {
+				downloader = g
+				return nil
+			}
+		}
+		return errors.New("no download yet")
+	})
+	downloader.kill9()
+	o.throttle.Store(0)
+	var other *gateway
+	for _, g := range nodes {
+		if g != downloader {
+			other = g
+		}
+	}
+	f := other.waitPublished("show", 1, 90*time.Second)
+	mi := fetchTorrent(t, torrentURLs(f)[o.episodes[0].GUID])
+	downloadOnce(t, mi, o.episodes[0].Body)
+	if n := o.hitCount(o.episodes[0].Path); n != 2 {
+		t.Errorf("the origin saw %d downloads, want 2: the killed node's and the one that finished it", n)
 	}
 }
