@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	bin "encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -191,10 +193,11 @@ func (g *gateway) announcePeers(t *testing.T, ih [20]byte, id string, from strin
 
 // TestCluster runs three nodes on one PostgreSQL behind a round-robin load balancer: the origin
 // sees one download, two nodes seed it (the second replicated it over BitTorrent), a peer
-// announced to one node is handed out by another, a listener downloads from a replica after a
+// announced to one node is handed out by another, a libtorrent listener downloads from a replica after a
 // seeder is killed and the origin is off, and is counted once; a restarted node fetches nothing
 // from the origin and seeds its assignments again.
 func TestCluster(t *testing.T) {
+	python := requireTool(t, "/usr/bin/python3", "-c", "import libtorrent")
 	pg := startPostgres(t)
 	dsn := pg.NewDatabase(t)
 	o := newOrigin(t, 1, 2<<20)
@@ -283,7 +286,23 @@ func TestCluster(t *testing.T) {
 	}
 	victim.kill9()
 	o.serveMedia.Store(false)
-	downloadOnce(t, mi, o.episodes[0].Body)
+	// A libtorrent listener (web seeds removed, only the tracker behind the balancer to find peers).
+	dir := t.TempDir()
+	torrent := filepath.Join(dir, "episode.torrent")
+	writeTorrent(t, torrent, mi)
+	ltDir := filepath.Join(dir, "lt")
+	os.MkdirAll(ltDir, 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	out, err := exec.CommandContext(ctx, python, "testdata/lt_download.py", torrent, ltDir, "50").CombinedOutput()
+	cancel()
+	if err != nil {
+		t.Fatalf("libtorrent from the replica: %v\n%s", err, out)
+	}
+	entries, _ := os.ReadDir(ltDir)
+	if len(entries) == 0 {
+		t.Fatalf("nothing downloaded into %s", ltDir)
+	}
+	checkFile(t, filepath.Join(ltDir, entries[0].Name()), o.episodes[0].Body, ltDir)
 	var survivors []*gateway
 	for _, g := range nodes {
 		if g != victim {
