@@ -109,6 +109,15 @@ func (w *Worker) seedAssigned(ctx context.Context, t store.Torrent) error {
 			return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
 		}
 		os.Remove(media) // a wrong-sized leftover is never seeded
+		// The disk floor holds per node: a replica is no reason to fill this node's disk.
+		free, err := freeBytes(w.cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("reconcile %s/%s: disk space of %s: %w", t.FeedSlug, t.Key, w.cfg.DataDir, err)
+		}
+		if free-w.cfg.MinFreeBytes < t.MediaSize {
+			return fmt.Errorf("reconcile %s/%s: %w: not replicated: data_dir has %s free, the file is %s and fetch.min_free_bytes keeps %s free",
+				t.FeedSlug, t.Key, ErrDiskFloor, humanBytes(free), humanBytes(t.MediaSize), humanBytes(w.cfg.MinFreeBytes))
+		}
 		rctx, cancel := context.WithTimeout(ctx, replicateTimeout)
 		defer cancel()
 		w.log.Info("replicating from the swarm", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -88,6 +89,15 @@ func TestReconcileReplicatesFromTheSwarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := start("b", 2)
+	// Not past b's disk floor: nothing replicated, and the error says why.
+	b.w.cfg.MinFreeBytes = 1 << 62
+	if err := b.w.Reconcile(ctx); !errors.Is(err, ErrDiskFloor) {
+		t.Fatalf("reconcile under the disk floor: %v, want ErrDiskFloor", err)
+	}
+	if n := len(b.seeder.Stats().Torrents); n != 0 {
+		t.Fatalf("b seeds %d torrents under its disk floor", n)
+	}
+	b.w.cfg.MinFreeBytes = 0
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := b.w.Reconcile(rctx); err != nil {
