@@ -72,6 +72,12 @@ func (t *Tracker) queueLocked(ih [20]byte, p *peer, extra byte, now time.Time) {
 	if p.counted {
 		f |= evCounted
 	}
+	// Nothing new: the others only need to hear that the peer is still there before their
+	// PeerTTL runs out, so a refresh every quarter of it is enough.
+	if f == p.sentFlags && p.addr == p.sentAddr && !p.sentAt.IsZero() && now.Sub(p.sentAt) < t.cfg.PeerTTL/4 {
+		return
+	}
+	p.sentAt, p.sentFlags, p.sentAddr = now, f, p.addr
 	t.pushLocked(peerEvent{infoHash: ih, peerID: p.id, addr: p.addr, flags: f, startedAt: p.startedAt, at: now})
 }
 

@@ -146,3 +146,57 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A peer re-announcing with nothing new is not sent to the other nodes again until a quarter of
+// the peer lifetime has passed; a change (it finished) is sent at once.
+func TestMeshSendsChangesNotRepeats(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	tr := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40, PeerTTL: 40 * time.Minute}, nil, testLogger(t), clk.now)
+	var payloads []string
+	tr.SetMesh(meshFunc(func(_ context.Context, p string) error { payloads = append(payloads, p); return nil }))
+	ih := [20]byte{7}
+	if err := tr.Allow(context.Background(), ih, 1000); err != nil {
+		t.Fatal(err)
+	}
+	id := rawID("-qB4650-repeat000001")
+	events := func() (n int, flags []byte) {
+		t.Helper()
+		tr.flushMesh(context.Background())
+		for _, p := range payloads {
+			_, evs, err := decodeEvents(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range evs {
+				if e.flags&evAllow == 0 {
+					n++
+					flags = append(flags, e.flags)
+				}
+			}
+		}
+		payloads = nil
+		return n, flags
+	}
+	mustAnn(t, tr, ih, id, "127.0.5.9", 500, eventStarted)
+	if n, _ := events(); n != 1 {
+		t.Fatalf("first announce: %d events, want 1", n)
+	}
+	for range 20 {
+		clk.advance(30 * time.Second)
+		mustAnn(t, tr, ih, id, "127.0.5.9", 500, eventNone)
+	}
+	// 10 minutes of re-announces: one refresh at the quarter of the 40-minute lifetime.
+	if n, _ := events(); n != 1 {
+		t.Fatalf("20 unchanged re-announces over 10 min: %d events, want 1 refresh", n)
+	}
+	clk.advance(time.Second)
+	mustAnn(t, tr, ih, id, "127.0.5.9", 0, eventCompleted)
+	if n, flags := events(); n < 1 || flags[0]&evSeeder == 0 {
+		t.Fatalf("completion: %d events %v, want the peer sent as a seeder", n, flags)
+	}
+}
+
+// meshFunc is a Mesh of one function, here the test's own record of what was published.
+type meshFunc func(context.Context, string) error
+
+func (f meshFunc) Publish(ctx context.Context, payload string) error { return f(ctx, payload) }

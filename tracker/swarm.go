@@ -37,7 +37,12 @@ type peer struct {
 	wasLeecher bool
 	startedAt  time.Time
 	// counted avoids asking the store again for a peer already counted in this session.
-	counted    bool
+	counted bool
+	// sentAt and sentFlags are what this node last told the others of the peer (see Mesh): a
+	// re-announce that changes nothing is sent only as a refresh, a few times per peer lifetime.
+	sentAt     time.Time
+	sentFlags  byte
+	sentAddr   netip.AddrPort
 	prev, next *peer
 }
 
