@@ -31,6 +31,24 @@ type Cluster struct {
 // StoreDSNEnv overrides store.dsn.
 const StoreDSNEnv = "SEEDCAST_STORE_DSN"
 
+// PollInterval is the time between two polls of the feed slug on its schedule (its own or
+// schedule.poll), as the cron spec sets it.
+func (c *Config) PollInterval(slug string) time.Duration {
+	spec := c.Schedule.Poll
+	for _, f := range c.Feeds {
+		if f.Slug == slug && f.Schedule != "" {
+			spec = f.Schedule
+		}
+	}
+	s, err := ParseSchedule(spec)
+	if err != nil {
+		return 0
+	}
+	// Any fixed moment will do: the gap between two runs after it.
+	first := s.Next(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+	return s.Next(first).Sub(first)
+}
+
 // NodeTimeout is cluster.node_timeout (validated).
 func (c *Config) NodeTimeout() time.Duration {
 	d, _ := time.ParseDuration(c.Cluster.NodeTimeout)

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStoreKeys(t *testing.T) {
@@ -30,5 +31,18 @@ func TestStoreKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.key+":") {
 			t.Errorf("%q: err = %v, want one naming %s", tc.yaml, err, tc.key)
 		}
+	}
+}
+
+func TestPollInterval(t *testing.T) {
+	c, err := Parse([]byte("schedule:\n  poll: \"@every 10m\"\nfeeds:\n  - slug: a\n    url: http://example.com/a.xml\n  - slug: b\n    url: http://example.com/b.xml\n    schedule: \"0 * * * *\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.PollInterval("a"); d != 10*time.Minute {
+		t.Errorf("feed a (schedule.poll @every 10m): %v", d)
+	}
+	if d := c.PollInterval("b"); d != time.Hour {
+		t.Errorf("feed b (hourly cron): %v", d)
 	}
 }

@@ -147,3 +147,51 @@ func TestLostLeaseStopsThePoll(t *testing.T) {
 		t.Fatalf("polled by %q after the takeover, want b", fd.PolledBy)
 	}
 }
+
+// Every node's schedule fires, but the origin sees one poll per interval: a node skips a feed
+// another node polled within MinGap; its own last poll never makes it skip.
+func TestPollSkippedWhenAnotherNodePolledRecently(t *testing.T) {
+	ctx := context.Background()
+	var gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		fmt.Fprint(w, `<rss version="2.0"><channel><title>G</title><item><guid>g1</guid><title>G1</title></item></channel></rss>`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	node := func(name string) *Worker {
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c := safehttp.NewClient(safehttp.Options{AllowPrivate: true})
+		return New(Config{DataDir: filepath.Join(dir, name), NodeName: name, LeaseTTL: time.Minute},
+			st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, nil, nil, slog.New(slog.DiscardHandler))
+	}
+	a, b := node("a"), node("b")
+	f := Feed{Slug: "g", URL: srv.URL + "/feed.xml", MinGap: 30 * time.Minute}
+	for i, step := range []struct {
+		w    *Worker
+		want int32
+	}{
+		{a, 1}, // first poll
+		{b, 1}, // a polled a moment ago: skipped
+		{a, 2}, // a's own last poll does not stop a
+	} {
+		if err := step.w.Poll(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		if n := gets.Load(); n != step.want {
+			t.Fatalf("step %d: the origin saw %d polls, want %d", i, n, step.want)
+		}
+	}
+	later := time.Now().Add(31 * time.Minute)
+	b.now = func() time.Time { return later }
+	if err := b.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets.Load(); n != 3 {
+		t.Fatalf("31 minutes later b should poll: the origin saw %d polls, want 3", n)
+	}
+}

@@ -160,3 +160,20 @@ func (w *Worker) leaseFeed(ctx context.Context, f Feed) (context.Context, func()
 	}
 	return pollCtx, release, nil
 }
+
+// polledElsewhere reports a feed another node polled within f.MinGap: this node's poll is
+// skipped. A node's own last poll never skips one (a restart polls at once).
+func (w *Worker) polledElsewhere(ctx context.Context, f Feed) bool {
+	if w.cfg.NodeName == "" || f.MinGap <= 0 {
+		return false
+	}
+	prev, err := w.st.Feed(ctx, f.Slug)
+	if err != nil || prev.PolledBy == "" || prev.PolledBy == w.cfg.NodeName || prev.LastPollAt.IsZero() {
+		return false
+	}
+	if ago := w.now().Sub(prev.LastPollAt); ago < f.MinGap {
+		w.log.Debug("poll skipped: another node polled the feed recently", "feed", f.Slug, "node", prev.PolledBy, "ago", ago)
+		return true
+	}
+	return false
+}

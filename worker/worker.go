@@ -85,6 +85,10 @@ type Feed struct {
 	URL          string
 	OwnerConsent bool
 	Retention    Retention
+	// MinGap skips a poll when another node polled the feed less than this long ago (half its
+	// schedule's interval): every node's schedule fires, and the origin should see one poll per
+	// interval, not one per node. 0 = never skip.
+	MinGap time.Duration
 }
 
 // Retention bounds what a feed keeps seeding; zero values mean no bound.
@@ -404,6 +408,9 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l.Lock()
 	defer l.Unlock()
 	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
+	if w.polledElsewhere(ctx, f) {
+		return nil
+	}
 	ctx, release, err := w.leaseFeed(ctx, f)
 	if errors.Is(err, errLeaseHeld) {
 		w.log.Debug("poll skipped: another node polls this feed", "feed", f.Slug)

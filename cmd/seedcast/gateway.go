@@ -115,7 +115,8 @@ func workerFeeds(cfg *config.Config) []worker.Feed {
 	var out []worker.Feed
 	for _, f := range cfg.Feeds {
 		out = append(out, worker.Feed{Slug: f.Slug, URL: f.URL, OwnerConsent: f.OwnerConsent,
-			Retention: worker.Retention{KeepEpisodes: f.KeepEpisodes, MaxBytes: f.MaxBytes}})
+			Retention: worker.Retention{KeepEpisodes: f.KeepEpisodes, MaxBytes: f.MaxBytes},
+			MinGap:    cfg.PollInterval(f.Slug) / 2})
 	}
 	return out
 }
