@@ -1,6 +1,7 @@
 // Command polling measures target 5 (polling at scale): N feeds on one local origin polled by the
 // real worker (worker.New, SQLite store in a temp dir, safehttp client allowing loopback, no
-// seeder or tracker). For each concurrency setting it runs three rounds, each polling every feed
+// seeder or tracker); with -nodes N, N workers (nodes) on one PostgreSQL started here, each
+// polling every feed, as a cluster's schedules fire together. For each concurrency setting it runs three rounds, each polling every feed
 // at once as the scheduler does when their crons fire together:
 //
 //	initial   every feed answers 200 (first fetch, stored)
@@ -13,6 +14,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,9 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/safehttp"
+	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/store/postgres"
+	"github.com/seedcast/seedcast/store/postgres/pgtest"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/worker"
 )
@@ -38,6 +43,7 @@ func main() {
 	changedPct := flag.Float64("changed", 1, "percent of feeds changed in the last round")
 	delay := flag.Duration("delay", 0, "origin latency added to every response (a remote origin's round trip)")
 	settings := flag.String("limits", "16/4,16/16,64/64", "comma-separated MaxPolls/MaxPollsPerHost pairs")
+	nodes := flag.Int("nodes", 0, "poll with this many nodes on one PostgreSQL store (started here) instead of one worker on SQLite")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("feeds=%d items=%d delay=%s cores=%d load=%s\n", *n, *items, *delay, runtime.NumCPU(), loadAvg())
@@ -49,7 +55,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "polling: bad -limits entry %q\n", s)
 			os.Exit(2)
 		}
-		if err := run(ctx, *n, *items, *delay, *changedPct, maxPolls, perHost); err != nil {
+		if err := run(ctx, *n, *items, *delay, *changedPct, maxPolls, perHost, *nodes); err != nil {
 			fmt.Fprintln(os.Stderr, "polling:", err)
 			os.Exit(1)
 		}
@@ -64,31 +70,57 @@ func loadAvg() string {
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
-func run(ctx context.Context, n, items int, delay time.Duration, changedPct float64, maxPolls, perHost int) error {
+func run(ctx context.Context, n, items int, delay time.Duration, changedPct float64, maxPolls, perHost, nodes int) error {
 	dir, err := os.MkdirTemp("", "seedcast-polling-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 
 	o := newOrigin(n, items, delay)
 	srv := httptest.NewServer(o)
 	defer srv.Close()
 
-	client := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
-	w := worker.New(worker.Config{DataDir: dir, MaxPolls: maxPolls, MaxPollsPerHost: perHost}, st,
-		worker.Clients{Feed: client, Media: client, MaxFeed: 20 << 20}, nil, nil, slog.New(slog.DiscardHandler))
+	// One worker on SQLite, or one per node on a shared PostgreSQL: every node's schedule fires
+	// for every feed; the leases and MinGap leave one poll per feed per round.
+	open := func() (store.Store, error) { return sqlite.Open(ctx, filepath.Join(dir, "seedcast.db")) }
+	if nodes > 0 {
+		pg, err := pgtest.Start()
+		if err != nil {
+			return err
+		}
+		defer pg.Stop()
+		if err := createDatabase(pg.DSN("postgres"), "polling"); err != nil {
+			return err
+		}
+		open = func() (store.Store, error) { return postgres.Open(ctx, pg.DSN("polling")) }
+	}
+	var ws []*worker.Worker
+	for i := range max(nodes, 1) {
+		st, err := open()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		client := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
+		cfg := worker.Config{DataDir: filepath.Join(dir, fmt.Sprint(i)), MaxPolls: maxPolls, MaxPollsPerHost: perHost}
+		if nodes > 0 {
+			cfg.NodeName, cfg.LeaseTTL = fmt.Sprintf("node%d", i+1), time.Minute
+		}
+		ws = append(ws, worker.New(cfg, st, worker.Clients{Feed: client, Media: client, MaxFeed: 20 << 20},
+			nil, nil, slog.New(slog.DiscardHandler)))
+	}
 	fs := make([]worker.Feed, n)
 	for i := range fs {
-		fs[i] = worker.Feed{Slug: fmt.Sprintf("feed-%04d", i), URL: fmt.Sprintf("%s/feeds/%d.xml", srv.URL, i)}
+		fs[i] = worker.Feed{Slug: fmt.Sprintf("feed-%04d", i), URL: fmt.Sprintf("%s/feeds/%d.xml", srv.URL, i),
+			MinGap: time.Minute}
 	}
 
-	fmt.Printf("MaxPolls=%d MaxPollsPerHost=%d\n", maxPolls, perHost)
+	storeName := "sqlite"
+	if nodes > 0 {
+		storeName = "postgres"
+	}
+	fmt.Printf("store=%s nodes=%d MaxPolls=%d MaxPollsPerHost=%d\n", storeName, len(ws), maxPolls, perHost)
 	for _, round := range []string{"initial", "304", "changed"} {
 		want200 := n
 		switch round {
@@ -102,7 +134,18 @@ func run(ctx context.Context, n, items int, delay time.Duration, changedPct floa
 		}
 		o.reset()
 		start := time.Now()
-		errs := pollAll(ctx, w, fs)
+		var errs []error
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, w := range ws {
+			wg.Go(func() {
+				e := pollAll(ctx, w, fs)
+				mu.Lock()
+				errs = append(errs, e...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
 		took := time.Since(start)
 		ok, notMod, peak := o.counts()
 		fmt.Printf("  round=%-8s took=%6.2fs  200=%4d 304=%4d  peak_in_flight=%d  errors=%d\n",
@@ -224,4 +267,14 @@ func (o *origin) feed(i, v int) string {
 	}
 	b.WriteString("</channel></rss>\n")
 	return b.String()
+}
+
+func createDatabase(adminDSN, name string) error {
+	db, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec("CREATE DATABASE " + name)
+	return err
 }
