@@ -77,6 +77,26 @@ func (rr *roundRobin) healthCheck(stop <-chan struct{}) {
 	}
 }
 
+// startCluster starts n nodes (n1, n2, ...) on dsn behind a new balancer and returns them with
+// the balancer's URL, every node's public URL.
+func startCluster(t *testing.T, n int, dsn string, feeds ...feedEntry) ([]*gateway, string) {
+	t.Helper()
+	rr, lb := newBalancer(t)
+	var nodes []*gateway
+	for i := 1; i <= n; i++ {
+		g := newClusterNode(t, fmt.Sprintf("n%d", i), lb.URL, dsn, feeds...)
+		u, _ := url.Parse(g.baseURL())
+		rr.mu.Lock()
+		rr.backends = append(rr.backends, u)
+		rr.mu.Unlock()
+		nodes = append(nodes, g)
+	}
+	for _, g := range nodes {
+		g.start()
+	}
+	return nodes, lb.URL
+}
+
 // newBalancer starts the round-robin balancer with its health checks.
 func newBalancer(t *testing.T) (*roundRobin, *httptest.Server) {
 	rr := &roundRobin{down: map[string]time.Time{}}
@@ -201,24 +221,11 @@ func TestCluster(t *testing.T) {
 	pg := startPostgres(t)
 	dsn := pg.NewDatabase(t)
 	o := newOrigin(t, 1, 2<<20)
-	rr, lb := newBalancer(t)
-
-	var nodes []*gateway
-	for i := 1; i <= 3; i++ {
-		g := newClusterNode(t, fmt.Sprintf("n%d", i), lb.URL, dsn, feedEntry{"show", o.feedURL()})
-		u, _ := url.Parse(g.baseURL())
-		rr.mu.Lock()
-		rr.backends = append(rr.backends, u)
-		rr.mu.Unlock()
-		nodes = append(nodes, g)
-	}
-	for _, g := range nodes {
-		g.start()
-	}
+	nodes, lbURL := startCluster(t, 3, dsn, feedEntry{"show", o.feedURL()})
 	media := o.episodes[0].Path
 	var feedTorrent string
 	waitFor(t, 60*time.Second, "the episode in the feed behind the load balancer", func() error {
-		resp, err := http.Get(lb.URL + "/feeds/show.rss")
+		resp, err := http.Get(lbURL + "/feeds/show.rss")
 		if err != nil {
 			return err
 		}
@@ -380,19 +387,7 @@ func TestClusterNodeDiesMidDownload(t *testing.T) {
 	o := newOrigin(t, 1, 1<<20)
 	o.episodes[0].Body = bytes.Repeat([]byte("seedcast"), 512<<10) // 4 MiB
 	o.throttle.Store(1 << 20)                                      // ~1 MiB/s: the kill lands mid-download
-	rr, lb := newBalancer(t)
-	var nodes []*gateway
-	for i := 1; i <= 2; i++ {
-		g := newClusterNode(t, fmt.Sprintf("n%d", i), lb.URL, dsn, feedEntry{"show", o.feedURL()})
-		u, _ := url.Parse(g.baseURL())
-		rr.mu.Lock()
-		rr.backends = append(rr.backends, u)
-		rr.mu.Unlock()
-		nodes = append(nodes, g)
-	}
-	for _, g := range nodes {
-		g.start()
-	}
+	nodes, _ := startCluster(t, 2, dsn, feedEntry{"show", o.feedURL()})
 	var downloader *gateway
 	waitFor(t, 60*time.Second, "a node downloading the episode", func() error {
 		for _, g := range nodes {

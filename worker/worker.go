@@ -331,11 +331,11 @@ func (w *Worker) VerifyAll(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var ih metainfo.Hash
-		if err := ih.FromHexString(t.InfoHash); err != nil {
+		ih, err := infoHash(t.InfoHash)
+		if err != nil {
 			continue
 		}
-		err := w.seeder.Verify(ctx, ih)
+		err = w.seeder.Verify(ctx, ih)
 		switch {
 		case errors.Is(err, seedbox.ErrVerifyFailed):
 			bad++
@@ -523,8 +523,7 @@ func (w *Worker) evict(ctx context.Context, slug string, e store.Episode) error 
 		return err
 	}
 	if w.seeder != nil {
-		var ih metainfo.Hash
-		if err := ih.FromHexString(e.InfoHash); err == nil {
+		if ih, err := infoHash(e.InfoHash); err == nil {
 			if err := w.seeder.Remove(ih); err != nil && !errors.Is(err, seedbox.ErrUnknownTorrent) {
 				return fmt.Errorf("evict %s/%s: %w", slug, e.Key, err)
 			}
