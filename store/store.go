@@ -122,6 +122,8 @@ type Torrent struct {
 	MediaSize     int64
 	// MadeBy is the node that made it ("" before nodes were recorded).
 	MadeBy string
+	// Kept says the store holds a copy of the .torrent (see TorrentFile).
+	Kept bool
 	// What the .torrent was made from besides the media, so a damaged one can be made again.
 	EnclosureURL string
 	Title        string

@@ -28,9 +28,8 @@ func (w *Worker) loadTorrent(ctx context.Context, t store.Torrent) (*metainfo.Me
 	path := filepath.Join(w.cfg.DataDir, t.TorrentPath)
 	mi, b, why := readTorrent(path, t)
 	if why == "" {
-		if _, err := w.st.TorrentFile(ctx, t.InfoHash); errors.Is(err, store.ErrNotFound) {
-			err = w.st.SaveTorrentFile(ctx, t.InfoHash, b)
-			if err != nil {
+		if !t.Kept { // Torrents says so: no read of the copy at every start
+			if err := w.st.SaveTorrentFile(ctx, t.InfoHash, b); err != nil {
 				w.log.Warn("keeping the .torrent in the store", "file", path, "err", err)
 			}
 		}

@@ -301,7 +301,7 @@ func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
 func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
 		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot,
-		made_by
+		made_by, EXISTS (SELECT 1 FROM torrent_files f WHERE f.info_hash = episodes.info_hash)
 		FROM episodes WHERE state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -313,7 +313,7 @@ func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 		var t store.Torrent
 		var published int64
 		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.TorrentSize, &t.TorrentSHA256, &t.MediaPath,
-			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot, &t.MadeBy); err != nil {
+			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot, &t.MadeBy, &t.Kept); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
 		t.PublishedAt = fromUnix(published)
