@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
 	"github.com/mmcdole/gofeed"
 )
 
@@ -261,6 +262,8 @@ func TestCluster(t *testing.T) {
 	if n := o.hitCount(media); n != 1 {
 		t.Fatalf("the origin served the episode %d times, want once for the cluster", n)
 	}
+	// A node's replica is not a listener's download.
+	scrapesEvery(t, nodes, ih, 0)
 
 	// A peer announced to node 1 is handed out by node 2.
 	waitFor(t, 30*time.Second, "node 2 handing out a peer announced to node 1", func() error {
@@ -345,6 +348,9 @@ func TestCluster(t *testing.T) {
 		return nil
 	})
 
+	// The stand-in's replica is no download either.
+	scrapesEvery(t, survivors, ih, 1)
+
 	// The killed node comes back: nothing from the origin (it is off anyway), its assignments seeded.
 	o.serveMedia.Store(true)
 	victim.start()
@@ -375,6 +381,21 @@ func TestCluster(t *testing.T) {
 	})
 	if n := o.hitCount(media); n != 1 {
 		t.Fatalf("the origin served the episode %d times, want once", n)
+	}
+	scrapesEvery(t, nodes, ih, 1)
+}
+
+// scrapesEvery fails unless each node's scrape of ih says want downloads.
+func scrapesEvery(t *testing.T, nodes []*gateway, ih metainfo.Hash, want int64) {
+	t.Helper()
+	for _, g := range nodes {
+		_, _, downloaded, err := g.scrape(ih)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if downloaded != want {
+			t.Fatalf("node %s scrapes %d downloads, want %d", g.baseURL(), downloaded, want)
+		}
 	}
 }
 

@@ -9,24 +9,32 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 )
 
-// Replicate fetches a torrent's single file from its swarm over BitTorrent, never from a web
+// Replicate fetches a torrent's single file from its seeders over BitTorrent, never from a web
 // seed (the origin): the way a node assigned a torrent another node made gets its bytes. The
 // client hashes every piece as it arrives and fetches a bad one again; the file appears at dest
-// only once whole (written beside it, synced, renamed). peers are dialled as well as those the
-// torrent's trackers hand out.
-func Replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers []netip.AddrPort, log *slog.Logger) error {
+// only once whole (written beside it, synced, renamed).
+//
+// It never announces: a node's copy is not a listener's download, and a replica announcing
+// left>0 then left=0 would be counted as one. peers is asked for seeders (the node's own
+// tracker knows every node's) at once and every peerRefresh until the file is whole.
+func Replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers func() []netip.AddrPort, log *slog.Logger) error {
 	if err := replicate(ctx, mi, dest, peers, log); err != nil {
 		return fmt.Errorf("seedbox: replicate %s to %s: %w", mi.HashInfoBytes().HexString(), dest, err)
 	}
 	return nil
 }
 
-func replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers []netip.AddrPort, log *slog.Logger) error {
+// peerRefresh is how often Replicate asks for seeders again: one that started after the
+// replica did is found this soon.
+const peerRefresh = 2 * time.Second
+
+func replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers func() []netip.AddrPort, log *slog.Logger) error {
 	info, err := mi.UnmarshalInfo()
 	if err != nil {
 		return err
@@ -71,20 +79,29 @@ func replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers []
 	}()
 	spec := *mi
 	spec.UrlList = nil // belt and braces: never the origin
+	spec.Announce, spec.AnnounceList = "", nil
 	t, err := cl.AddTorrent(&spec)
 	if err != nil {
 		return err
 	}
-	var pis []torrent.PeerInfo
-	for _, p := range peers {
-		pis = append(pis, torrent.PeerInfo{Addr: net.TCPAddrFromAddrPort(p), Trusted: true})
-	}
-	t.AddPeers(pis)
 	t.DownloadAll()
-	select {
-	case <-t.Complete().On():
-	case <-ctx.Done():
-		return fmt.Errorf("%w after %d of %d bytes", ctx.Err(), t.BytesCompleted(), info.Length)
+	tick := time.NewTicker(peerRefresh)
+	defer tick.Stop()
+	for done := false; !done; {
+		if peers != nil {
+			var pis []torrent.PeerInfo
+			for _, p := range peers() {
+				pis = append(pis, torrent.PeerInfo{Addr: net.TCPAddrFromAddrPort(p), Trusted: true})
+			}
+			t.AddPeers(pis)
+		}
+		select {
+		case <-t.Complete().On():
+			done = true
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%w after %d of %d bytes", ctx.Err(), t.BytesCompleted(), info.Length)
+		}
 	}
 	// Closing the client closes its files: then the bytes are synced and moved into place.
 	closed = true

@@ -35,7 +35,7 @@ func TestReplicateFromSeederNeverFromOrigin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	peer := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(seeder.ListenPort()))
-	if err := Replicate(ctx, ep.mi, dest, []netip.AddrPort{peer}, slog.New(slog.DiscardHandler)); err != nil {
+	if err := Replicate(ctx, ep.mi, dest, func() []netip.AddrPort { return []netip.AddrPort{peer} }, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(dest)

@@ -274,6 +274,10 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	// Each torrent reads its own file (wherever it lives, whatever its name) through the
 	// seeder's bounded descriptor cache, sharing the one completion DB.
 	spec.Storage = &mediaStorage{path: absPath, files: s.files, pc: s.pc}
+	// Announced only once every piece is verified: announcing bytes left while checking and
+	// then none would look like a download to a tracker.
+	trackers := spec.Trackers
+	spec.Trackers = nil
 	t, _, err := s.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return err
@@ -285,6 +289,7 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 		}
 		return err
 	}
+	t.AddTrackers(trackers)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -122,6 +122,61 @@ func TestImplausiblyFastCompletionNotCounted(t *testing.T) {
 	}
 }
 
+// A seeder re-checking its pieces (the gateway's own seeder or a node's, at start) may announce
+// bytes left and then none: a peer first seen seeding never counts as a download.
+func TestSeederRecheckingNeverCounts(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
+	tr := newCountingTracker(t, openStore(t), clk, 0)
+	id := rawID("-GT0003-seederseeder")
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 0, eventStarted)
+	clk.advance(time.Minute)
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 100, eventNone)
+	clk.advance(time.Minute)
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 0, eventCompleted)
+	if n := downloaded(t, tr, hashA); n != 0 {
+		t.Fatalf("a seeder's re-check counted: downloaded = %d", n)
+	}
+	// The same after a restart: a restored seeder keeps the rule.
+	tr2 := newCountingTracker(t, openStore(t), clk, 0)
+	if n := tr2.RestorePeers(tr.Peers()); n != 1 {
+		t.Fatalf("restored %d peers, want 1", n)
+	}
+	mustAnn(t, tr2, hashA, id, "127.0.5.9", 100, eventNone)
+	clk.advance(time.Minute)
+	mustAnn(t, tr2, hashA, id, "127.0.5.9", 0, eventCompleted)
+	if n := downloaded(t, tr2, hashA); n != 0 {
+		t.Fatalf("a restored seeder's re-check counted: downloaded = %d", n)
+	}
+	// A listener is still counted.
+	mustAnn(t, tr2, hashA, rawID("-qB4650-listener0001"), "127.0.5.10", 100, eventStarted)
+	clk.advance(time.Minute)
+	mustAnn(t, tr2, hashA, rawID("-qB4650-listener0001"), "127.0.5.10", 0, eventCompleted)
+	if n := downloaded(t, tr2, hashA); n != 1 {
+		t.Fatalf("a listener after the seeder: downloaded = %d, want 1", n)
+	}
+}
+
+// Seeders is where a replicating node finds its bytes: seeders only, the freshest first.
+func TestSeedersFreshestFirst(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
+	tr := newCountingTracker(t, openStore(t), clk, 0)
+	mustAnn(t, tr, hashA, rawID("-GT0003-seeder000001"), "127.0.5.1", 0, eventStarted)
+	mustAnn(t, tr, hashA, rawID("-qB4650-leecher00001"), "127.0.5.2", 100, eventStarted)
+	clk.advance(time.Second)
+	mustAnn(t, tr, hashA, rawID("-GT0003-seeder000002"), "127.0.5.3", 0, eventStarted)
+	got := tr.Seeders(hashA, 10)
+	want := []netip.AddrPort{netip.MustParseAddrPort("127.0.5.3:7000"), netip.MustParseAddrPort("127.0.5.1:7000")}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("Seeders = %v, want %v", got, want)
+	}
+	if got := tr.Seeders(hashA, 1); len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("Seeders(1) = %v, want %v", got, want[:1])
+	}
+	if got := tr.Seeders(hashB, 10); got != nil {
+		t.Fatalf("Seeders of an untracked torrent = %v", got)
+	}
+}
+
 func TestPeerIDBoundToItsAddress(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
 	tr := newCountingTracker(t, openStore(t), clk, 0)

@@ -214,7 +214,8 @@ func (t *Tracker) ApplyMesh(payload string) {
 			if e.at.Before(cutoff) {
 				continue
 			}
-			p = &peer{id: e.peerID, addr: e.addr, src: capPrefix(e.addr.Addr()), lastSeen: e.at}
+			p = &peer{id: e.peerID, addr: e.addr, src: capPrefix(e.addr.Addr()), lastSeen: e.at,
+				seedOnly: e.flags&evSeeder != 0 && e.flags&evWasLeecher == 0}
 			t.makeRoom(s, p.src, now)
 			s.add(e.peerID, p)
 			t.npeers++

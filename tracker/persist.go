@@ -47,7 +47,8 @@ func (t *Tracker) RestorePeers(peers []store.TrackerPeer) int {
 			continue
 		}
 		s.add(sp.PeerID, &peer{addr: addr, seeder: sp.Seeder, lastSeen: sp.LastSeen,
-			wasLeecher: sp.WasLeecher, counted: sp.Counted, startedAt: restoredStart(sp)})
+			wasLeecher: sp.WasLeecher, counted: sp.Counted, startedAt: restoredStart(sp),
+			seedOnly: sp.Seeder && !sp.WasLeecher})
 		t.npeers++
 		n++
 	}

@@ -36,6 +36,9 @@ type peer struct {
 	// complete, no sooner than length/MaxDownloadRate after startedAt, that announce.
 	wasLeecher bool
 	startedAt  time.Time
+	// seedOnly is a peer whose first announce said left=0: it never counts, even if it later
+	// announces bytes left (a seeder re-checking its pieces, the gateway's own included).
+	seedOnly bool
 	// counted avoids asking the store again for a peer already counted in this session.
 	counted bool
 	// sentAt and sentFlags are what this node last told the others of the peer (see Mesh): a

@@ -214,6 +214,25 @@ func (t *Tracker) Stats(infoHash [20]byte) (Stats, bool) {
 	return s.stats(), true
 }
 
+// Seeders returns up to max seeders of infoHash, the freshest first: where a node replicating
+// a torrent gets its bytes without announcing (see seedbox.Replicate). With a mesh, other
+// nodes' seeders are among them.
+func (t *Tracker) Seeders(infoHash [20]byte, max int) []netip.AddrPort {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.swarms[infoHash]
+	if !ok {
+		return nil
+	}
+	var out []netip.AddrPort
+	for p := s.tail; p != nil && len(out) < max; p = p.prev {
+		if p.seeder {
+			out = append(out, p.addr)
+		}
+	}
+	return out
+}
+
 func (s *swarm) stats() Stats {
 	return Stats{Complete: s.seeders, Incomplete: s.leechers, Downloaded: s.downloaded}
 }
@@ -410,8 +429,11 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 		s.add(req.peerID, p)
 		t.npeers++
 	}
+	if !known && seeder && !p.wasLeecher {
+		p.seedOnly = true
+	}
 	s.setSeeder(p, seeder)
-	if !seeder && !p.wasLeecher {
+	if !seeder && !p.wasLeecher && !p.seedOnly {
 		p.wasLeecher, p.startedAt = true, now
 	}
 	p.addr = req.addr

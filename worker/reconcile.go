@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,9 @@ import (
 // replicateTimeout bounds one replication; an unfinished one is tried again at the next
 // Reconcile.
 const replicateTimeout = 30 * time.Minute
+
+// replicaPeers bounds the seeders a replica dials: a few nodes, and listeners who finished.
+const replicaPeers = 20
 
 // liveNodes are the nodes heard from within LeaseTTL (node_timeout), this one always among them.
 func (w *Worker) liveNodes(ctx context.Context) ([]string, error) {
@@ -121,7 +125,12 @@ func (w *Worker) seedAssigned(ctx context.Context, t store.Torrent) error {
 		rctx, cancel := context.WithTimeout(ctx, replicateTimeout)
 		defer cancel()
 		w.log.Info("replicating from the swarm", "feed", t.FeedSlug, "key", t.Key, "info_hash", t.InfoHash)
-		if err := seedbox.Replicate(rctx, mi, media, nil, w.log); err != nil {
+		var seeders func() []netip.AddrPort
+		if w.tracker != nil {
+			ih := mi.HashInfoBytes()
+			seeders = func() []netip.AddrPort { return w.tracker.Seeders(ih, replicaPeers) }
+		}
+		if err := seedbox.Replicate(rctx, mi, media, seeders, w.log); err != nil {
 			return fmt.Errorf("reconcile %s/%s: %w", t.FeedSlug, t.Key, err)
 		}
 	}

@@ -117,6 +117,14 @@ func TestReconcileReplicatesFromTheSwarm(t *testing.T) {
 	if n := len(b.seeder.Stats().Torrents); n != 1 {
 		t.Fatalf("b seeds %d torrents, want 1", n)
 	}
+	// A node's copy is not a listener's download: the replica never announced with bytes left.
+	ih, err := infoHash(e.InfoHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := trk.Stats(ih); !ok || st.Downloaded != 0 || st.Incomplete != 0 {
+		t.Fatalf("tracker after b replicated: %+v (tracked %v), want no download and no leecher", st, ok)
+	}
 
 	// One replica now: the maker a keeps it, b drops it after the grace period.
 	b.w.cfg.Replicas = 1

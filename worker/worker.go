@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,6 +78,8 @@ type Seeder interface {
 type Tracker interface {
 	// Allow tracks a torrent of length bytes (its size bounds how soon a download can complete).
 	Allow(ctx context.Context, infoHash [20]byte, length int64) error
+	// Seeders lists a torrent's seeders, every node's included: where a replica comes from.
+	Seeders(infoHash [20]byte, max int) []netip.AddrPort
 }
 
 // Feed is one subscription.
