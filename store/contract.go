@@ -95,10 +95,20 @@ type Nodes interface {
 	ReleaseFeed(ctx context.Context, slug, node string) error
 }
 
+// Directory is what the public pages search.
+type Directory interface {
+	// Search finds podcasts and published, listed episodes (their default torrent) whose title
+	// or description holds every word of query, best match first, at most limit (capped at
+	// MaxSearchHits). Words are runs of letters and digits; only the first MaxSearchWords of the
+	// first MaxSearchQuery bytes count. A query with no word finds nothing.
+	Search(ctx context.Context, query string, limit int) ([]SearchHit, error)
+}
+
 // Store is the whole contract a driver implements.
 type Store interface {
 	Feeds
 	Episodes
+	Directory
 	Measurements
 	TrackerState
 	Nodes

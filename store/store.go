@@ -177,3 +177,20 @@ type TrackerPeer struct {
 	Counted    bool
 	LastSeen   time.Time
 }
+
+// Bounds of a search (see Directory.Search): what one request may cost.
+const (
+	MaxSearchQuery = 200
+	MaxSearchWords = 8
+	MaxSearchHits  = 100
+)
+
+// SearchHit is one podcast or episode a search found.
+type SearchHit struct {
+	FeedSlug string
+	// EpisodeKey is the episode's key; "" when the podcast itself matched.
+	EpisodeKey string
+	Title      string
+	InfoHash   string    // the episode's torrent ("" for a podcast)
+	Published  time.Time // the episode's date in its feed (zero for a podcast)
+}

@@ -119,4 +119,6 @@ var migrations = []string{
 	ALTER TABLE feeds ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;`,
 	// made_by is the node that downloaded the media and made the torrent: one of its seeders.
 	`ALTER TABLE episodes ADD COLUMN made_by TEXT NOT NULL DEFAULT '';`,
+	// The directory's full-text search (see search.go).
+	searchIndex,
 }

@@ -42,6 +42,7 @@ func Open(ctx context.Context, dsn string) (*sqldb.DB, error) {
 		// nodes must not interleave; a conflict is run again.
 		WriteTx:   &sql.TxOptions{Isolation: sql.LevelSerializable},
 		Retryable: retryable,
+		Search:    search,
 		Check:     func(ctx context.Context) error { return check(ctx, db) },
 		AfterCopy: func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('snapshots', 'id'),

@@ -30,6 +30,8 @@ type Options struct {
 	// AfterCopy runs at the end of Copy's transaction into this database (PostgreSQL: move the
 	// snapshot id sequence past the copied ids).
 	AfterCopy func(context.Context, *sql.Tx) error
+	// Search is the driver's full-text search (see Search).
+	Search Search
 }
 
 // DB implements store.Store on database/sql.

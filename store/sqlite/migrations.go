@@ -132,6 +132,8 @@ var migrations = []string{
 	ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
 	// made_by is the node that downloaded the media and made the torrent: one of its seeders.
 	`ALTER TABLE episodes ADD COLUMN made_by TEXT NOT NULL DEFAULT '';`,
+	// The directory's full-text search (see search.go).
+	searchIndex,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC

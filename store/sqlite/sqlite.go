@@ -40,7 +40,8 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
-	return sqldb.New(sqldb.Options{Write: w, Read: r, Check: func(ctx context.Context) error { return quickCheck(ctx, r) }}), nil
+	return sqldb.New(sqldb.Options{Write: w, Read: r, Search: search,
+		Check: func(ctx context.Context) error { return quickCheck(ctx, r) }}), nil
 }
 
 // migrate applies the migrations not yet applied; PRAGMA user_version records how many ran.

@@ -75,3 +75,47 @@ func TestCompletionsMigrationKeepsRows(t *testing.T) {
 		t.Fatalf("p1 two days later: added=%v, %v; want true", added, err)
 	}
 }
+
+// A database from before the search index gets its podcasts and episodes indexed by the
+// migration that adds it.
+func TestSearchMigrationIndexesRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "seedcast.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Index(migrations, searchIndex)
+	for i, m := range migrations[:before] {
+		if _, err := db.ExecContext(ctx, m); err != nil {
+			t.Fatalf("migration %d: %v", i+1, err)
+		}
+	}
+	ih := "0123456789abcdef0123456789abcdef01234567"
+	if _, err := db.ExecContext(ctx, `INSERT INTO feeds(slug, url, title) VALUES('old', 'http://example.com/f', 'Vintage Radio')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO episodes(feed_slug, key, title, description, state, info_hash)
+		VALUES('old', 'guid:1', 'One', 'about gramophones', 'published', ?)`, ih); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", before)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for q, want := range map[string]store.SearchHit{
+		"gramophones": {FeedSlug: "old", EpisodeKey: "guid:1", Title: "One", InfoHash: ih},
+		"vintage":     {FeedSlug: "old", Title: "Vintage Radio"},
+	} {
+		hits, err := s.Search(ctx, q, 10)
+		if err != nil || len(hits) != 1 || hits[0] != want {
+			t.Errorf("Search(%q) after migration = %+v, %v; want %+v", q, hits, err, want)
+		}
+	}
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"EpisodeUpkeep", testEpisodeUpkeep},
 		{"SnapshotsSinceAndTrackerPeers", testSnapshotsSinceAndTrackerPeers},
 		{"FeedWideReads", testFeedWideReads},
+		{"Search", testSearch},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
