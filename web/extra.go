@@ -66,7 +66,6 @@ func parseExtra(fragment string) extra {
 	}
 }
 
-
 func attr(se xml.StartElement, name string) string {
 	for _, a := range se.Attr {
 		if a.Name.Space == "" && a.Name.Local == name {

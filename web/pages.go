@@ -36,22 +36,22 @@ type podcastCard struct {
 
 // episodeView is one item's default torrent.
 type episodeView struct {
-	Title              string
-	Date               time.Time
-	Duration           string
-	Size               int64
-	PageURL            string
-	TorrentURL         string
-	Magnet             template.URL // publisher.Magnet's: html/template would refuse the magnet: scheme
-	Original           string
-	HasStats           bool
-	Seeders, Leechers  int64
-	Downloaded         int64
-	Notes              template.HTML
-	PlainNotes         bool // the notes are text, not HTML: keep their line breaks
-	Chapters           []link
-	Transcripts        []link
-	Player             *playerView
+	Title             string
+	Date              time.Time
+	Duration          string
+	Size              int64
+	PageURL           string
+	TorrentURL        string
+	Magnet            template.URL // publisher.Magnet's: html/template would refuse the magnet: scheme
+	Original          string
+	HasStats          bool
+	Seeders, Leechers int64
+	Downloaded        int64
+	Notes             template.HTML
+	PlainNotes        bool // the notes are text, not HTML: keep their line breaks
+	Chapters          []link
+	Transcripts       []link
+	Player            *playerView
 }
 
 // playerView is the #player element's data (see templates/player.html: player.js reads it).

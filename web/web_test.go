@@ -1,13 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	birds := store.Feed{Slug: "birds", Title: "Birdsong Weekly", Author: "Ada Lovelace",
-		Description: "<p>Songs of the <b>garden</b> &amp; the fields.</p>", ImageURL: "https://example.com/birds.png"}
+		Description: "<p>Songs of the <b>garden</b> &amp; the fields.</p>", ImageURL: "http://art.example/birds.png"}
 	fx.save(t, birds, []store.Episode{
 		{Key: "guid:wren", GUID: "wren", Title: "The Wren", Description: hostileNotes, Published: t0,
 			EnclosureURL: "https://media.example.com/wren.mp3", EnclosureType: "audio/mpeg", EnclosureLength: 3_100_000,
@@ -104,12 +109,33 @@ func newFixture(t *testing.T) *fixture {
 		return s.Complete, s.Incomplete, s.Downloaded, ok
 	})
 	fx.h = New(Config{Links: publisher.Config{PublicURL: publicURL, Trackers: []string{publicURL + "/announce"}}, ArtDir: fx.artDir},
-		st, stats, http.DefaultClient, slog.New(slog.DiscardHandler))
+		st, stats, artOrigin(t), slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
 	fx.h.Routes(mux)
 	fx.srv = httptest.NewServer(mux)
 	t.Cleanup(fx.srv.Close)
 	return fx
+}
+
+// artOrigin is a client that reaches, whatever the URL's host, a server on loopback drawing
+// a podcast cover: the fixture's image URL stays the same from run to run (golden pages).
+func artOrigin(t *testing.T) *http.Client {
+	m := image.NewRGBA(image.Rect(0, 0, 240, 240))
+	for y := range 240 {
+		for x := range 240 {
+			m.Set(x, y, color.RGBA{uint8(40 + x/2), uint8(90 + y/3), 140, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(b.Bytes()) }))
+	t.Cleanup(srv.Close)
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", srv.Listener.Addr().String())
+	}}}
 }
 
 func (fx *fixture) save(t *testing.T, f store.Feed, eps []store.Episode) {
