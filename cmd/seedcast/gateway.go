@@ -26,6 +26,7 @@ import (
 	"github.com/seedcast/seedcast/store/sqldb"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
+	"github.com/seedcast/seedcast/web"
 	"github.com/seedcast/seedcast/worker"
 )
 
@@ -259,8 +260,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, tier := range announceList(cfg) {
 		trackers = append(trackers, tier...)
 	}
-	publisher.New(publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}, st,
-		log.With("component", "publisher")).Routes(mux)
+	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}
+	publisher.New(links, st, log.With("component", "publisher")).Routes(mux)
+	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
+	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
+		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
 	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
@@ -418,6 +422,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// trackerStats gives the pages the embedded tracker's swarm figures.
+func trackerStats(trk *tracker.Tracker) web.StatsFunc {
+	return func(ih [20]byte) (seeders, leechers, downloaded int64, ok bool) {
+		s, ok := trk.Stats(ih)
+		return s.Complete, s.Incomplete, s.Downloaded, ok
+	}
 }
 
 // ownAddresses are this host's addresses: its seeder announces every torrent
