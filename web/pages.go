@@ -228,7 +228,7 @@ var errBusy = errors.New("web: too many searches at once")
 // search runs a bounded number of searches at once, so a flood of them costs the store a
 // fixed amount of work, not one query each.
 func (h *Handler) search(r *http.Request, q string, cards []podcastCard) ([]searchHit, error) {
-	t := time.NewTimer(searchWait)
+	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {
 	case h.searches <- struct{}{}:

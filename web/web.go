@@ -78,6 +78,7 @@ type Handler struct {
 	notes    *notesPolicy
 	art      *artCache
 	searches chan struct{}
+	wait     time.Duration // searchWait
 	now      func() time.Time
 
 	dirMu    sync.Mutex
@@ -90,7 +91,7 @@ type Handler struct {
 func New(cfg Config, st Store, stats Stats, client *http.Client, log *slog.Logger) *Handler {
 	cfg.Links.PublicURL = strings.TrimRight(cfg.Links.PublicURL, "/")
 	h := &Handler{cfg: cfg, st: st, stats: stats, log: log, pages: parsePages(), notes: newNotesPolicy(),
-		searches: make(chan struct{}, maxSearches), now: time.Now}
+		searches: make(chan struct{}, maxSearches), wait: searchWait, now: time.Now}
 	h.art = newArtCache(cfg.ArtDir, client, log)
 	return h
 }

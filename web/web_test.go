@@ -333,6 +333,26 @@ func TestSearchPage(t *testing.T) {
 	}
 }
 
+// TestSearchBusy: past maxSearches running at once, a search waits, then gets 503.
+func TestSearchBusy(t *testing.T) {
+	fx := newFixture(t)
+	fx.h.wait = 50 * time.Millisecond
+	for range maxSearches {
+		fx.h.searches <- struct{}{} // searches in progress
+	}
+	resp, _ := fx.get(t, "/?q=wren")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("search with %d running: %s, Retry-After %q; want 503 with Retry-After", maxSearches, resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := fx.get(t, "/"); resp.StatusCode != 200 {
+		t.Errorf("the directory without a search: %s", resp.Status)
+	}
+	<-fx.h.searches
+	if resp, body := fx.get(t, "/?q=wren"); resp.StatusCode != 200 || !strings.Contains(body, "The Wren") {
+		t.Errorf("search with a slot free: %s", resp.Status)
+	}
+}
+
 // TestOPML: both OPML documents parse (encoding/xml and Python's parser) and list every
 // published podcast with its feed URL.
 func TestOPML(t *testing.T) {
