@@ -31,6 +31,9 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.vi
 // no CSP violation, every image loaded from the gateway, the key elements there.
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("SEEDCAST_REQUIRE_PEERS") != "" {
+			t.Fatalf("no Chromium at %s (SEEDCAST_REQUIRE_PEERS is set)", chromium)
+		}
 		t.Skip("no Chromium at " + chromium)
 	}
 	fx := newFixture(t)
