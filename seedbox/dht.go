@@ -158,7 +158,7 @@ func (noPeers) Peers() <-chan dht.PeersValues {
 // by the client (OnAnnouncePeer), and others' announces are not ours to remember.
 type noPeerStore struct{}
 
-func (noPeerStore) AddPeer(peer_store.InfoHash, krpc.NodeAddr)          {}
+func (noPeerStore) AddPeer(peer_store.InfoHash, krpc.NodeAddr)         {}
 func (noPeerStore) GetPeers(peer_store.InfoHash) (ret []krpc.NodeAddr) { return nil }
 
 // dhtBootstrap resolves the bootstrap host:ports a DHT server starts from while its routing table
