@@ -14,7 +14,7 @@ import (
 )
 
 // TestShippedConfig runs the binary on the repository's own config.yaml
-// (only data_dir moved to a temporary directory): offline, it serves the demo
+// (only data_dir moved to a temporary directory, the DHT bootstrapped on loopback): offline, it serves the demo
 // podcast, republishes it as torrents within a minute, and a stock client
 // downloads an episode.
 func TestShippedConfig(t *testing.T) {
@@ -28,6 +28,14 @@ func TestShippedConfig(t *testing.T) {
 	if cfg == string(shipped) {
 		t.Fatal("shipped config.yaml has no `data_dir: ./data` line to redirect")
 	}
+	// The DHT stays on, but its bootstrap goes to a loopback port nobody answers instead of the
+	// public routers: no test sends traffic off this machine, and an unreachable bootstrap must
+	// neither hold up the start nor fill the log with warnings.
+	withDHT := strings.Replace(cfg, "  dht: true ", "  dht_bootstrap: [127.0.0.1:9]\n  dht: true ", 1)
+	if withDHT == cfg {
+		t.Fatal("shipped config.yaml has no `  dht: true` line")
+	}
+	cfg = withDHT
 	g := &gateway{t: t, dataDir: dataDir, httpPort: 8080, udpPort: 6969, peerPort: 6881,
 		cfgPath: filepath.Join(t.TempDir(), "config.yaml")}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o644); err != nil {
@@ -78,5 +86,14 @@ func TestShippedConfig(t *testing.T) {
 		t.Fatalf("aria2c left %v, want one .wav", files)
 	}
 	checkFile(t, files[0], want, "aria2c")
+	logs := g.logs.String()
+	if !strings.Contains(logs, `msg="dht node listening"`) {
+		t.Error("the shipped config did not start the DHT node")
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "dht") && (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")) {
+			t.Errorf("the shipped config's DHT logged %s", line)
+		}
+	}
 	g.stop()
 }
