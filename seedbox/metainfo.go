@@ -18,7 +18,10 @@ import (
 
 // MetaOptions are the parts of a .torrent that do not come from the downloaded bytes.
 type MetaOptions struct {
-	Name         string     // info.name: file name shown to users; "" = base name of Download.Path
+	Name string // info.name: file name shown to users; "" = base name of Download.Path
+	// Source is info.source: it makes the info hash unique to one episode even when two carry
+	// the same bytes under the same name; "" = none.
+	Source       string
 	AnnounceList [][]string // tiers; Announce = first URL of first tier
 	WebSeeds     []string   // BEP 19 url-list (the enclosure URL)
 	CreatedBy    string
@@ -50,6 +53,7 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 
 	info := metainfo.Info{
 		Name:        name,
+		Source:      o.Source,
 		Length:      d.Size,
 		PieceLength: d.PieceLength,
 		Pieces:      d.Pieces,
