@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2"
+	"github.com/anacrolix/dht/v2/bep44"
 	"github.com/anacrolix/dht/v2/krpc"
 	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	alog "github.com/anacrolix/log"
@@ -36,6 +37,8 @@ func configureDHT(tc *torrent.ClientConfig, boot *dhtBootstrap, log *slog.Logger
 		// Tokens are only handed out by a node with a peer store, and a peer needs one to
 		// announce itself to us; announces of torrents we seed make the client dial the peer.
 		c.PeerStore = noPeerStore{}
+		// Nor does it keep strangers' BEP 44 items: the default store grows with every put.
+		c.Store = noItemStore{}
 		// The library's default limiter is one value shared by every server in the process.
 		c.SendLimiter = rate.NewLimiter(25, 25)
 	}
@@ -160,6 +163,13 @@ type noPeerStore struct{}
 
 func (noPeerStore) AddPeer(peer_store.InfoHash, krpc.NodeAddr)         {}
 func (noPeerStore) GetPeers(peer_store.InfoHash) (ret []krpc.NodeAddr) { return nil }
+
+// noItemStore refuses BEP 44 puts and has nothing to get.
+type noItemStore struct{}
+
+func (noItemStore) Put(*bep44.Item) error                 { return krpc.ErrorMethodUnknown }
+func (noItemStore) Get(bep44.Target) (*bep44.Item, error) { return nil, bep44.ErrItemNotFound }
+func (noItemStore) Del(bep44.Target) error                { return nil }
 
 // dhtBootstrap resolves the bootstrap host:ports a DHT server starts from while its routing table
 // is empty. Every announce asks then, so a lookup is bounded and its result kept for a minute; a

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2"
+	"github.com/anacrolix/dht/v2/int160"
+	"github.com/anacrolix/dht/v2/krpc"
 	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
@@ -121,7 +123,7 @@ func TestDHTAnnouncesSeededTorrents(t *testing.T) {
 					t.Fatalf("not announced to the DHT: %v", want)
 				}
 			}
-			if good, _ := s.DHTNodes(); good < 1 {
+			if good, _ := s.dht.nodes(); good < 1 {
 				t.Errorf("seeder's routing table has %d good nodes, want the router", good)
 			}
 		})
@@ -211,5 +213,43 @@ func TestDHTUnreachableBootstrapIsQuiet(t *testing.T) {
 				t.Errorf("seeding %d torrents, want 1", got)
 			}
 		})
+	}
+}
+
+// The seeder's DHT node hands out tokens and accepts announces, but keeps no stranger's address:
+// a get_peers after an announce returns no peers.
+func TestDHTKeepsNoListenerAddresses(t *testing.T) {
+	s := newDHTSeeder(t, true, []string{}, slog.DiscardHandler)
+	node := dht.NewAddr(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.ListenPort()})
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := dht.NewDefaultServerConfig()
+	cfg.Conn, cfg.StartingNodes = pc, nil
+	c, err := dht.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ih := krpc.ID{1, 2, 3, 4, 5}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	r := c.GetPeers(ctx, node, int160.FromByteArray(ih), false, dht.QueryRateLimiting{})
+	if r.Err != nil || r.Reply.R == nil || r.Reply.R.Token == nil {
+		t.Fatalf("get_peers: %v, reply %+v: want a token", r.Err, r.Reply.R)
+	}
+	port := 7777
+	a := c.Query(ctx, node, "announce_peer", dht.QueryInput{MsgArgs: krpc.MsgArgs{
+		ID: c.ID(), InfoHash: ih, Port: &port, Token: *r.Reply.R.Token}})
+	if a.ToError() != nil {
+		t.Fatalf("announce_peer refused: %v", a.ToError())
+	}
+	r = c.GetPeers(ctx, node, int160.FromByteArray(ih), false, dht.QueryRateLimiting{})
+	if r.Err != nil || r.Reply.R == nil {
+		t.Fatalf("second get_peers: %v", r.Err)
+	}
+	if len(r.Reply.R.Values) != 0 {
+		t.Errorf("the seeder's node gave out %v", r.Reply.R.Values)
 	}
 }

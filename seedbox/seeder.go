@@ -588,9 +588,6 @@ func (s *Seeder) BytesHashed() int64 {
 	return st.BytesHashed.Int64()
 }
 
-// DHTNodes counts the nodes in the seeder's DHT routing tables (0, 0 without a DHT).
-func (s *Seeder) DHTNodes() (good, all int) { return s.dht.nodes() }
-
 // ListenPort is the port peers connect to (useful with port 0).
 func (s *Seeder) ListenPort() int {
 	return s.cl.LocalPort()
