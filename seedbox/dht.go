@@ -52,6 +52,9 @@ type dhtNode struct {
 
 // startDHT runs a DHT server on each UDP socket of the peer port and hands it to the client,
 // which then announces every torrent added to it (and again every 15 minutes).
+// ownSockets (uTP off) opens the UDP sockets here; otherwise the DHT shares the library's uTP
+// sockets. It runs right after NewClient, before any torrent is added: the client reads its DHT
+// server list unlocked when it greets a peer of one of its torrents.
 func startDHT(cl *torrent.Client, host string, port int, ownSockets bool, log *slog.Logger) (*dhtNode, error) {
 	n := &dhtNode{}
 	var pcs []net.PacketConn
@@ -59,7 +62,7 @@ func startDHT(cl *torrent.Client, host string, port int, ownSockets bool, log *s
 		for _, network := range udpNetworks(host) {
 			pc, err := net.ListenPacket(network, net.JoinHostPort(host, strconv.Itoa(port)))
 			if err != nil {
-				if network == "udp6" && host == "" {
+				if network == "udp6" && peerNetwork(host) == "tcp" { // IPv6 was only a bonus
 					log.Debug("dht: no IPv6 socket", "err", err)
 					continue
 				}

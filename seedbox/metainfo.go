@@ -18,15 +18,15 @@ import (
 
 // MetaOptions are the parts of a .torrent that do not come from the downloaded bytes.
 type MetaOptions struct {
-	Name string // info.name: file name shown to users; "" = base name of Download.Path
-	// Source is info.source: it makes the info hash unique to one episode even when two carry
-	// the same bytes under the same name; "" = none.
-	Source       string
+	Name         string     // info.name: file name shown to users; "" = base name of Download.Path
 	AnnounceList [][]string // tiers; Announce = first URL of first tier
 	WebSeeds     []string   // BEP 19 url-list (the enclosure URL)
 	CreatedBy    string
 	CreationDate time.Time // zero = omitted
 	Comment      string
+	// Source is info.source: it makes the info hash unique to one episode even when two carry
+	// the same bytes under the same name; "" = none.
+	Source string
 }
 
 // BuildMetaInfo makes a single-file v1 torrent from the piece hashes computed by Fetch (or
