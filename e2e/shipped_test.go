@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -96,4 +98,60 @@ func TestShippedConfig(t *testing.T) {
 		}
 	}
 	g.stop()
+}
+
+// TestShippedConfigOffline runs the shipped config.yaml unchanged but for data_dir, DHT routers
+// and all, inside a network namespace of its own (unshare -n: loopback only, so nothing can leave
+// the machine): the DNS lookups of the routers fail, the gateway says so once at INFO, publishes
+// the demo podcast as on any day, and logs no warning or error.
+func TestShippedConfigOffline(t *testing.T) {
+	unshare := requireTool(t, "unshare", "-n", "true")
+	shipped, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := strings.Replace(string(shipped), "data_dir: ./data", "data_dir: "+dataDir, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(unshare, "-n", "sh", "-c", `ip link set lo up && exec "$0" serve -config "$1" -log-level debug`,
+		binary, cfgPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+		}
+	}()
+	waitFor(t, 60*time.Second, "three demo episodes published and the DHT bootstrap given up", func() error {
+		select {
+		case err := <-exited:
+			t.Fatalf("seedcast exited: %v\n%s", err, logs.String())
+		default:
+		}
+		out := logs.String()
+		if n := strings.Count(out, "msg=published"); n < 3 || !strings.Contains(out, `msg="dht bootstrap nodes not resolved`) {
+			return fmt.Errorf("%d published, DHT bootstrap given up: %v", n, strings.Contains(out, "dht bootstrap"))
+		}
+		return nil
+	})
+	out := logs.String()
+	if n := strings.Count(out, "dht bootstrap nodes not resolved"); n != 1 {
+		t.Errorf("the failed DHT bootstrap was reported %d times, want once", n)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			t.Errorf("offline, the shipped config logged %s", line)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -236,13 +237,13 @@ func (b *dhtBootstrap) resolve() ([]netip.AddrPort, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), bootstrapLookupTimeout)
 	defer cancel()
 	var addrs []netip.AddrPort
-	errs := []error{errors.New("no dht bootstrap node resolved")}
+	var errs []string
 	for _, hp := range b.hostPorts {
 		host, portStr, _ := net.SplitHostPort(hp) // checked by newDHTBootstrap
 		port, _ := strconv.Atoi(portStr)
 		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, err.Error())
 			continue
 		}
 		for _, ip := range ips {
@@ -251,7 +252,7 @@ func (b *dhtBootstrap) resolve() ([]netip.AddrPort, error) {
 	}
 	b.at, b.addrs, b.err = time.Now(), addrs, nil
 	if len(addrs) == 0 {
-		b.err = errors.Join(errs...)
+		b.err = fmt.Errorf("no dht bootstrap node resolved: %s", strings.Join(errs, "; "))
 	}
 	switch {
 	case b.err != nil && !b.failing:
