@@ -94,6 +94,7 @@ http:
 seedbox:
   peer_port: $3
   disable_utp: true
+  dht: false                      # benchmarks stay on this machine
 tracker:
   udp_listen: "off"
 fetch:

@@ -80,7 +80,21 @@ type Seedbox struct {
 	PeerPort        int   `yaml:"peer_port"`
 	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
 	DisableUTP      bool  `yaml:"disable_utp"`
+	// DHT joins the BitTorrent DHT (BEP 5) on peer_port (UDP) so magnets without a tracker
+	// work; default true.
+	DHT *bool `yaml:"dht"`
+	// DHTBootstrap are the host:port nodes the DHT starts from; unset = DefaultDHTBootstrap,
+	// [] = none (the node waits for peers to contact it).
+	DHTBootstrap []string `yaml:"dht_bootstrap"`
 }
+
+// DefaultDHTBootstrap are the well-known DHT routers.
+func DefaultDHTBootstrap() []string {
+	return []string{"router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "router.utorrent.com:6881"}
+}
+
+// DHTEnabled reports whether the seeder joins the DHT.
+func (s Seedbox) DHTEnabled() bool { return s.DHT == nil || *s.DHT }
 
 // Tracker configures the embedded tracker.
 type Tracker struct {
@@ -222,6 +236,9 @@ func (c *Config) applyDefaults() {
 	if c.Seedbox.PeerPort == 0 {
 		c.Seedbox.PeerPort = 6881
 	}
+	if c.Seedbox.DHTBootstrap == nil {
+		c.Seedbox.DHTBootstrap = DefaultDHTBootstrap()
+	}
 	if c.Tracker.AnnounceInterval == "" {
 		c.Tracker.AnnounceInterval = "15m"
 	}
@@ -315,6 +332,9 @@ func (c *Config) Validate() error {
 	check(checkInt("seedbox.peer_port", int64(c.Seedbox.PeerPort), 1, 65535))
 	if r := c.Seedbox.UploadRateLimit; r != 0 {
 		check(checkInt("seedbox.upload_rate_limit", r, minUploadRate, maxUploadRate))
+	}
+	for i, hp := range c.Seedbox.DHTBootstrap {
+		check(checkNodeAddr(fmt.Sprintf("seedbox.dht_bootstrap[%d]", i), hp))
 	}
 	if c.Tracker.UDPListen != "off" {
 		check(checkHostPort("tracker.udp_listen", c.Tracker.UDPListen))

@@ -32,6 +32,31 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// The DHT is on with the well-known routers unless the file says otherwise; an empty list means
+// no bootstrap node at all (what tests and offline installs use), not the default.
+func TestDHTKeys(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		on   bool
+		boot []string
+	}{
+		{"", true, DefaultDHTBootstrap()},
+		{"seedbox:\n  dht: false\n", false, DefaultDHTBootstrap()},
+		{"seedbox:\n  dht_bootstrap: []\n", true, []string{}},
+		{"seedbox:\n  dht_bootstrap: [127.0.0.1:6881, \"[::1]:6881\", node.example:1]\n", true,
+			[]string{"127.0.0.1:6881", "[::1]:6881", "node.example:1"}},
+	} {
+		c, err := Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if c.Seedbox.DHTEnabled() != tc.on || fmt.Sprint(c.Seedbox.DHTBootstrap) != fmt.Sprint(tc.boot) ||
+			c.Seedbox.DHTBootstrap == nil {
+			t.Errorf("%q: dht %v bootstrap %#v, want %v %#v", tc.yaml, c.Seedbox.DHTEnabled(), c.Seedbox.DHTBootstrap, tc.on, tc.boot)
+		}
+	}
+}
+
 func TestErrorsNameTheKey(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string

@@ -135,6 +135,22 @@ func checkHostPort(key, v string) error {
 	return nil
 }
 
+// checkNodeAddr accepts a host (name or address) and a port from 1 to 65535, as a DHT node's
+// address must be.
+func checkNodeAddr(key, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not host:port: %w", key, v, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s: %q: the port must be a number from 1 to 65535", key, v)
+	}
+	if host == "" || strings.ContainsAny(host, " /\\\x00") {
+		return fmt.Errorf("%s: %q: the host must be a name or an IP address", key, v)
+	}
+	return nil
+}
+
 // checkUserAgent refuses what cannot go in an HTTP header (CR, LF and other
 // control characters make every request fail, or split it).
 func checkUserAgent(v string) error {

@@ -131,7 +131,7 @@ func newClusterNode(t *testing.T, name, public, dsn string, feeds ...feedEntry) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %s\nhttp:\n  listen: 127.0.0.1:%d\n  public_url: %s\n  trusted_proxies: [127.0.0.1]\n",
 		g.dataDir, g.httpPort, public)
-	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\ntracker:\n  udp_listen: \"off\"\n  announce_interval: 10s\n  max_download_rate: 10000000000\n", g.peerPort)
+	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\n  dht: false\ntracker:\n  udp_listen: \"off\"\n  announce_interval: 10s\n  max_download_rate: 10000000000\n", g.peerPort)
 	b.WriteString("fetch:\n  allow_private_networks: true\nschedule:\n  poll: \"@every 2s\"\n  scrape: \"@every 1h\"\ndemo: false\n")
 	fmt.Fprintf(&b, "store:\n  driver: postgres\n  dsn: %q\nnode:\n  name: %s\ncluster:\n  replicas: 2\n  node_timeout: 5s\nfeeds:\n", dsn, name)
 	for _, f := range feeds {

@@ -281,7 +281,8 @@ func newGateway(t *testing.T, feeds ...feedEntry) *gateway {
 	// peer (the seeder's own announce still in flight) asks again soon.
 	// Loopback clients download a few MiB faster than the default 1 Gbit/s
 	// plausibility rate (3 MiB in 20 ms measured), so the tests allow 80 Gbit/s.
-	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\ntracker:\n  udp_listen: 127.0.0.1:%d\n  announce_interval: 20s\n  max_download_rate: 10000000000\n",
+	// No DHT: no test may send traffic off this machine (the DHT test turns it on, loopback only).
+	fmt.Fprintf(&b, "seedbox:\n  peer_port: %d\n  disable_utp: true\n  dht: false\ntracker:\n  udp_listen: 127.0.0.1:%d\n  announce_interval: 20s\n  max_download_rate: 10000000000\n",
 		g.peerPort, g.udpPort)
 	b.WriteString("fetch:\n  allow_private_networks: true\nschedule:\n  poll: \"@every 1h\"\n  scrape: \"@every 1h\"\ndemo: false\nfeeds:\n")
 	for _, f := range feeds {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,12 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // TestShippedConfig runs the binary on the repository's own config.yaml
-// (only data_dir moved to a temporary directory): offline, it serves the demo
+// (only data_dir moved to a temporary directory, the DHT bootstrapped on loopback): offline, it serves the demo
 // podcast, republishes it as torrents within a minute, and a stock client
 // downloads an episode.
 func TestShippedConfig(t *testing.T) {
@@ -28,6 +30,14 @@ func TestShippedConfig(t *testing.T) {
 	if cfg == string(shipped) {
 		t.Fatal("shipped config.yaml has no `data_dir: ./data` line to redirect")
 	}
+	// The DHT stays on, but its bootstrap goes to a loopback port nobody answers instead of the
+	// public routers: no test sends traffic off this machine, and an unreachable bootstrap must
+	// neither hold up the start nor fill the log with warnings.
+	withDHT := strings.Replace(cfg, "  dht: true ", "  dht_bootstrap: [127.0.0.1:9]\n  dht: true ", 1)
+	if withDHT == cfg {
+		t.Fatal("shipped config.yaml has no `  dht: true` line")
+	}
+	cfg = withDHT
 	g := &gateway{t: t, dataDir: dataDir, httpPort: 8080, udpPort: 6969, peerPort: 6881,
 		cfgPath: filepath.Join(t.TempDir(), "config.yaml")}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o644); err != nil {
@@ -78,5 +88,70 @@ func TestShippedConfig(t *testing.T) {
 		t.Fatalf("aria2c left %v, want one .wav", files)
 	}
 	checkFile(t, files[0], want, "aria2c")
+	logs := g.logs.String()
+	if !strings.Contains(logs, `msg="dht node listening"`) {
+		t.Error("the shipped config did not start the DHT node")
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "dht") && (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR")) {
+			t.Errorf("the shipped config's DHT logged %s", line)
+		}
+	}
 	g.stop()
+}
+
+// TestShippedConfigOffline runs the shipped config.yaml unchanged but for data_dir, DHT routers
+// and all, inside a network namespace of its own (unshare -n: loopback only, so nothing can leave
+// the machine): the DNS lookups of the routers fail, the gateway says so once at INFO, publishes
+// the demo podcast as on any day, and logs no warning or error.
+func TestShippedConfigOffline(t *testing.T) {
+	unshare := requireTool(t, "unshare", "-n", "true")
+	shipped, err := os.ReadFile("../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := strings.Replace(string(shipped), "data_dir: ./data", "data_dir: "+dataDir, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(unshare, "-n", "sh", "-c", `ip link set lo up && exec "$0" serve -config "$1" -log-level debug`,
+		binary, cfgPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+		}
+	}()
+	waitFor(t, 60*time.Second, "three demo episodes published and the DHT bootstrap given up", func() error {
+		select {
+		case err := <-exited:
+			t.Fatalf("seedcast exited: %v\n%s", err, logs.String())
+		default:
+		}
+		out := logs.String()
+		if n := strings.Count(out, "msg=published"); n < 3 || !strings.Contains(out, `msg="dht bootstrap nodes not resolved`) {
+			return fmt.Errorf("%d published, DHT bootstrap given up: %v", n, strings.Contains(out, "dht bootstrap"))
+		}
+		return nil
+	})
+	out := logs.String()
+	if n := strings.Count(out, "dht bootstrap nodes not resolved"); n != 1 {
+		t.Errorf("the failed DHT bootstrap was reported %d times, want once", n)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			t.Errorf("offline, the shipped config logged %s", line)
+		}
+	}
 }

@@ -24,6 +24,9 @@ type MetaOptions struct {
 	CreatedBy    string
 	CreationDate time.Time // zero = omitted
 	Comment      string
+	// Source is info.source: it makes the info hash unique to one episode even when two carry
+	// the same bytes under the same name; "" = none.
+	Source string
 }
 
 // BuildMetaInfo makes a single-file v1 torrent from the piece hashes computed by Fetch (or
@@ -50,6 +53,7 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 
 	info := metainfo.Info{
 		Name:        name,
+		Source:      o.Source,
 		Length:      d.Size,
 		PieceLength: d.PieceLength,
 		Pieces:      d.Pieces,

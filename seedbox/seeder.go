@@ -41,6 +41,12 @@ type SeederConfig struct {
 	// BootID names this OS boot (Linux's boot_id). With it, piece completion left open by an
 	// earlier boot is not trusted (see openCompletionDB); "" trusts it.
 	BootID string
+	// DHT joins the DHT (BEP 5) on the peer port (UDP) and announces every seeded torrent there.
+	// Off in the zero value, so a seeder made in a test never talks to the Internet.
+	DHT bool
+	// DHTBootstrap are the host:port nodes an empty routing table starts from; none = the node
+	// waits for peers to contact it.
+	DHTBootstrap []string
 }
 
 // TorrentStats describes one seeded torrent.
@@ -70,6 +76,7 @@ type Seeder struct {
 	log   *slog.Logger
 	cl    *torrent.Client
 	ln    net.Listener // added to cl, which leaves closing it to us
+	dht   *dhtNode     // nil without SeederConfig.DHT
 	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
 
@@ -145,7 +152,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 
 	tc := torrent.NewDefaultClientConfig()
 	tc.Seed = true
-	tc.NoDHT = true
+	tc.NoDHT = true // the DHT node, if any, is added below by startDHT
 	tc.DisableWebtorrent = true
 	tc.NoDefaultPortForwarding = true
 	// We only ever upload: the files are complete before Add, and fetching from webseeds or
@@ -159,6 +166,16 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		tc.DisableIPv6 = true
 	}
 	tc.Slogger = log.With("component", "torrent")
+	if cfg.DHT {
+		boot, err := newDHTBootstrap(cfg.DHTBootstrap, log)
+		if err != nil {
+			cancelAll()
+			ln.Close()
+			pc.Close()
+			return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+		}
+		configureDHT(tc, boot, log)
+	}
 	tc.DataDir = cfg.StateDir
 	// Every Add brings its own storage; this default only stops the client opening a second
 	// completion DB of its own in DataDir (which would contend for the bolt file lock).
@@ -176,9 +193,21 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		pc.Close()
 		return nil, fmt.Errorf("seedbox: new seeder: %w", err)
 	}
+	var node *dhtNode
+	if cfg.DHT {
+		// Before the first torrent: the client starts an announcer per DHT server as each is added.
+		if node, err = startDHT(cl, host, port, disableUTP, log); err != nil {
+			cancelAll()
+			cl.Close()
+			ln.Close()
+			pc.Close()
+			return nil, fmt.Errorf("seedbox: new seeder: %w", err)
+		}
+	}
 	cl.AddListener(ln)
 	cl.AddDialer(conns)
 	return &Seeder{
+		dht:       node,
 		files:     newFileCache(maxOpenFiles),
 		stopAdds:  stopAdds,
 		cancelAll: cancelAll,
@@ -579,6 +608,7 @@ func (s *Seeder) Close() error {
 	s.cancelAll()
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
+	s.dht.close()
 	errs := s.cl.Close()
 	if err := s.ln.Close(); err != nil {
 		errs = append(errs, err)

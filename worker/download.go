@@ -134,7 +134,8 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 	// again from the store and the media (loadTorrent) comes out byte for byte the same.
 	now := w.now()
 	mi, err := seedbox.BuildMetaInfo(got.Download, seedbox.MetaOptions{
-		Name:         got.name,
+		Name:         TorrentName(e.EnclosureURL, e.Title, e.EnclosureType),
+		Source:       torrentSource(got.name),
 		AnnounceList: w.cfg.AnnounceList,
 		WebSeeds:     []string{e.EnclosureURL},
 		CreatedBy:    w.cfg.CreatedBy,

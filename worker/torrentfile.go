@@ -109,8 +109,9 @@ func parseTorrent(b []byte, t store.Torrent) (*metainfo.MetaInfo, []byte, string
 }
 
 // rebuildTorrent hashes the media again and makes the torrent as makeTorrent did: the info
-// dictionary (name, length, piece length, pieces) comes from the file alone, so the same bytes
-// give the same info hash; the piece length is the one of the candidates that matches.
+// dictionary (name, source, length, piece length, pieces) comes from the file and the episode, so
+// the same bytes give the same info hash; the piece length and the name are the candidates that
+// match (torrentIdentities: today's names and the storage names of older torrents).
 func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
 	media := filepath.Join(w.cfg.DataDir, t.MediaPath)
 	fi, err := os.Stat(media)
@@ -120,25 +121,29 @@ func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo
 	if fi.Size() != t.MediaSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes, not %d", errMediaMismatch, t.MediaPath, fi.Size(), t.MediaSize)
 	}
+	ids := torrentIdentities(t.MediaPath, t.EnclosureURL, t.Title)
 	for _, pl := range seedbox.PieceLengths(t.MediaSize) {
 		pieces, err := seedbox.HashFile(ctx, media, pl, 0)
 		if err != nil {
 			return nil, err
 		}
-		mi, err := seedbox.BuildMetaInfo(seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl, Pieces: pieces},
-			seedbox.MetaOptions{
-				Name:         filepath.Base(t.MediaPath),
-				AnnounceList: w.cfg.AnnounceList,
-				WebSeeds:     []string{t.EnclosureURL},
-				CreatedBy:    w.cfg.CreatedBy,
-				CreationDate: t.PublishedAt,
-				Comment:      t.Title,
-			})
-		if err != nil {
-			return nil, err
-		}
-		if mi.HashInfoBytes().HexString() == t.InfoHash {
-			return mi, nil
+		for _, id := range ids {
+			mi, err := seedbox.BuildMetaInfo(seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl, Pieces: pieces},
+				seedbox.MetaOptions{
+					Name:         id[0],
+					Source:       id[1],
+					AnnounceList: w.cfg.AnnounceList,
+					WebSeeds:     []string{t.EnclosureURL},
+					CreatedBy:    w.cfg.CreatedBy,
+					CreationDate: t.PublishedAt,
+					Comment:      t.Title,
+				})
+			if err != nil {
+				return nil, err
+			}
+			if mi.HashInfoBytes().HexString() == t.InfoHash {
+				return mi, nil
+			}
 		}
 	}
 	return nil, fmt.Errorf("%w: no piece length of %s gives info hash %s", errMediaMismatch, t.MediaPath, t.InfoHash)

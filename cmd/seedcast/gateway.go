@@ -334,6 +334,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		DisableUTP:      cfg.Seedbox.DisableUTP,
 		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
 		BootID:          bootID(),
+		DHT:             cfg.Seedbox.DHTEnabled(),
+		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
 	}, log.With("component", "seeder"))
 	if err != nil {
 		srv.Close()

@@ -30,7 +30,7 @@ func TestServeRefusesOutOfRangeConfig(t *testing.T) {
 			dir := t.TempDir()
 			cfg := filepath.Join(dir, "config.yaml")
 			// Everything else is valid and local, so only the bad value can stop serve.
-			base := fmt.Sprintf("data_dir: %s\nhttp: {listen: \"127.0.0.1:0\"}\nseedbox: {peer_port: 1}\ndemo: false\n",
+			base := fmt.Sprintf("data_dir: %s\nhttp: {listen: \"127.0.0.1:0\"}\nseedbox: {peer_port: 1, dht: false}\ndemo: false\n",
 				filepath.Join(dir, "data"))
 			if err := os.WriteFile(cfg, []byte(base+tc.yaml), 0o644); err != nil {
 				t.Fatal(err)
