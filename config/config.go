@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +81,9 @@ type Seedbox struct {
 	PeerPort        int   `yaml:"peer_port"`
 	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
 	DisableUTP      bool  `yaml:"disable_utp"`
+	// ICEServers are STUN/TURN URLs for the seeder's WebRTC side (browsers
+	// behind NAT); none by default, so nothing off the machine is contacted.
+	ICEServers []string `yaml:"ice_servers"`
 }
 
 // Tracker configures the embedded tracker.
@@ -313,6 +317,11 @@ func (c *Config) Validate() error {
 		bad("http.public_url", "%q is not an absolute http(s) URL without user, query or fragment", safehttp.RedactURL(c.HTTP.PublicURL))
 	}
 	check(checkInt("seedbox.peer_port", int64(c.Seedbox.PeerPort), 1, 65535))
+	for i, s := range c.Seedbox.ICEServers {
+		if u, err := url.Parse(s); err != nil || !slices.Contains([]string{"stun", "stuns", "turn", "turns"}, u.Scheme) || u.Opaque == "" {
+			bad(fmt.Sprintf("seedbox.ice_servers[%d]", i), "%q is not a stun:, stuns:, turn: or turns: URL", s)
+		}
+	}
 	if r := c.Seedbox.UploadRateLimit; r != 0 {
 		check(checkInt("seedbox.upload_rate_limit", r, minUploadRate, maxUploadRate))
 	}

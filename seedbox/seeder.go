@@ -21,6 +21,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
+	"github.com/pion/webrtc/v4"
 )
 
 var (
@@ -41,6 +42,11 @@ type SeederConfig struct {
 	// BootID names this OS boot (Linux's boot_id). With it, piece completion left open by an
 	// earlier boot is not trusted (see openCompletionDB); "" trusts it.
 	BootID string
+	// ICEServers are the STUN/TURN URLs the WebRTC (WebTorrent) side uses to
+	// reach browsers behind NAT; none by default, so the seeder contacts no
+	// third party and offers only its own addresses (enough on a LAN or a
+	// public host).
+	ICEServers []string
 }
 
 // TorrentStats describes one seeded torrent.
@@ -146,7 +152,13 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	tc := torrent.NewDefaultClientConfig()
 	tc.Seed = true
 	tc.NoDHT = true
-	tc.DisableWebtorrent = true
+	// Browsers join the swarm over WebRTC: the client announces to the ws(s) trackers
+	// of each torrent's announce-list and answers their offers. The upload limit does
+	// not reach these connections (they are not ours, see peerConns).
+	tc.DisableWebtorrent = false
+	if len(cfg.ICEServers) > 0 {
+		tc.ICEServerList = []webrtc.ICEServer{{URLs: cfg.ICEServers}}
+	}
 	tc.NoDefaultPortForwarding = true
 	// We only ever upload: the files are complete before Add, and fetching from webseeds or
 	// peers would write into files we promised never to modify.

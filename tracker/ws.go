@@ -75,9 +75,8 @@ type wsHub struct {
 }
 
 type wsMember struct {
-	c        *wsConn
-	seeder   bool
-	lastSeen time.Time
+	c      *wsConn
+	seeder bool
 }
 
 func newWSHub() *wsHub {
@@ -108,7 +107,7 @@ func (h *wsHub) release(src netip.Addr) {
 }
 
 // join binds (ih, id) to c; another connection holding it is errPeerIDInUse.
-func (h *wsHub) join(ih, id [20]byte, c *wsConn, seeder bool, now time.Time) error {
+func (h *wsHub) join(ih, id [20]byte, c *wsConn, seeder bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.swarms[ih]
@@ -119,7 +118,7 @@ func (h *wsHub) join(ih, id [20]byte, c *wsConn, seeder bool, now time.Time) err
 	if old, ok := m[id]; ok && old.c != c {
 		return errPeerIDInUse
 	}
-	m[id] = &wsMember{c: c, seeder: seeder, lastSeen: now}
+	m[id] = &wsMember{c: c, seeder: seeder}
 	return nil
 }
 
@@ -136,9 +135,10 @@ func (h *wsHub) leave(ih, id [20]byte, c *wsConn) {
 	}
 }
 
-// targets returns up to n live connections of ih other than id's; a seeder's
-// offers go only to leechers.
-func (h *wsHub) targets(ih, id [20]byte, seeder bool, n int, cutoff time.Time) []*wsConn {
+// targets returns up to n connections of ih other than id's; a seeder's offers
+// go only to leechers. An open connection is a live peer (it answers pings):
+// anacrolix's client, the seeder's, announces once and never again.
+func (h *wsHub) targets(ih, id [20]byte, seeder bool, n int) []*wsConn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []*wsConn
@@ -146,7 +146,7 @@ func (h *wsHub) targets(ih, id [20]byte, seeder bool, n int, cutoff time.Time) [
 		if len(out) >= n {
 			break
 		}
-		if pid == id || m.lastSeen.Before(cutoff) || (seeder && m.seeder) {
+		if pid == id || (seeder && m.seeder) {
 			continue
 		}
 		out = append(out, m.c)
@@ -399,9 +399,8 @@ func (c *wsConn) announce(ctx context.Context, m wsRequest) error {
 	if !joined && len(c.swarms) >= maxSwarmsPerConn {
 		return clientError("too many torrents on one connection")
 	}
-	now := c.t.now()
 	if req.event != eventStopped {
-		if err := c.t.hub.join(ih, id, c, req.left == 0, now); err != nil {
+		if err := c.t.hub.join(ih, id, c, req.left == 0); err != nil {
 			return err
 		}
 	} else if m := c.t.hub.member(ih, id); m != nil && m != c {
@@ -427,7 +426,7 @@ func (c *wsConn) announce(ctx context.Context, m wsRequest) error {
 	if m.NumWant != nil && *m.NumWant >= 0 {
 		n = min(n, *m.NumWant)
 	}
-	to := c.t.hub.targets(ih, id, req.left == 0, n, now.Add(-c.t.cfg.PeerTTL))
+	to := c.t.hub.targets(ih, id, req.left == 0, n)
 	from := binaryString(id[:])
 	for i, dst := range to {
 		o := m.Offers[i]

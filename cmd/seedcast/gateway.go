@@ -341,6 +341,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		ListenAddr:      fmt.Sprintf(":%d", cfg.Seedbox.PeerPort),
 		StateDir:        filepath.Join(cfg.DataDir, "state"),
 		DisableUTP:      cfg.Seedbox.DisableUTP,
+		ICEServers:      cfg.Seedbox.ICEServers,
 		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
 		BootID:          bootID(),
 	}, log.With("component", "seeder"))
