@@ -85,6 +85,18 @@ func TestBrowserPlayer(t *testing.T) {
 	}
 	first := page(0)
 	waitPlayer(t, first, `el.dataset.verified === "true"`, "the first page to verify the episode")
+	// The media element plays from the service worker, which serves ranges of the
+	// torrent's pieces (so playback can start before the whole file is in).
+	head, err := chromedp.Run(first, chromedp.Evaluate[string](`(async () => {
+		const src = document.querySelector("#player audio").src
+		if (!src.startsWith(location.origin + "/webtorrent/")) return "not streamed: " + src
+		const res = await fetch(src, { headers: { Range: "bytes=1000-1015" } })
+		const b = new Uint8Array(await res.arrayBuffer())
+		return res.status + " " + Array.from(b, x => x.toString(16).padStart(2, "0")).join("")
+	})()`, chromedp.EvalAwaitPromise))
+	if want := "206 " + hex.EncodeToString(ep.Body[1000:1016]); err != nil || head != want {
+		t.Fatalf("range from the media element's URL: %q (%v), want %q", head, err, want)
+	}
 	second := page(1)
 	waitPlayer(t, second, `el.dataset.verified === "true"`, "the second page to verify the episode")
 	// It was connected to the seeder and the first page at once, and got bytes from the page.

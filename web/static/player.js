@@ -66,6 +66,7 @@ async function start (el) {
       const blob = await file.blob()
       if (!streaming) media.src = URL.createObjectURL(blob) // no service worker: play once whole
       await verify(el, blob)
+      update()
       setInterval(() => render(el, torrent, bytes), 2000) // it keeps seeding to other listeners
     }
     if (torrent.done) finish()
