@@ -273,3 +273,18 @@ func TestWebSocketSilentPeerDropped(t *testing.T) {
 	// a no longer reads, so it never answers the pings: the tracker hangs up on it.
 	waitFor(t, 5*time.Second, func() bool { s, _ := tr.Stats(hashA); return s.Incomplete == 0 })
 }
+
+func TestWebSocketPeerBehindOnWritesDropped(t *testing.T) {
+	tr, base := newTestTracker(t, Config{WebSocket: WebSocketConfig{MaxQueuedBytes: 1000}}, nil, nil)
+	a := dialBrowser(t, base, "aaaaaaaaaaaa", nil)
+	b := dialBrowser(t, base, "bbbbbbbbbbbb", nil)
+	wantReply(t, a.announce(hashA, 1000, "started"), 0, 1)
+	// b's offer to a would put more than MaxQueuedBytes in a's queue: a is dropped
+	// rather than the tracker holding its backlog.
+	wantReply(t, b.announce(hashA, 1000, "started", offer("big", strings.Repeat("x", 1200))), 0, 2)
+	waitFor(t, 5*time.Second, func() bool { s, _ := tr.Stats(hashA); return s.Incomplete == 1 })
+	_ = a.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := a.conn.ReadMessage(); err == nil {
+		t.Fatal("the dropped peer still reads messages")
+	}
+}
