@@ -1,5 +1,6 @@
-// Which WebSocket connection speaks for which peer of which swarm.
 package tracker
+
+// Which WebSocket connection speaks for which peer of which swarm.
 
 import (
 	"net/netip"

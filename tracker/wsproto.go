@@ -1,5 +1,6 @@
-// The WebTorrent tracker protocol's messages: announce (with offers), answer, scrape.
 package tracker
+
+// The WebTorrent tracker protocol's messages: announce (with offers), answer, scrape.
 
 import (
 	"context"
