@@ -73,6 +73,12 @@ func (t *Tracker) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot determine your address", http.StatusBadRequest)
 		return
 	}
+	// A connection costs an announce of the source's budget, so reconnecting in a
+	// loop is limited like announcing in one.
+	if !t.allowAnnounce(remote) {
+		http.Error(w, string(errRateLimited), http.StatusTooManyRequests)
+		return
+	}
 	if !t.hub.admit(remote, cfg) {
 		t.log.Debug("tracker: websocket refused, too many connections", "addr", remote.String())
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)

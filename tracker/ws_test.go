@@ -205,21 +205,28 @@ func TestWebSocketOversizedMessageCloses(t *testing.T) {
 }
 
 func TestWebSocketRateLimitAndConnectionCaps(t *testing.T) {
-	_, base := newTestTracker(t, Config{AnnouncesPerIPPerMinute: 1, AnnounceBurst: 2,
-		WebSocket: WebSocketConfig{MaxConnsPerIP: 2}}, nil, nil)
+	// A connection and each message take one announce of the source's budget.
+	_, base := newTestTracker(t, Config{AnnouncesPerIPPerMinute: 1, AnnounceBurst: 3}, nil, nil)
 	a := dialBrowser(t, base, "aaaaaaaaaaaa", nil)
 	wantReply(t, a.announce(hashA, 1000, "started"), 0, 1)
 	wantReply(t, a.announce(hashA, 1000, ""), 0, 1)
 	if m := a.announce(hashA, 1000, ""); m["failure reason"] != "rate limited" {
 		t.Fatalf("third announce %v, want rate limited", m)
 	}
-	dialBrowser(t, base, "bbbbbbbbbbbb", nil)
 	_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL(base), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("connection over the budget: err %v, want 429", err)
+	}
+
+	_, base = newTestTracker(t, Config{WebSocket: WebSocketConfig{MaxConnsPerIP: 2}}, nil, nil)
+	b := dialBrowser(t, base, "bbbbbbbbbbbb", nil)
+	dialBrowser(t, base, "cccccccccccc", nil)
+	_, resp, err = websocket.DefaultDialer.DialContext(t.Context(), wsURL(base), nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("third connection from one address: err %v, want 503", err)
 	}
 	// A closed connection frees its place.
-	a.conn.Close()
+	b.conn.Close()
 	waitFor(t, 5*time.Second, func() bool {
 		c, _, err := websocket.DefaultDialer.DialContext(t.Context(), wsURL(base), nil)
 		if err == nil {
