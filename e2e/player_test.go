@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -69,10 +71,11 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		torrents[i] = b.Bytes()
 	}
-	sum := sha256.Sum256(ep.Body)
-	site := playerSite(t, torrents, map[string]string{
-		"InfoHash": ih.HexString(), "SHA256": hex.EncodeToString(sum[:]), "Name": info.Name,
-	})
+	// The first page gets the checksum as hex SHA-256, the second as podcast:integrity's
+	// SRI form (sha384-<base64>).
+	sum, sum384 := sha256.Sum256(ep.Body), sha512.Sum384(ep.Body)
+	site := playerSite(t, torrents, map[string]string{"InfoHash": ih.HexString(), "Name": info.Name},
+		[2]string{hex.EncodeToString(sum[:]), "sha384-" + base64.StdEncoding.EncodeToString(sum384[:])})
 
 	// Each listener has a browser of its own: one browser's pages share WebTorrent's
 	// piece storage, so a second page there would have the episode already.
@@ -109,6 +112,15 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		t.Logf("page %d: %s", i+1, st)
 	}
+	// Bytes that do not match the published checksum are said to be wrong.
+	wrong, cancel := chromedp.NewContext(first)
+	defer cancel()
+	if err := chromedp.Do(wrong, chromedp.Navigate(site+"/page/wrong-sum")); err != nil {
+		t.Fatal(err)
+	}
+	waitPlayer(t, wrong, `el.dataset.verified === "false" && (el.dataset.verifyMessage || "").includes("mismatch")`,
+		"a page with the wrong checksum to say so")
+
 	waitFor(t, 30*time.Second, "the tracker to count both listeners", func() error {
 		_, _, downloaded, err := g.scrape(ih)
 		if err != nil {
@@ -149,7 +161,7 @@ func listenerProxy(t *testing.T, gw *url.URL, addr string) string {
 
 // playerSite serves web/static from disk, the two torrents and a page per
 // listener with the #player contract, under the player's CSP.
-func playerSite(t *testing.T, torrents [2][]byte, data map[string]string) string {
+func playerSite(t *testing.T, torrents [2][]byte, data map[string]string, sums [2]string) string {
 	t.Helper()
 	tmpl := template.Must(template.ParseFiles("testdata/player.html"))
 	static := http.StripPrefix("/static/", http.FileServer(http.Dir("../web/static")))
@@ -168,7 +180,14 @@ func playerSite(t *testing.T, torrents [2][]byte, data map[string]string) string
 	}
 	var srv *httptest.Server
 	mux.HandleFunc("GET /page/{i}", func(w http.ResponseWriter, r *http.Request) {
-		d := map[string]string{"Torrent": srv.URL + "/torrent/" + r.PathValue("i")}
+		i, sum := 0, sums[0]
+		switch r.PathValue("i") {
+		case "1":
+			i, sum = 1, sums[1]
+		case "wrong-sum":
+			sum = strings.Repeat("ab", 32)
+		}
+		d := map[string]string{"Torrent": fmt.Sprintf("%s/torrent/%d", srv.URL, i), "SHA256": sum}
 		for k, v := range data {
 			d[k] = v
 		}

@@ -126,7 +126,8 @@ function status (el, text) {
   if (p) p.textContent = text
 }
 
-// verify compares the whole file's SHA-256 with data-sha256 (hex, or SRI "sha256-<base64>").
+// verify compares the whole file's digest with data-sha256: hex SHA-256, or an SRI
+// value ("sha256-<base64>", sha384-, sha512-) as podcast:integrity gives it.
 async function verify (el, blob) {
   const want = (el.dataset.sha256 || '').trim()
   if (!want) {
@@ -139,8 +140,11 @@ async function verify (el, blob) {
     el.dataset.verifyMessage = 'cannot check the checksum here (needs https)'
     return
   }
-  const got = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))
-  const ok = want.startsWith('sha256-') ? base64(got) === want.slice(7) : hex(got) === want.toLowerCase()
+  // podcast:integrity may carry an SRI value of another SHA-2 size.
+  const sri = /^sha(256|384|512)-(.+)$/.exec(want)
+  const algo = 'SHA-' + (sri ? sri[1] : '256')
+  const got = new Uint8Array(await crypto.subtle.digest(algo, await blob.arrayBuffer()))
+  const ok = sri ? base64(got) === sri[2] : hex(got) === want.toLowerCase()
   el.dataset.verified = ok ? 'true' : 'false'
   el.dataset.verifyMessage = ok ? '' : 'checksum mismatch: these bytes are not the published file'
 }
