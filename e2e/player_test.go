@@ -60,8 +60,8 @@ func TestBrowserPlayer(t *testing.T) {
 	gw, _ := url.Parse(g.baseURL())
 	// torrents[i] is the episode's torrent as listener i gets it: the same info
 	// (so the same swarm), announcing to the tracker through listener i's proxy.
-	var torrents [2][]byte
-	for i := range torrents {
+	var torrents [3][]byte
+	for i := range 2 {
 		proxy := listenerProxy(t, gw, fmt.Sprintf("127.0.5.%d", i+1))
 		ws := "ws" + strings.TrimPrefix(proxy, "http") + "/announce"
 		mi.Announce, mi.AnnounceList, mi.UrlList = ws, [][]string{{ws}}, nil
@@ -71,11 +71,19 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		torrents[i] = b.Bytes()
 	}
+	// torrents[2] has no tracker, only a web seed whose origin allows CORS.
+	seed := corsWebSeed(t, ep.Body)
+	mi.Announce, mi.AnnounceList, mi.UrlList = "", nil, []string{seed + "/episode.mp3"}
+	var b bytes.Buffer
+	if err := mi.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	torrents[2] = b.Bytes()
 	// The first page gets the checksum as hex SHA-256, the second as podcast:integrity's
 	// SRI form (sha384-<base64>).
 	sum, sum384 := sha256.Sum256(ep.Body), sha512.Sum384(ep.Body)
 	site := playerSite(t, torrents, map[string]string{"InfoHash": ih.HexString(), "Name": info.Name},
-		[2]string{hex.EncodeToString(sum[:]), "sha384-" + base64.StdEncoding.EncodeToString(sum384[:])})
+		[2]string{hex.EncodeToString(sum[:]), "sha384-" + base64.StdEncoding.EncodeToString(sum384[:])}, seed)
 
 	// Each listener has a browser of its own: one browser's pages share WebTorrent's
 	// piece storage, so a second page there would have the episode already.
@@ -112,6 +120,15 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		t.Logf("page %d: %s", i+1, st)
 	}
+	// With no peer at all, a web seed whose origin allows CORS is used.
+	viaSeed := browser(t)
+	if err := chromedp.Do(viaSeed, chromedp.Navigate(site+"/page/web-seed")); err != nil {
+		t.Fatal(err)
+	}
+	waitPlayer(t, viaSeed, `el.dataset.verified === "true" &&
+		document.querySelector(".player-status").textContent.includes("100% from the original server")`,
+		"a page with only a CORS web seed to get the episode from it")
+
 	// Bytes that do not match the published checksum are said to be wrong.
 	wrong, cancel := chromedp.NewContext(first)
 	defer cancel()
@@ -161,7 +178,7 @@ func listenerProxy(t *testing.T, gw *url.URL, addr string) string {
 
 // playerSite serves web/static from disk, the two torrents and a page per
 // listener with the #player contract, under the player's CSP.
-func playerSite(t *testing.T, torrents [2][]byte, data map[string]string, sums [2]string) string {
+func playerSite(t *testing.T, torrents [3][]byte, data map[string]string, sums [2]string, webSeed string) string {
 	t.Helper()
 	tmpl := template.Must(template.ParseFiles("testdata/player.html"))
 	static := http.StripPrefix("/static/", http.FileServer(http.Dir("../web/static")))
@@ -180,10 +197,13 @@ func playerSite(t *testing.T, torrents [2][]byte, data map[string]string, sums [
 	}
 	var srv *httptest.Server
 	mux.HandleFunc("GET /page/{i}", func(w http.ResponseWriter, r *http.Request) {
-		i, sum := 0, sums[0]
+		i, sum, csp := 0, sums[0], playerCSP
 		switch r.PathValue("i") {
 		case "1":
 			i, sum = 1, sums[1]
+		case "web-seed":
+			// The gateway's CSP would have to allow the enclosure's origin too.
+			i, csp = 2, strings.Replace(playerCSP, "connect-src 'self'", "connect-src 'self' "+webSeed, 1)
 		case "wrong-sum":
 			sum = strings.Repeat("ab", 32)
 		}
@@ -191,12 +211,28 @@ func playerSite(t *testing.T, torrents [2][]byte, data map[string]string, sums [
 		for k, v := range data {
 			d[k] = v
 		}
-		w.Header().Set("Content-Security-Policy", playerCSP)
+		w.Header().Set("Content-Security-Policy", csp)
 		if err := tmpl.Execute(w, d); err != nil {
 			t.Error(err)
 		}
 	})
 	srv = httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// corsWebSeed serves body at /episode.mp3 to any origin (CORS, ranges included).
+func corsWebSeed(t *testing.T, body []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Headers", "Range, Cache-Control, User-Agent")
+		w.Header().Set("Access-Control-Expose-Headers", "Content-Range, Content-Length")
+		if r.Method == http.MethodOptions {
+			return
+		}
+		http.ServeContent(w, r, "episode.mp3", time.Time{}, bytes.NewReader(body))
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -44,22 +44,28 @@ async function start (el) {
   const streaming = await streamServer(client)
   const bytes = { listeners: 0, seeder: 0, origin: 0 }
 
-  client.add(torrentFile, torrent => {
+  const torrent = client.add(torrentFile)
+  // Wires (web seeds first) can come before the torrent is ready: count from the start.
+  const counted = new WeakSet()
+  const count = wire => {
+    if (counted.has(wire)) return
+    counted.add(wire)
+    wire.on('download', n => {
+      if (wire.type === 'webSeed') bytes.origin += n
+      else if (String(wire.peerId || '').startsWith(webTorrentPeerID)) bytes.listeners += n
+      else bytes.seeder += n
+    })
+  }
+  torrent.on('wire', count)
+  torrent.once('ready', () => {
+    torrent.wires.forEach(count)
     const file = torrent.files[0]
     if (streaming) {
       file.streamTo(media) // plays while it downloads, seeking included (service worker)
     }
     const update = () => render(el, torrent, bytes)
     const timer = setInterval(update, 500)
-    torrent.on('wire', wire => {
-      wire.on('download', n => {
-        if (wire.type === 'webSeed') bytes.origin += n
-        else if (String(wire.peerId || '').startsWith(webTorrentPeerID)) bytes.listeners += n
-        else bytes.seeder += n
-        if (torrent.numPeers > Number(el.dataset.peersMax || 0)) update()
-      })
-      update()
-    })
+    torrent.on('wire', update)
     const finish = async () => {
       clearInterval(timer)
       update()
@@ -67,7 +73,7 @@ async function start (el) {
       if (!streaming) media.src = URL.createObjectURL(blob) // no service worker: play once whole
       await verify(el, blob)
       update()
-      setInterval(() => render(el, torrent, bytes), 2000) // it keeps seeding to other listeners
+      setInterval(update, 2000) // it keeps seeding to other listeners
     }
     if (torrent.done) finish()
     else torrent.once('done', finish)
@@ -152,12 +158,17 @@ async function verify (el, blob) {
 function hex (b) { return Array.from(b, x => x.toString(16).padStart(2, '0')).join('') }
 function base64 (b) { return btoa(String.fromCharCode(...b)) }
 
-// corsAllowed asks the original URL for one byte as a web seed would (a range
-// request, so the browser makes the same CORS preflight). Blocked by CORS or by
-// the page's CSP, it throws, and the web seed is not used.
+// corsAllowed asks the original URL for one byte with the headers WebTorrent's
+// web seed requests carry, so the browser makes the same CORS preflight. Blocked
+// by CORS or by the page's CSP, it throws, and the web seed is not used.
 async function corsAllowed (url) {
   try {
-    const res = await fetch(url, { mode: 'cors', credentials: 'omit', headers: { Range: 'bytes=0-0' } })
+    const res = await fetch(url, {
+      mode: 'cors',
+      credentials: 'omit',
+      cache: 'no-store',
+      headers: { Range: 'bytes=0-0', 'Cache-Control': 'no-store', 'User-Agent': 'WebTorrent' }
+    })
     return res.ok
   } catch (err) {
     return false
