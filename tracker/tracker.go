@@ -1,5 +1,6 @@
 // Package tracker is Seedcast's embedded BitTorrent tracker: HTTP (BEP 3, 23, 48) and
-// UDP (BEP 15) announce and scrape for an allow-list of info hashes, with completion
+// UDP (BEP 15) announce and scrape, and the WebTorrent protocol over WebSocket (ws.go),
+// for an allow-list of info hashes, with completion
 // counting persisted through a Store.
 package tracker
 
