@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,9 @@ type Seedbox struct {
 	// DHTBootstrap are the host:port nodes the DHT starts from; unset = DefaultDHTBootstrap,
 	// [] = none (the node waits for peers to contact it).
 	DHTBootstrap []string `yaml:"dht_bootstrap"`
+	// ICEServers are STUN/TURN URLs for the seeder's WebRTC side (browsers
+	// behind NAT); none by default, so nothing off the machine is contacted.
+	ICEServers []string `yaml:"ice_servers"`
 }
 
 // DefaultDHTBootstrap are the well-known DHT routers.
@@ -330,6 +334,11 @@ func (c *Config) Validate() error {
 		bad("http.public_url", "%q is not an absolute http(s) URL without user, query or fragment", safehttp.RedactURL(c.HTTP.PublicURL))
 	}
 	check(checkInt("seedbox.peer_port", int64(c.Seedbox.PeerPort), 1, 65535))
+	for i, s := range c.Seedbox.ICEServers {
+		if u, err := url.Parse(s); err != nil || !slices.Contains([]string{"stun", "stuns", "turn", "turns"}, u.Scheme) || u.Opaque == "" {
+			bad(fmt.Sprintf("seedbox.ice_servers[%d]", i), "%q is not a stun:, stuns:, turn: or turns: URL", s)
+		}
+	}
 	if r := c.Seedbox.UploadRateLimit; r != 0 {
 		check(checkInt("seedbox.upload_rate_limit", r, minUploadRate, maxUploadRate))
 	}

@@ -75,6 +75,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"negative header timeout", "fetch:\n  header_timeout: -1s\n", "fetch.header_timeout"},
 		{"zero enclosure timeout", "fetch:\n  enclosure_timeout: 0s\n", "fetch.enclosure_timeout"},
 		{"bad tracker", "tracker:\n  extra_announce: [ftp://x/announce]\n", "tracker.extra_announce[0]"},
+		{"bad ice server", "seedbox:\n  ice_servers: [\"stun:127.0.0.1:3478\", \"http://stun.example\"]\n", "seedbox.ice_servers[1]"},
 		{"negative download rate", "tracker:\n  max_download_rate: -5\n", "tracker.max_download_rate"},
 		{"bad public url", "http:\n  public_url: example.com\n", "http.public_url"},
 		{"public pprof", "http:\n  pprof_listen: 0.0.0.0:6060\n", "http.pprof_listen"},

@@ -30,6 +30,11 @@ import (
 var binary string // path of the seedcast binary built by TestMain
 
 func TestMain(m *testing.M) {
+	if b := os.Getenv(netnsBinaryEnv); b != "" {
+		// Re-run inside a private network (netns_test.go): the parent built it already.
+		binary = b
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "seedcast-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
+	"github.com/pion/webrtc/v4"
 )
 
 var (
@@ -47,6 +48,11 @@ type SeederConfig struct {
 	// DHTBootstrap are the host:port nodes an empty routing table starts from; none = the node
 	// waits for peers to contact it.
 	DHTBootstrap []string
+	// ICEServers are the STUN/TURN URLs the WebRTC (WebTorrent) side uses to
+	// reach browsers behind NAT; none by default, so the seeder contacts no
+	// third party and offers only its own addresses (enough on a LAN or a
+	// public host).
+	ICEServers []string
 }
 
 // TorrentStats describes one seeded torrent.
@@ -153,7 +159,13 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	tc := torrent.NewDefaultClientConfig()
 	tc.Seed = true
 	tc.NoDHT = true // the DHT node, if any, is added below by startDHT
-	tc.DisableWebtorrent = true
+	// Browsers join the swarm over WebRTC: the client announces to the ws(s) trackers
+	// of each torrent's announce-list and answers their offers. The upload limit does
+	// not reach these connections (they are not ours, see peerConns).
+	tc.DisableWebtorrent = false
+	if len(cfg.ICEServers) > 0 {
+		tc.ICEServerList = []webrtc.ICEServer{{URLs: cfg.ICEServers}}
+	}
 	tc.NoDefaultPortForwarding = true
 	// We only ever upload: the files are complete before Add, and fetching from webseeds or
 	// peers would write into files we promised never to modify.

@@ -10,10 +10,12 @@ import (
 	"strings"
 
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/gorilla/websocket"
 )
 
 // AnnounceHandler serves GET /announce (BEP 3), with compact peers by default
-// (BEP 23) and IPv6 peers in peers6 (BEP 7). The peer's IP is taken from the
+// (BEP 23) and IPv6 peers in peers6 (BEP 7); a WebSocket upgrade there speaks
+// the WebTorrent tracker protocol (ws.go). The peer's IP is taken from the
 // connection (or a trusted proxy's X-Forwarded-For), never from the query.
 func (t *Tracker) AnnounceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -22,6 +24,10 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 		}
 		if t.cfg.SelfUserAgent != "" && r.UserAgent() == t.cfg.SelfUserAgent {
 			writeFailure(w, string(errSelfAnnounce))
+			return
+		}
+		if websocket.IsWebSocketUpgrade(r) {
+			t.serveWebSocket(w, r) // WebTorrent clients (ws.go)
 			return
 		}
 		remote, ok := t.clientAddr(r)

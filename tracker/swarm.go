@@ -19,6 +19,9 @@ type swarm struct {
 	// expired, when it started: its completion from a peer not in the table
 	// still counts. Bounded by MaxPeersPerTorrent entries.
 	starts map[listener]start
+	// ws is the set of WebSocket (WebTorrent) peers, nil until one announces.
+	// Only its peer fields are used; the counts of downloads live here.
+	ws *swarm
 }
 
 type start struct {
@@ -52,6 +55,14 @@ type peer struct {
 func newSwarm(downloaded, length int64) *swarm {
 	return &swarm{peers: make(map[[20]byte]*peer), downloaded: downloaded, length: length,
 		perPrefix: make(map[netip.Prefix]int), starts: make(map[listener]start)}
+}
+
+// webSet returns s's set of WebSocket peers, making it on first use.
+func (s *swarm) webSet() *swarm {
+	if s.ws == nil {
+		s.ws = newSwarm(0, s.length)
+	}
+	return s.ws
 }
 
 // capPrefix is the source a swarm's per-prefix cap applies to: an IPv4

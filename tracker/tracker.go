@@ -1,5 +1,6 @@
 // Package tracker is Seedcast's embedded BitTorrent tracker: HTTP (BEP 3, 23, 48) and
-// UDP (BEP 15) announce and scrape for an allow-list of info hashes, with completion
+// UDP (BEP 15) announce and scrape, and the WebTorrent protocol over WebSocket (ws.go),
+// for an allow-list of info hashes, with completion
 // counting persisted through a Store.
 package tracker
 
@@ -48,6 +49,8 @@ type Config struct {
 	// announce carrying it is the gateway fetching its own tracker (a feed's
 	// enclosure pointing at /announce) and is refused, never counted.
 	SelfUserAgent string
+	// WebSocket tunes the WebTorrent announce over WebSocket (see ws.go).
+	WebSocket WebSocketConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +81,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxDownloadRate <= 0 {
 		c.MaxDownloadRate = 125_000_000
 	}
+	c.WebSocket = c.WebSocket.withDefaults(c.AnnounceInterval)
 	return c
 }
 
@@ -134,6 +138,9 @@ type Tracker struct {
 	mesh   Mesh
 	meshID [meshIDLen]byte
 	outbox []peerEvent
+
+	// hub holds the WebSocket (WebTorrent) connections, to relay offers and answers.
+	hub *wsHub
 }
 
 // New returns a Tracker. st may be nil, in which case completions are counted in
@@ -157,6 +164,7 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 		udpKey:  key,
 		limiter: newRateLimiter(cfg.AnnouncesPerIPPerMinute, cfg.AnnounceBurst, cfg.RateLimitExempt),
 		swarms:  make(map[[20]byte]*swarm),
+		hub:     newWSHub(),
 	}
 }
 
@@ -199,6 +207,9 @@ func (t *Tracker) Forget(infoHash [20]byte) {
 	defer t.mu.Unlock()
 	if s, ok := t.swarms[infoHash]; ok {
 		t.npeers -= len(s.peers)
+		if s.ws != nil {
+			t.npeers -= len(s.ws.peers)
+		}
 		delete(t.swarms, infoHash)
 	}
 }
@@ -234,7 +245,20 @@ func (t *Tracker) Seeders(infoHash [20]byte, max int) []netip.AddrPort {
 }
 
 func (s *swarm) stats() Stats {
-	return Stats{Complete: s.seeders, Incomplete: s.leechers, Downloaded: s.downloaded}
+	st := Stats{Complete: s.seeders, Incomplete: s.leechers, Downloaded: s.downloaded}
+	if s.ws != nil {
+		for id, p := range s.ws.peers {
+			if _, both := s.peers[id]; both {
+				continue // one client announcing both ways (the seeder) is one peer
+			}
+			if p.seeder {
+				st.Complete++
+			} else {
+				st.Incomplete++
+			}
+		}
+	}
+	return st
 }
 
 // Run expires idle peers periodically until ctx is done.
@@ -272,23 +296,33 @@ func (t *Tracker) sweep() {
 	defer t.mu.Unlock()
 	expired := 0
 	for _, s := range t.swarms {
-		for id, p := range s.peers {
-			if p.lastSeen.Before(cutoff) {
-				s.keepStart(p, now, t.cfg.MaxPeersPerTorrent)
-				s.remove(id)
-				expired++
-			}
-		}
-		for l, st := range s.starts {
-			if st.kept.Before(cutoff) {
-				delete(s.starts, l)
-			}
+		expired += t.sweepSet(s, now, cutoff)
+		if s.ws != nil {
+			expired += t.sweepSet(s.ws, now, cutoff)
 		}
 	}
 	t.npeers -= expired
 	if expired > 0 {
 		t.log.Debug("tracker: expired idle peers", "count", expired)
 	}
+}
+
+// sweepSet removes s's peers not heard from since cutoff and returns how many; t.mu is held.
+func (t *Tracker) sweepSet(s *swarm, now, cutoff time.Time) int {
+	expired := 0
+	for id, p := range s.peers {
+		if p.lastSeen.Before(cutoff) {
+			s.keepStart(p, now, t.cfg.MaxPeersPerTorrent)
+			s.remove(id)
+			expired++
+		}
+	}
+	for l, st := range s.starts {
+		if st.kept.Before(cutoff) {
+			delete(s.starts, l)
+		}
+	}
+	return expired
 }
 
 // full reports whether s, or the tracker, holds as many peers as it may store.
@@ -317,6 +351,9 @@ type announceRequest struct {
 	// sameFamily limits the reply to peers of the requester's address family, for
 	// UDP replies that can carry only one.
 	sameFamily bool
+	// ws: a WebTorrent peer announcing over WebSocket, kept in the swarm's own
+	// set of those (no address to hand out, none to be handed).
+	ws bool
 }
 
 type peerInfo struct {
@@ -390,9 +427,13 @@ func (t *Tracker) numWant(n int) int {
 func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s, ok := t.swarms[req.infoHash]
+	sw, ok := t.swarms[req.infoHash]
 	if !ok {
 		return false, errUnknownInfoHash
+	}
+	s := sw
+	if req.ws {
+		s = sw.webSet()
 	}
 	seeder := req.left == 0
 	p, known := s.peers[req.peerID]
@@ -411,14 +452,16 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	}
 	if seeder && p.wasLeecher && !p.counted {
 		p.counted = true
-		completed = t.plausible(s, p, req, now)
+		completed = t.plausible(sw, p, req, now)
 		if !known {
 			delete(s.starts, l)
 		}
 	}
 	if req.event == eventStopped {
 		if known {
-			t.queueLocked(req.infoHash, p, evStopped, now)
+			if !req.ws { // a WebSocket peer is reachable only through this node
+				t.queueLocked(req.infoHash, p, evStopped, now)
+			}
 			s.remove(req.peerID)
 			t.npeers--
 		}
@@ -439,7 +482,9 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	p.addr = req.addr
 	p.lastSeen = now
 	s.touch(p)
-	t.queueLocked(req.infoHash, p, 0, now)
+	if !req.ws {
+		t.queueLocked(req.infoHash, p, 0, now)
+	}
 	return completed, nil
 }
 

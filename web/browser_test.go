@@ -86,7 +86,7 @@ func TestBrowser(t *testing.T) {
 		{"podcast", "/podcasts/birds", map[string]string{
 			`document.querySelectorAll('table.episodes tr.episode').length`:                       "2",
 			`document.querySelector('#player').dataset.infohash`:                                  `"` + wren + `"`,
-			`document.querySelector('#player').dataset.torrent`:                                   `"` + publicURL + `/torrents/` + wren + `.torrent"`,
+			`document.querySelector('#player').dataset.torrent`:                                   `"/torrents/` + wren + `.torrent"`,
 			`document.querySelector('#player').dataset.magnet.startsWith('magnet:?xt=urn:btih:')`: "true",
 			`document.querySelector('#player').dataset.verified`:                                  `"false"`,
 			`document.querySelector('#player audio').controls`:                                    "true",

@@ -146,13 +146,23 @@ func (h *Handler) player(e store.Episode, x extra) *playerView {
 	}
 	return &playerView{
 		InfoHash: strings.ToLower(e.InfoHash),
-		Torrent:  publisher.TorrentURL(h.cfg.Links, e),
+		Torrent:  sameOrigin(publisher.TorrentURL(h.cfg.Links, e)),
 		Magnet:   publisher.Magnet(h.cfg.Links, e),
 		SHA256:   cmp.Or(strings.ToLower(e.SHA256), x.sha256),
 		Name:     name,
 		Type:     typ,
 		Video:    strings.HasPrefix(typ, "video/"),
 	}
+}
+
+// sameOrigin is the path of an absolute URL: the player fetches the .torrent from the page's
+// own origin (connect-src 'self'), whichever host name the listener reached the gateway by.
+func sameOrigin(abs string) string {
+	u, err := url.Parse(abs)
+	if err != nil || u.Path == "" {
+		return abs
+	}
+	return u.EscapedPath()
 }
 
 // playerCSP is the player pages' policy: the web seed is fetched from the episode's origin,

@@ -120,6 +120,9 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static))))
 }
 
+// swPath is the service worker's path under /static/ (player.js registers it).
+const swPath = "vendor/sw.min.js"
+
 // staticHandler serves the embedded files, which change only with the binary.
 func staticHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +133,11 @@ func staticHandler(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if r.URL.Path == swPath {
+			// WebTorrent's streaming service worker answers the player's media requests under
+			// /webtorrent/, outside its own folder: its scope is the whole site.
+			w.Header().Set("Service-Worker-Allowed", "/")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

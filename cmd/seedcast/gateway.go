@@ -66,7 +66,10 @@ func (c *commonFlags) load(stderr io.Writer) (*config.Config, *slog.Logger, erro
 }
 
 // announceList is the tier list written into every torrent: the embedded
-// HTTP tracker, the embedded UDP tracker, then each extra tracker.
+// HTTP tracker, the embedded UDP tracker, each extra tracker, then the
+// embedded tracker's WebSocket side for browsers (WebTorrent). It is last so
+// that a BEP 12 client, which moves down the tiers only when one fails, never
+// waits on a scheme it cannot speak.
 func announceList(cfg *config.Config) [][]string {
 	tiers := [][]string{{cfg.HTTP.PublicURL + "/announce"}}
 	if cfg.Tracker.UDPListen != "off" {
@@ -77,7 +80,17 @@ func announceList(cfg *config.Config) [][]string {
 	for _, a := range cfg.Tracker.ExtraAnnounce {
 		tiers = append(tiers, []string{a})
 	}
-	return tiers
+	return append(tiers, []string{webSocketAnnounce(cfg)})
+}
+
+// webSocketAnnounce is public_url's /announce as a WebSocket URL: wss behind TLS.
+func webSocketAnnounce(cfg *config.Config) string {
+	u, _ := url.Parse(cfg.HTTP.PublicURL) // validated by config
+	scheme := "ws"
+	if u.Scheme == "https" {
+		scheme = "wss"
+	}
+	return scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/announce"
 }
 
 func publicHostname(cfg *config.Config) string {
@@ -332,6 +345,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		ListenAddr:      fmt.Sprintf(":%d", cfg.Seedbox.PeerPort),
 		StateDir:        filepath.Join(cfg.DataDir, "state"),
 		DisableUTP:      cfg.Seedbox.DisableUTP,
+		ICEServers:      cfg.Seedbox.ICEServers,
 		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
 		BootID:          bootID(),
 		DHT:             cfg.Seedbox.DHTEnabled(),
