@@ -41,8 +41,11 @@ func inPrivateNetwork(t *testing.T) bool {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		skipOrFail(t, "unshare not installed")
 	}
-	cmd := exec.Command("unshare", "-n", "sh", "-c", netnsSetup, "netns", os.Args[0],
-		"-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	args := []string{"-n", "sh", "-c", netnsSetup, "netns", os.Args[0], "-test.run=^" + t.Name() + "$", "-test.v", "-test.count=1"}
+	if *updateDocs {
+		args = append(args, "-update-docs")
+	}
+	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), netnsEnv+"=1", netnsBinaryEnv+"="+binary)
 	out, err := cmd.CombinedOutput()
 	t.Logf("in a private network namespace:\n%s", out)

@@ -301,6 +301,15 @@ func TestEpisodePagePlays(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %s", path, st)
+		if *updateDocs && strings.HasPrefix(path, "/podcasts/") {
+			shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("../docs/player.png", shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	waitFor(t, 30*time.Second, "the tracker to count the listener once", func() error {
 		_, _, downloaded, err := g.scrape(mi.HashInfoBytes())
