@@ -80,7 +80,13 @@ type Seedbox struct {
 	PeerPort        int   `yaml:"peer_port"`
 	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
 	DisableUTP      bool  `yaml:"disable_utp"`
+	// TorrentFormat is what new torrents are: "hybrid" (v1 and v2, BEP 52; the default) or "v1".
+	// Torrents already published keep theirs.
+	TorrentFormat string `yaml:"torrent_format"`
 }
+
+// Hybrid reports whether new torrents are hybrid v1+v2 (seedbox.torrent_format).
+func (s Seedbox) Hybrid() bool { return s.TorrentFormat == "hybrid" }
 
 // Tracker configures the embedded tracker.
 type Tracker struct {
@@ -222,6 +228,9 @@ func (c *Config) applyDefaults() {
 	if c.Seedbox.PeerPort == 0 {
 		c.Seedbox.PeerPort = 6881
 	}
+	if c.Seedbox.TorrentFormat == "" {
+		c.Seedbox.TorrentFormat = "hybrid"
+	}
 	if c.Tracker.AnnounceInterval == "" {
 		c.Tracker.AnnounceInterval = "15m"
 	}
@@ -315,6 +324,9 @@ func (c *Config) Validate() error {
 	check(checkInt("seedbox.peer_port", int64(c.Seedbox.PeerPort), 1, 65535))
 	if r := c.Seedbox.UploadRateLimit; r != 0 {
 		check(checkInt("seedbox.upload_rate_limit", r, minUploadRate, maxUploadRate))
+	}
+	if f := c.Seedbox.TorrentFormat; f != "hybrid" && f != "v1" {
+		bad("seedbox.torrent_format", "%q: want hybrid or v1", f)
 	}
 	if c.Tracker.UDPListen != "off" {
 		check(checkHostPort("tracker.udp_listen", c.Tracker.UDPListen))

@@ -108,8 +108,9 @@ func parseTorrent(b []byte, t store.Torrent) (*metainfo.MetaInfo, []byte, string
 	return mi, b, ""
 }
 
-// rebuildTorrent hashes the media again and makes the torrent as makeTorrent did: the info
-// dictionary (name, length, piece length, pieces) comes from the file alone, so the same bytes
+// rebuildTorrent hashes the media again and makes the torrent as makeTorrent did, v1 or hybrid as
+// it was published: the info dictionary (name, length, piece length, pieces, v2 tree) comes from
+// the file alone, so the same bytes
 // give the same info hash; the piece length is the one of the candidates that matches.
 func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
 	media := filepath.Join(w.cfg.DataDir, t.MediaPath)
@@ -121,11 +122,17 @@ func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo
 		return nil, fmt.Errorf("%w: %s is %d bytes, not %d", errMediaMismatch, t.MediaPath, fi.Size(), t.MediaSize)
 	}
 	for _, pl := range seedbox.PieceLengths(t.MediaSize) {
-		pieces, err := seedbox.HashFile(ctx, media, pl, 0)
+		d := seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl}
+		var err error
+		if t.InfoHashV2 != "" { // published hybrid: the v2 tree is part of the info dictionary
+			d.Pieces, d.Merkle, err = seedbox.HashFileV2(ctx, media, pl, 0)
+		} else {
+			d.Pieces, err = seedbox.HashFile(ctx, media, pl, 0)
+		}
 		if err != nil {
 			return nil, err
 		}
-		mi, err := seedbox.BuildMetaInfo(seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl, Pieces: pieces},
+		mi, err := seedbox.BuildMetaInfo(d,
 			seedbox.MetaOptions{
 				Name:         filepath.Base(t.MediaPath),
 				AnnounceList: w.cfg.AnnounceList,

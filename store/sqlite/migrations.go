@@ -132,6 +132,9 @@ var migrations = []string{
 	ALTER TABLE feeds ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
 	// made_by is the node that downloaded the media and made the torrent: one of its seeders.
 	`ALTER TABLE episodes ADD COLUMN made_by TEXT NOT NULL DEFAULT '';`,
+	// info_hash_v2 is a hybrid torrent's v2 info hash (64 hex), for btmh magnets and the tracker's
+	// alias of it; '' for a v1 torrent.
+	`ALTER TABLE episodes ADD COLUMN info_hash_v2 TEXT NOT NULL DEFAULT '';`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC
