@@ -116,7 +116,7 @@ type Tracker struct {
 	// aliases maps another hash of a tracked torrent to its info hash: a hybrid's truncated v2
 	// hash, announced by v2 clients, reaches the same swarm and completion count.
 	aliases map[[20]byte][20]byte
-	npeers int // peers stored across all swarms, bounded by cfg.MaxPeers
+	npeers  int // peers stored across all swarms, bounded by cfg.MaxPeers
 	// memCounted dedupes counted downloads of the current day without a store.
 	memCounted map[string]bool
 	memDay     string
