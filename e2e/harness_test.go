@@ -294,6 +294,19 @@ func newGateway(t *testing.T, feeds ...feedEntry) *gateway {
 	return g
 }
 
+// setTorrentFormat sets seedbox.torrent_format (hybrid by default) before the gateway starts.
+func (g *gateway) setTorrentFormat(format string) {
+	g.t.Helper()
+	b, err := os.ReadFile(g.cfgPath)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("  disable_utp: true\n"), []byte("  disable_utp: true\n  torrent_format: "+format+"\n"), 1)
+	if err := os.WriteFile(g.cfgPath, b, 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
 func (g *gateway) baseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", g.httpPort) }
 
 // start runs `seedcast serve` and waits for /healthz.
