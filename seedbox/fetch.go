@@ -1,5 +1,6 @@
 // Package seedbox downloads podcast enclosures while hashing them into BitTorrent pieces, builds
-// v1 metainfo from those hashes, and seeds the files with one anacrolix/torrent client.
+// v1 or hybrid v1+v2 metainfo from those hashes, and seeds the files with one anacrolix/torrent
+// client.
 package seedbox
 
 import (
