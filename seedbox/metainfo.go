@@ -90,7 +90,7 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 // file under its name, with its merkle root, and returns the "piece layers" of the metainfo.
 func addV2(info *metainfo.Info, m Merkle) (map[string]string, error) {
 	numPieces := (info.Length + info.PieceLength - 1) / info.PieceLength
-	if want := 32 * numPieces; numPieces > 1 && int64(len(m.PieceLayer)) != want || numPieces == 1 && m.PieceLayer != nil {
+	if want := 32 * numPieces; (numPieces > 1 && int64(len(m.PieceLayer)) != want) || (numPieces == 1 && m.PieceLayer != nil) {
 		return nil, fmt.Errorf("piece layer of %d bytes for %d pieces", len(m.PieceLayer), numPieces)
 	}
 	info.MetaVersion = 2
