@@ -236,3 +236,32 @@ func TestV1InfoUnchanged(t *testing.T) {
 		t.Fatal("a v1 torrent has a v2 info hash")
 	}
 }
+
+// TestBuildHybridRefuses: a v2 tree that does not fit the file (piece layer of the wrong size, a
+// layer for a one-piece file) or a piece length v2 cannot use is refused, not published.
+func TestBuildHybridRefuses(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := writeRandomFile(t, dir, "episode.mp3", 3*(32<<10)+5, 3)
+	pieces, m, err := HashFileV2(t.Context(), path, 32<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Download{Path: path, Size: 3*(32<<10) + 5, PieceLength: 32 << 10, Pieces: pieces}
+	short := Merkle{Root: m.Root, PieceLayer: m.PieceLayer[:64]}
+	d.Merkle = &short
+	if _, err := BuildMetaInfo(d, MetaOptions{}); err == nil {
+		t.Error("a piece layer one piece short was accepted")
+	}
+	small, _ := writeRandomFile(t, dir, "small.mp3", 1000, 4)
+	sp, sm, err := HashFileV2(t.Context(), small, 32<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.PieceLayer = make([]byte, 32)
+	if _, err := BuildMetaInfo(Download{Path: small, Size: 1000, PieceLength: 32 << 10, Pieces: sp, Merkle: sm}, MetaOptions{}); err == nil {
+		t.Error("a piece layer for a one-piece file was accepted")
+	}
+	if _, _, err := HashFileV2(t.Context(), path, 48<<10, 0); err == nil {
+		t.Error("HashFileV2 took a piece length that is not a power of two")
+	}
+}
