@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/mmcdole/gofeed"
@@ -507,4 +508,30 @@ func urlEscapeBytes(b []byte) string {
 		fmt.Fprintf(&s, "%%%02X", c)
 	}
 	return s.String()
+}
+
+// addTorrent adds mi to an anacrolix client as seedbox's seeder does: the trackers only once the
+// info is in, and the v2 hash left for the client to work out. anacrolix v1.61 panics
+// (panicif.False in client-tracker-announcer.go's updateTorrentInput) when a hybrid torrent is
+// added with its trackers in one go.
+func addTorrent(cl *torrent.Client, mi *metainfo.MetaInfo) (*torrent.Torrent, error) {
+	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
+	if err != nil {
+		return nil, err
+	}
+	trackers := spec.Trackers
+	spec.Trackers = nil
+	spec.InfoHashV2.SetNone()
+	tor, _, err := cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	tor.AddTrackers(trackers)
+	return tor, nil
+}
+
+// mediaPath is where the client saved tor's one file: a hybrid's file tree puts it in a
+// directory of the torrent's name.
+func mediaPath(dir string, tor *torrent.Torrent) string {
+	return filepath.Join(dir, tor.Files()[0].Path())
 }
