@@ -84,7 +84,8 @@ start_origin() {
 	echo "bench: origin did not start" >&2; cat "$WORK/origin.out" >&2; exit 1
 }
 
-# write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed.
+# write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed, making
+# torrents of TORRENT_FORMAT (hybrid, the default, or v1).
 write_config() {
 	mkdir -p "$1"
 	cat >"$1/config.yaml" <<YAML
@@ -95,6 +96,7 @@ seedbox:
   peer_port: $3
   disable_utp: true
   dht: false                      # benchmarks stay on this machine
+  torrent_format: ${TORRENT_FORMAT:-hybrid}
 tracker:
   udp_listen: "off"
 fetch:

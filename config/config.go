@@ -90,6 +90,9 @@ type Seedbox struct {
 	// ICEServers are STUN/TURN URLs for the seeder's WebRTC side (browsers
 	// behind NAT); none by default, so nothing off the machine is contacted.
 	ICEServers []string `yaml:"ice_servers"`
+	// TorrentFormat is what new torrents are: "hybrid" (v1 and v2, BEP 52) or "v1" (the default).
+	// Torrents already published keep theirs.
+	TorrentFormat string `yaml:"torrent_format"`
 }
 
 // DefaultDHTBootstrap are the well-known DHT routers.
@@ -99,6 +102,9 @@ func DefaultDHTBootstrap() []string {
 
 // DHTEnabled reports whether the seeder joins the DHT.
 func (s Seedbox) DHTEnabled() bool { return s.DHT == nil || *s.DHT }
+
+// Hybrid reports whether new torrents are hybrid v1+v2 (seedbox.torrent_format).
+func (s Seedbox) Hybrid() bool { return s.TorrentFormat == "hybrid" }
 
 // Tracker configures the embedded tracker.
 type Tracker struct {
@@ -243,6 +249,10 @@ func (c *Config) applyDefaults() {
 	if c.Seedbox.DHTBootstrap == nil {
 		c.Seedbox.DHTBootstrap = DefaultDHTBootstrap()
 	}
+	if c.Seedbox.TorrentFormat == "" {
+		// v1: Debian 12's aria2 (1.36) and Transmission (3.00) cannot read hybrids.
+		c.Seedbox.TorrentFormat = "v1"
+	}
 	if c.Tracker.AnnounceInterval == "" {
 		c.Tracker.AnnounceInterval = "15m"
 	}
@@ -344,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	for i, hp := range c.Seedbox.DHTBootstrap {
 		check(checkNodeAddr(fmt.Sprintf("seedbox.dht_bootstrap[%d]", i), hp))
+	}
+	if f := c.Seedbox.TorrentFormat; f != "hybrid" && f != "v1" {
+		bad("seedbox.torrent_format", "%q: want hybrid or v1", f)
 	}
 	if c.Tracker.UDPListen != "off" {
 		check(checkHostPort("tracker.udp_listen", c.Tracker.UDPListen))

@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.DataDir != "./data" || c.HTTP.PublicURL != "http://127.0.0.1:8080" || c.Seedbox.PeerPort != 6881 ||
-		c.Schedule.Poll != "@every 15m" || c.Fetch.MaxFeedBytes != 20<<20 {
+		c.Schedule.Poll != "@every 15m" || c.Fetch.MaxFeedBytes != 20<<20 || c.Seedbox.Hybrid() {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -57,6 +57,13 @@ func TestDHTKeys(t *testing.T) {
 	}
 }
 
+func TestTorrentFormatHybrid(t *testing.T) {
+	c, err := Parse([]byte("seedbox:\n  torrent_format: hybrid\n"))
+	if err != nil || !c.Seedbox.Hybrid() {
+		t.Fatalf("torrent_format hybrid: hybrid = %v, %v", c != nil && c.Seedbox.Hybrid(), err)
+	}
+}
+
 func TestErrorsNameTheKey(t *testing.T) {
 	cases := []struct {
 		name, yaml, want string
@@ -82,6 +89,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"pprof without port", "http:\n  pprof_listen: 127.0.0.1\n", "http.pprof_listen"},
 		{"bad trusted proxy", "http:\n  trusted_proxies: [127.0.0.1, proxy.local]\n", "http.trusted_proxies[1]"},
 		{"sponsor unknown feed", "feeds:\n  - slug: a\n    url: http://x/\nsponsors:\n  - name: acme\n    token: 0123456789abcdef0\n    feeds: [b]\n", "sponsors[0].feeds[0]"},
+		{"bad torrent format", "seedbox:\n  torrent_format: v2\n", "seedbox.torrent_format"},
 		{"sponsor short token", "sponsors:\n  - name: acme\n    token: short\n", "sponsors[0].token"},
 	}
 	for _, tc := range cases {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("announce-list = %v", mi.AnnounceList)
 		}
 		mi.UrlList = nil
-		tor, err := cl.AddTorrent(mi)
+		tor, err := addTorrent(cl, mi)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, e := range o.episodes {
 		var found bool
 		for _, tor := range cl.Torrents() {
-			got, err := os.ReadFile(filepath.Join(dir, tor.Name()))
+			got, err := os.ReadFile(mediaPath(dir, tor))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -79,7 +79,7 @@ func TestCorruptPieceCacheDiscarded(t *testing.T) {
 	defer cl.Close()
 	mi := fetchTorrent(t, u)
 	mi.UrlList = nil
-	tor, err := cl.AddTorrent(mi)
+	tor, err := addTorrent(cl, mi)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCorruptPieceCacheDiscarded(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("download did not complete: %d/%d bytes", tor.BytesCompleted(), tor.Length())
 	}
-	got, err := os.ReadFile(filepath.Join(dir, tor.Name()))
+	got, err := os.ReadFile(mediaPath(dir, tor))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,9 @@ func TestDebianClients(t *testing.T) {
 
 	o := newOrigin(t, 3, 3<<20)
 	g := newGateway(t, feedEntry{"show", o.feedURL()})
+	// Debian's aria2 (1.36) drops the empty key of a hybrid's file tree and so computes another
+	// info hash: it joins v1 torrents only (aria2 issue 1903, fixed after 1.36.0).
+	g.setTorrentFormat("v1")
 	g.start()
 	feed := g.waitPublished("show", 3, 60*time.Second)
 	o.serveMedia.Store(false)

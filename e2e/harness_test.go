@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/mmcdole/gofeed"
@@ -300,6 +301,19 @@ func newGateway(t *testing.T, feeds ...feedEntry) *gateway {
 	return g
 }
 
+// setTorrentFormat sets seedbox.torrent_format (v1 by default) before the gateway starts.
+func (g *gateway) setTorrentFormat(format string) {
+	g.t.Helper()
+	b, err := os.ReadFile(g.cfgPath)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("  disable_utp: true\n"), []byte("  disable_utp: true\n  torrent_format: "+format+"\n"), 1)
+	if err := os.WriteFile(g.cfgPath, b, 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
 func (g *gateway) baseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", g.httpPort) }
 
 // start runs `seedcast serve` and waits for /healthz.
@@ -500,4 +514,30 @@ func urlEscapeBytes(b []byte) string {
 		fmt.Fprintf(&s, "%%%02X", c)
 	}
 	return s.String()
+}
+
+// addTorrent adds mi to an anacrolix client as seedbox's seeder does: the trackers only once the
+// info is in, and the v2 hash left for the client to work out. anacrolix v1.61 panics
+// (panicif.False in client-tracker-announcer.go's updateTorrentInput) when a hybrid torrent is
+// added with its trackers in one go.
+func addTorrent(cl *torrent.Client, mi *metainfo.MetaInfo) (*torrent.Torrent, error) {
+	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
+	if err != nil {
+		return nil, err
+	}
+	trackers := spec.Trackers
+	spec.Trackers = nil
+	spec.InfoHashV2.SetNone()
+	tor, _, err := cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	tor.AddTrackers(trackers)
+	return tor, nil
+}
+
+// mediaPath is where the client saved tor's one file: a hybrid's file tree puts it in a
+// directory of the torrent's name.
+func mediaPath(dir string, tor *torrent.Torrent) string {
+	return filepath.Join(dir, tor.Files()[0].Path())
 }

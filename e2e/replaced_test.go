@@ -91,7 +91,7 @@ func downloadOnce(t *testing.T, mi *metainfo.MetaInfo, want []byte) {
 	cl := seederOnlyClient(t, dir)
 	defer cl.Close()
 	mi.UrlList = nil
-	tor, err := cl.AddTorrent(mi)
+	tor, err := addTorrent(cl, mi)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func downloadOnce(t *testing.T, mi *metainfo.MetaInfo, want []byte) {
 	case <-ctx.Done():
 		t.Fatalf("download of %s did not complete: %d/%d bytes", tor.InfoHash().HexString(), tor.BytesCompleted(), tor.Length())
 	}
-	got, err := os.ReadFile(filepath.Join(dir, tor.Name()))
+	got, err := os.ReadFile(mediaPath(dir, tor))
 	if err != nil || string(got) != string(want) {
 		t.Fatalf("downloaded %s: %d bytes (%v), want %d", tor.InfoHash().HexString(), len(got), err, len(want))
 	}

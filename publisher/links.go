@@ -35,5 +35,5 @@ func TorrentURL(cfg Config, e store.Episode) string {
 
 // Magnet is the magnet link the feeds give for e's torrent.
 func Magnet(cfg Config, e store.Episode) string {
-	return magnet(cfg, strings.ToLower(e.InfoHash), clean(e.Title), TorrentURL(cfg, e), clean(e.EnclosureURL))
+	return magnet(cfg, strings.ToLower(e.InfoHash), e.InfoHashV2, clean(e.Title), TorrentURL(cfg, e), clean(e.EnclosureURL))
 }

@@ -49,6 +49,8 @@ type fixture struct {
 	st   store.Store
 	dir  string
 	feed store.Feed
+	// v2 publishes with a v2 info hash (the SHA-256 of the info bytes), as for a hybrid torrent.
+	v2 bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -121,8 +123,14 @@ func (fx *fixture) publish(t *testing.T, key, name string, at time.Time) string 
 	}
 	sum := sha256.Sum256(content)
 	ih := mi.HashInfoBytes().HexString()
+	var ihV2 string
+	if fx.v2 {
+		v2 := sha256.Sum256(ib)
+		ihV2 = hex.EncodeToString(v2[:])
+	}
 	err = fx.st.Publish(context.Background(), fx.feed.Slug, key, store.Publication{
 		InfoHash:    ih,
+		InfoHashV2:  ihV2,
 		TorrentPath: rel,
 		TorrentSize: int64(buf.Len()),
 		TorrentData: buf.Bytes(),

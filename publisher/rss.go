@@ -102,7 +102,10 @@ type pcIntegrity struct {
 	Value   string   `xml:"value,attr"`
 }
 
-var infoHashRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+var (
+	infoHashRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+	v2HashRE   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
 
 // Flavour is one form of an output feed.
 type Flavour int
@@ -345,7 +348,7 @@ func altFor(cfg Config, base string, e store.Episode, isDefault bool) *altEnclos
 		Default: isDefault,
 		Sources: []pcSource{
 			{URI: torrentURL, ContentType: torrentType},
-			{URI: magnet(cfg, ih, clean(e.Title), torrentURL, origURL)},
+			{URI: magnet(cfg, ih, e.InfoHashV2, clean(e.Title), torrentURL, origURL)},
 		},
 	}
 	if origURL != "" {
@@ -391,11 +394,15 @@ func groupItems(eps []store.Episode) [][]store.Episode {
 	return out
 }
 
-// magnet builds a BEP 9 link: the hash, a display name, our trackers, the
+// magnet builds a BEP 9 link: the hash (and a hybrid's v2 hash as a BEP 52
+// btmh multihash: 0x12 SHA-256, 0x20 bytes), a display name, our trackers, the
 // .torrent as exact source and the original URL as web seed.
-func magnet(cfg Config, ih, name, torrentURL, webseed string) string {
+func magnet(cfg Config, ih, ihV2, name, torrentURL, webseed string) string {
 	var b strings.Builder
 	b.WriteString("magnet:?xt=urn:btih:" + ih)
+	if v2HashRE.MatchString(ihV2) {
+		b.WriteString("&xt=urn:btmh:1220" + strings.ToLower(ihV2))
+	}
 	if name != "" {
 		b.WriteString("&dn=" + url.QueryEscape(name))
 	}

@@ -195,7 +195,7 @@ func TestCopyLimitedAfterPrefix(t *testing.T) {
 			whole := sha256.New()
 			whole.Write(data[:c.prefix])
 			// HalfReader: fill must still hand over full chunks from short reads.
-			n, err := copyLimited(io.Discard, h, whole, iotest.HalfReader(bytes.NewReader(data[c.prefix:])), 1<<30)
+			n, err := copyLimited(io.Discard, h, whole, nil, iotest.HalfReader(bytes.NewReader(data[c.prefix:])), 1<<30)
 			if err != nil || n != int64(len(data)-c.prefix) {
 				t.Fatalf("copied %d, %v", n, err)
 			}
@@ -399,7 +399,7 @@ func TestCopyLimitedStopsWhenTheWriteFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	n, err := copyLimited(ro, newPieceHasher(256<<10), sha256.New(), zeros{}, 1<<40)
+	n, err := copyLimited(ro, newPieceHasher(256<<10), sha256.New(), nil, zeros{}, 1<<40)
 	if err == nil || !strings.Contains(err.Error(), "writing temporary file") {
 		t.Fatalf("err = %v, want the write error", err)
 	}

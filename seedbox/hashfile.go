@@ -3,6 +3,7 @@ package seedbox
 import (
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -22,27 +23,63 @@ const chunkBytes = 128 << 10
 // parallel on workers goroutines (runtime.NumCPU() when 0). It is for files we did not download
 // ourselves, such as `seedcast torrent create`.
 func HashFile(ctx context.Context, path string, pieceLength int64, workers int) ([]byte, error) {
-	pieces, err := hashFile(ctx, path, pieceLength, workers)
+	pieces, _, err := hashFile(ctx, path, pieceLength, workers, false)
 	if err != nil {
 		return nil, fmt.Errorf("seedbox: hash %s: %w", path, err)
 	}
 	return pieces, nil
 }
 
-func hashFile(ctx context.Context, path string, pieceLength int64, workers int) ([]byte, error) {
+// HashFileV2 is HashFile that also computes the file's BEP 52 merkle tree in the same reads, for
+// a hybrid torrent; the piece length must be a power of two of at least 16 KiB.
+func HashFileV2(ctx context.Context, path string, pieceLength int64, workers int) ([]byte, *Merkle, error) {
+	if !validPieceLength(pieceLength) {
+		return nil, nil, fmt.Errorf("seedbox: hash %s: piece length %d is not a power of two from 16 KiB to 16 MiB", path, pieceLength)
+	}
+	pieces, leaves, err := hashFile(ctx, path, pieceLength, workers, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seedbox: hash %s: %w", path, err)
+	}
+	b := newMerkleBuilder(pieceLength)
+	for _, l := range leaves {
+		b.add(l)
+	}
+	m, err := b.finish()
+	if err != nil {
+		return nil, nil, fmt.Errorf("seedbox: hash %s: %w", path, err)
+	}
+	return pieces, &m, nil
+}
+
+// hashFile returns the SHA-1 pieces and, with v2, the SHA-256 of every 16 KiB block, each worker
+// hashing the blocks of the chunks it has just read for SHA-1, while they are in cache.
+func hashFile(ctx context.Context, path string, pieceLength int64, workers int, v2 bool) ([]byte, [][32]byte, error) {
 	if pieceLength <= 0 {
-		return nil, fmt.Errorf("invalid piece length %d", pieceLength)
+		return nil, nil, fmt.Errorf("invalid piece length %d", pieceLength)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	size := fi.Size()
+	var leaves [][32]byte
+	if v2 {
+		leaves = make([][32]byte, (size+blockSize-1)/blockSize)
+	}
+	// blocks hashes b, read from the file at off (a block boundary), into leaves.
+	blocks := func(b []byte, off int64) {
+		if leaves == nil {
+			return
+		}
+		for i := 0; i < len(b); i += blockSize {
+			leaves[(off+int64(i))/blockSize] = sha256.Sum256(b[i:min(i+blockSize, len(b))])
+		}
+	}
 	numPieces := (size + pieceLength - 1) / pieceLength
 	// Full pieces are hashed in runs of up to piecehash.Lanes() consecutive pieces through a
 	// piecehash.Hasher, chunkBytes of each piece at a time, so the buffer stays in cache from the
@@ -113,6 +150,7 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int) 
 							if !read(chunks[k], (first+k)*pieceLength+c, first+k) {
 								return
 							}
+							blocks(chunks[k], (first+k)*pieceLength+c)
 						}
 						h.Write(chunks[:n])
 					}
@@ -124,12 +162,18 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int) 
 				}
 				i := numFull + j - numRuns
 				one.Reset()
-				for off, end := i*pieceLength, min((i+1)*pieceLength, size); off < end; off += int64(len(buf)) {
-					b := buf[:min(int64(len(buf)), end-off)]
+				// Reads of whole blocks, so that only the file's last block is short.
+				step := int64(len(buf))
+				if step > blockSize {
+					step -= step % blockSize
+				}
+				for off, end := i*pieceLength, min((i+1)*pieceLength, size); off < end; off += step {
+					b := buf[:min(step, end-off)]
 					if !read(b, off, i) {
 						return
 					}
 					one.Write(b)
+					blocks(b, off)
 				}
 				one.Sum(sums[0][:0])
 				copy(out[i*20:], sums[0][:])
@@ -138,9 +182,9 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int) 
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
-	return out, nil
+	return out, leaves, nil
 }
 
 // readAt fills b from f at off. ReadAt either fills b or says why not; io.EOF with a full read is

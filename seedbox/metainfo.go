@@ -29,8 +29,8 @@ type MetaOptions struct {
 	Source string
 }
 
-// BuildMetaInfo makes a single-file v1 torrent from the piece hashes computed by Fetch (or
-// HashFile), without reading the file again.
+// BuildMetaInfo makes a single-file torrent from the hashes computed by Fetch (or HashFile),
+// without reading the file again: v1, or hybrid v1+v2 (BEP 52) when d.Merkle is set.
 func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 	if d.Size <= 0 {
 		return nil, errors.New("seedbox: build metainfo: empty file")
@@ -58,7 +58,17 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 		PieceLength: d.PieceLength,
 		Pieces:      d.Pieces,
 	}
-	infoBytes, err := bencode.Marshal(info)
+	var layers map[string]string
+	if d.Merkle != nil {
+		if !validPieceLength(d.PieceLength) {
+			return nil, fmt.Errorf("seedbox: build metainfo: piece length %d is not a power of two of at least 16 KiB, as v2 needs", d.PieceLength)
+		}
+		var err error
+		if layers, err = addV2(&info, *d.Merkle); err != nil {
+			return nil, fmt.Errorf("seedbox: build metainfo: %w", err)
+		}
+	}
+	infoBytes, err := bencode.Marshal(&info) // a pointer, so FileTree's MarshalBencode (pointer receiver) is used
 	if err != nil {
 		return nil, fmt.Errorf("seedbox: build metainfo: encoding info: %w", err)
 	}
@@ -67,6 +77,7 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 		InfoBytes:    infoBytes,
 		AnnounceList: nonEmptyTiers(o.AnnounceList),
 		UrlList:      o.WebSeeds,
+		PieceLayers:  layers,
 		CreatedBy:    o.CreatedBy,
 		Comment:      o.Comment,
 	}
@@ -77,6 +88,23 @@ func BuildMetaInfo(d Download, o MetaOptions) (*metainfo.MetaInfo, error) {
 		mi.CreationDate = o.CreationDate.Unix()
 	}
 	return mi, nil
+}
+
+// addV2 makes info a hybrid one, the v2 fields beside the v1 ones: a file tree holding the one
+// file under its name, with its merkle root, and returns the "piece layers" of the metainfo.
+func addV2(info *metainfo.Info, m Merkle) (map[string]string, error) {
+	numPieces := (info.Length + info.PieceLength - 1) / info.PieceLength
+	if want := 32 * numPieces; (numPieces > 1 && int64(len(m.PieceLayer)) != want) || (numPieces == 1 && m.PieceLayer != nil) {
+		return nil, fmt.Errorf("piece layer of %d bytes for %d pieces", len(m.PieceLayer), numPieces)
+	}
+	info.MetaVersion = 2
+	info.FileTree = metainfo.FileTree{Dir: map[string]metainfo.FileTree{
+		info.Name: {File: metainfo.FileTreeFile{Length: info.Length, PiecesRoot: string(m.Root[:])}},
+	}}
+	if m.PieceLayer == nil {
+		return nil, nil
+	}
+	return map[string]string{string(m.Root[:]): string(m.PieceLayer)}, nil
 }
 
 // checkName refuses names that clients would turn into paths outside their download directory.

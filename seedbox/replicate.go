@@ -103,12 +103,14 @@ func replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers fu
 			return fmt.Errorf("%w after %d of %d bytes", ctx.Err(), t.BytesCompleted(), info.Length)
 		}
 	}
+	// Where the client put the file: the name for a v1 torrent, but a hybrid's file tree puts it
+	// in a directory of that name too.
+	got := filepath.Join(dir, t.Files()[0].Path())
 	// Closing the client closes its files: then the bytes are synced and moved into place.
 	closed = true
 	if errs := cl.Close(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	got := filepath.Join(dir, info.Name)
 	if fi, err := os.Stat(got); err != nil || fi.Size() != info.Length {
 		return fmt.Errorf("replicated file %s is not %d bytes: %v", got, info.Length, err)
 	}

@@ -18,6 +18,11 @@ import (
 // A node replicates a torrent from another node's seeder: the bytes arrive over BitTorrent
 // only (the web seed, standing for the origin, is never asked), whole, verified, at dest.
 func TestReplicateFromSeederNeverFromOrigin(t *testing.T) {
+	t.Run("v1", func(t *testing.T) { testReplicate(t, newEpisode(t, t.TempDir(), 3<<20+12345, nil)) })
+	t.Run("hybrid", func(t *testing.T) { testReplicate(t, newHybridEpisode(t, t.TempDir(), 3<<20+12345)) })
+}
+
+func testReplicate(t *testing.T, ep episode) {
 	var originHits atomic.Int32
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		originHits.Add(1)
@@ -25,7 +30,6 @@ func TestReplicateFromSeederNeverFromOrigin(t *testing.T) {
 	}))
 	defer origin.Close()
 
-	ep := newEpisode(t, t.TempDir(), 3<<20+12345, nil)
 	ep.mi.UrlList = []string{origin.URL + "/episode.mp3"}
 	seeder := newTestSeeder(t, t.TempDir())
 	if err := seeder.Add(t.Context(), ep.mi, ep.path); err != nil {

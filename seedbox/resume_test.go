@@ -247,10 +247,16 @@ func TestFetchResume(t *testing.T) {
 				t.Fatalf("no partial download record: %v", err)
 			}
 
-			d, err := Fetch(t.Context(), o.Client(), o.URL+"/ep.mp3", dest, FetchOptions{Resume: true})
+			// V2 too: the v2 tree of the part is hashed again from disk, like its pieces.
+			d, err := Fetch(t.Context(), o.Client(), o.URL+"/ep.mp3", dest, FetchOptions{Resume: true, V2: true})
 			if err != nil {
 				t.Fatal(err)
 			}
+			if d.Merkle == nil {
+				t.Fatal("no v2 tree")
+			}
+			checkMerkle(t, "resumed", *d.Merkle, referenceMerkle(data, d.PieceLength))
+			d.Merkle = nil
 			if d.ResumedFrom != part {
 				t.Fatalf("ResumedFrom = %d, want %d", d.ResumedFrom, part)
 			}

@@ -264,8 +264,13 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	if err != nil {
 		return fmt.Errorf("decoding info: %w", err)
 	}
-	if !info.HasV1() || info.HasV2() || len(info.Files) != 0 || info.Length <= 0 {
-		return errors.New("only non-empty single-file v1 torrents are supported")
+	if !info.HasV1() || len(info.Files) != 0 || info.Length <= 0 {
+		return errors.New("only non-empty single-file v1 or hybrid torrents are supported")
+	}
+	if info.HasV2() {
+		if err := checkHybrid(mi, &info); err != nil {
+			return err
+		}
 	}
 	if info.PieceLength <= 0 || int64(info.NumPieces()) != (info.Length+info.PieceLength-1)/info.PieceLength {
 		return errors.New("piece hashes do not match length")
@@ -309,6 +314,10 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	if err != nil {
 		return err
 	}
+	// anacrolix v1.61 indexes a torrent by its truncated v2 info hash, which v2 peers use in the
+	// handshake, only when it works the hash out from the info bytes itself: given the hash up
+	// front, it answers those peers "unloaded torrent". So it is left to compute.
+	spec.InfoHashV2.SetNone()
 	// The webseed is for listeners; this client only uploads.
 	spec.Webseeds = nil
 	spec.DisallowDataDownload = true
@@ -631,6 +640,20 @@ func (s *Seeder) Close() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("seedbox: close: %w", err)
+	}
+	return nil
+}
+
+// checkHybrid accepts the v2 half of a hybrid torrent only as BuildMetaInfo makes it: the same
+// single file in the file tree, and piece layers that hash to its root, so v2 peers are never
+// handed hashes the file does not match.
+func checkHybrid(mi *metainfo.MetaInfo, info *metainfo.Info) error {
+	f, ok := info.FileTree.Dir[info.Name]
+	if len(info.FileTree.Dir) != 1 || !ok || f.IsDir() || f.File.Length != info.Length {
+		return errors.New("a hybrid torrent's file tree must hold its one file, under its name")
+	}
+	if err := metainfo.ValidatePieceLayers(mi.PieceLayers, &info.FileTree, info.PieceLength); err != nil {
+		return fmt.Errorf("piece layers: %w", err)
 	}
 	return nil
 }

@@ -99,7 +99,8 @@ func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
 			t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
 		}
 	}
-	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Info().BestName()))
+	// Files()[0], not the name: anacrolix saves a hybrid's file under a directory of its name.
+	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Files()[0].Path()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +449,8 @@ func TestSeederDialsPeersFromTheTracker(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("leecher did not complete: %d of %d bytes", tor.BytesCompleted(), tor.Length())
 	}
-	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Info().BestName()))
+	// Files()[0], not the name: anacrolix saves a hybrid's file under a directory of its name.
+	got, err := os.ReadFile(filepath.Join(cfg.DataDir, tor.Files()[0].Path()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,6 +92,7 @@ type Episode struct {
 	Error string
 
 	InfoHash      string // 40 lowercase hex characters
+	InfoHashV2    string // a hybrid torrent's v2 info hash, 64 lowercase hex characters; "" for v1
 	TorrentPath   string // relative to data_dir
 	TorrentSize   int64
 	TorrentSHA256 string // hex, of the .torrent as written ("" before it was kept)
@@ -113,6 +114,7 @@ type Torrent struct {
 	FeedSlug    string
 	Key         string
 	InfoHash    string
+	InfoHashV2  string // "" for a v1 torrent
 	TorrentPath string
 	TorrentSize int64
 	// TorrentSHA256 is the hex SHA-256 of the .torrent as written; "" when published before
@@ -137,6 +139,7 @@ type Torrent struct {
 // Publication carries the results of a successful download and torrent build.
 type Publication struct {
 	InfoHash    string
+	InfoHashV2  string // a hybrid torrent's v2 info hash (hex); "" for v1
 	TorrentPath string
 	TorrentSize int64
 	// TorrentSHA256 is the hex SHA-256 of the .torrent file, checked at every start.

@@ -117,7 +117,10 @@ type Tracker struct {
 
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
-	npeers int // peers stored across all swarms, bounded by cfg.MaxPeers
+	// aliases maps another hash of a tracked torrent to its info hash: a hybrid's truncated v2
+	// hash, announced by v2 clients, reaches the same swarm and completion count.
+	aliases map[[20]byte][20]byte
+	npeers  int // peers stored across all swarms, bounded by cfg.MaxPeers
 	// memCounted dedupes counted downloads of the current day without a store.
 	memCounted map[string]bool
 	memDay     string
@@ -165,14 +168,21 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 		limiter: newRateLimiter(cfg.AnnouncesPerIPPerMinute, cfg.AnnounceBurst, cfg.RateLimitExempt),
 		swarms:  make(map[[20]byte]*swarm),
 		hub:     newWSHub(),
+		aliases: make(map[[20]byte][20]byte),
 	}
 }
 
 // Allow starts tracking infoHash, a torrent of length bytes, loading its
-// completion count from the Store. Allowing an already tracked hash only
-// updates its length.
-func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64) error {
+// completion count from the Store; announces and scrapes of any of aliases (a
+// hybrid torrent's truncated v2 info hash) are those of infoHash. Allowing an
+// already tracked hash only updates its length and aliases.
+func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64, aliases ...[20]byte) error {
 	t.mu.Lock()
+	for _, a := range aliases {
+		if a != infoHash {
+			t.aliases[a] = infoHash
+		}
+	}
 	s, ok := t.swarms[infoHash]
 	if ok {
 		s.length = length
@@ -212,6 +222,19 @@ func (t *Tracker) Forget(infoHash [20]byte) {
 		}
 		delete(t.swarms, infoHash)
 	}
+	for a, ih := range t.aliases {
+		if ih == infoHash {
+			delete(t.aliases, a)
+		}
+	}
+}
+
+// canonicalLocked is the info hash ih stands for: itself, or the torrent it is an alias of.
+func (t *Tracker) canonicalLocked(ih [20]byte) [20]byte {
+	if c, ok := t.aliases[ih]; ok {
+		return c
+	}
+	return ih
 }
 
 // Stats reports the scrape figures of infoHash, and false if it is not tracked.
@@ -392,6 +415,10 @@ func (t *Tracker) allowAnnounce(src netip.Addr) bool {
 
 // announce updates the swarm with one announce and picks peers for the reply.
 func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceResponse, error) {
+	// From here on an alias is its torrent: one swarm, one completion count, one store key.
+	t.mu.Lock()
+	req.infoHash = t.canonicalLocked(req.infoHash)
+	t.mu.Unlock()
 	now := t.now()
 	completed, err := t.updatePeer(req, now)
 	if err != nil {
@@ -631,7 +658,8 @@ func (s *swarm) pick(req announceRequest, n int, cutoff time.Time) []peerInfo {
 	return out
 }
 
-// scrape returns the stats of the tracked hashes among infoHashes; none means all.
+// scrape returns the stats of the tracked hashes among infoHashes, an alias under the hash asked
+// for; none means all (by info hash).
 func (t *Tracker) scrape(infoHashes [][20]byte) map[[20]byte]Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -643,7 +671,7 @@ func (t *Tracker) scrape(infoHashes [][20]byte) map[[20]byte]Stats {
 		return out
 	}
 	for _, ih := range infoHashes {
-		if s, ok := t.swarms[ih]; ok {
+		if s, ok := t.swarms[t.canonicalLocked(ih)]; ok {
 			out[ih] = s.stats()
 		}
 	}

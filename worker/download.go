@@ -112,7 +112,7 @@ func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episod
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
 	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes,
-		Resume: true, NoSync: w.cfg.BootID != "", BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout})
+		Resume: true, NoSync: w.cfg.BootID != "", BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout, V2: w.cfg.Hybrid})
 	release()
 	if errors.Is(err, seedbox.ErrIdle) {
 		return fetched{}, fmt.Errorf("%w (fetch.enclosure_idle_timeout)", err)
@@ -146,6 +146,10 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 		return store.Publication{}, err
 	}
 	ih := mi.HashInfoBytes()
+	var ihV2 string
+	if v2, ok := seedbox.InfoHashV2(mi); ok {
+		ihV2 = hex.EncodeToString(v2[:])
+	}
 	relTorrent := filepath.Join("torrents", ih.HexString()+".torrent")
 	if err := os.MkdirAll(filepath.Join(w.cfg.DataDir, "torrents"), 0o755); err != nil {
 		return store.Publication{}, err
@@ -163,7 +167,7 @@ func (w *Worker) makeTorrent(ctx context.Context, e store.Episode, got fetched) 
 		return store.Publication{}, fmt.Errorf("seed: %w", err)
 	}
 	return store.Publication{
-		InfoHash: ih.HexString(), TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum, TorrentData: data,
+		InfoHash: ih.HexString(), InfoHashV2: ihV2, TorrentPath: relTorrent, TorrentSize: size, TorrentSHA256: sum, TorrentData: data,
 		Node:      w.cfg.NodeName,
 		MediaPath: got.rel, MediaSize: got.Size, SHA256: hex.EncodeToString(got.SHA256),
 		ETag: got.ETag, LastModified: got.LastModified, At: now, UnsyncedBoot: w.cfg.BootID,

@@ -184,9 +184,5 @@ func (w *Worker) track(ctx context.Context, t store.Torrent) error {
 	if w.tracker == nil {
 		return nil
 	}
-	ih, err := infoHash(t.InfoHash)
-	if err != nil {
-		return err
-	}
-	return w.tracker.Allow(ctx, ih, t.MediaSize)
+	return w.allowStored(ctx, t)
 }

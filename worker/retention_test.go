@@ -100,13 +100,19 @@ func newSeedingWorker(t *testing.T) (*Worker, store.Store, *seedbox.Seeder, stri
 // worker in OS boot boot. The caller closes the seeder.
 func startSeedingWorker(t *testing.T, dir string, st store.Store, boot string) (*Worker, *seedbox.Seeder) {
 	t.Helper()
+	return startSeedingWorkerFormat(t, dir, st, boot, false)
+}
+
+// startSeedingWorkerFormat is startSeedingWorker making hybrid torrents when hybrid is set.
+func startSeedingWorkerFormat(t *testing.T, dir string, st store.Store, boot string, hybrid bool) (*Worker, *seedbox.Seeder) {
+	t.Helper()
 	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0",
 		StateDir: filepath.Join(dir, "state"), DisableUTP: true}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}, BootID: boot},
+	w := New(Config{DataDir: dir, AnnounceList: [][]string{{"http://127.0.0.1:1/announce"}}, BootID: boot, Hybrid: hybrid},
 		st, Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, seeder, nil, slog.New(slog.DiscardHandler))
 	return w, seeder
 }

@@ -108,10 +108,11 @@ func parseTorrent(b []byte, t store.Torrent) (*metainfo.MetaInfo, []byte, string
 	return mi, b, ""
 }
 
-// rebuildTorrent hashes the media again and makes the torrent as makeTorrent did: the info
-// dictionary (name, source, length, piece length, pieces) comes from the file and the episode, so
-// the same bytes give the same info hash; the piece length and the name are the candidates that
-// match (torrentIdentities: today's names and the storage names of older torrents).
+// rebuildTorrent hashes the media again and makes the torrent as makeTorrent did, v1 or hybrid as
+// it was published: the info dictionary (name, source, length, piece length, pieces, v2 tree)
+// comes from the file and the episode, so the same bytes give the same info hash; the piece
+// length and the name are the candidates that match (torrentIdentities: today's names and the
+// storage names of older torrents).
 func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo.MetaInfo, error) {
 	media := filepath.Join(w.cfg.DataDir, t.MediaPath)
 	fi, err := os.Stat(media)
@@ -123,12 +124,18 @@ func (w *Worker) rebuildTorrent(ctx context.Context, t store.Torrent) (*metainfo
 	}
 	ids := torrentIdentities(t.MediaPath, t.EnclosureURL, t.Title)
 	for _, pl := range seedbox.PieceLengths(t.MediaSize) {
-		pieces, err := seedbox.HashFile(ctx, media, pl, 0)
+		d := seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl}
+		var err error
+		if t.InfoHashV2 != "" { // published hybrid: the v2 tree is part of the info dictionary
+			d.Pieces, d.Merkle, err = seedbox.HashFileV2(ctx, media, pl, 0)
+		} else {
+			d.Pieces, err = seedbox.HashFile(ctx, media, pl, 0)
+		}
 		if err != nil {
 			return nil, err
 		}
 		for _, id := range ids {
-			mi, err := seedbox.BuildMetaInfo(seedbox.Download{Path: media, Size: t.MediaSize, PieceLength: pl, Pieces: pieces},
+			mi, err := seedbox.BuildMetaInfo(d,
 				seedbox.MetaOptions{
 					Name:         id[0],
 					Source:       id[1],

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,12 +16,19 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store"
 )
 
 // A damaged .torrent is made again at start from the store and the media, byte for byte the
 // same, and seeded; when the media no longer matches either, the episode is downloaded again.
 func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
+	for _, hybrid := range []bool{false, true} {
+		t.Run(map[bool]string{false: "v1", true: "hybrid"}[hybrid], func(t *testing.T) { testRestoreRebuilds(t, hybrid) })
+	}
+}
+
+func testRestoreRebuilds(t *testing.T, hybrid bool) {
 	ctx := context.Background()
 	bodies := map[string]string{"/a.mp3": strings.Repeat("a", 900000), "/b.mp3": strings.Repeat("b", 700000)}
 	var srvURL string
@@ -48,7 +56,7 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 
 	dir := t.TempDir()
 	st := openTestStore(t, dir)
-	w, seeder := startSeedingWorker(t, dir, st, "")
+	w, seeder := startSeedingWorkerFormat(t, dir, st, "", hybrid)
 	f := Feed{Slug: "t", URL: srv.URL + "/feed.xml"}
 	if err := w.Poll(ctx, f); err != nil {
 		t.Fatal(err)
@@ -65,6 +73,14 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		original[tr.Key] = b
+		mi, err := metainfo.Load(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, isHybrid := seedbox.InfoHashV2(mi)
+		if isHybrid != hybrid || (hybrid && tr.InfoHashV2 != hex.EncodeToString(v2[:])) || (!hybrid && tr.InfoHashV2 != "") {
+			t.Fatalf("%s: hybrid %v, stored v2 hash %q; want hybrid %v", tr.Key, isHybrid, tr.InfoHashV2, hybrid)
+		}
 	}
 	if mi, _ := metainfo.Load(bytes.NewReader(original["guid:b"])); mi == nil {
 		t.Fatal("torrent b does not parse")
@@ -113,7 +129,7 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				w, seeder := startSeedingWorker(t, dir, st, "")
+				w, seeder := startSeedingWorkerFormat(t, dir, st, "", hybrid)
 				defer seeder.Close()
 				if err := w.Restore(ctx); err != nil {
 					t.Fatal(err)
@@ -141,7 +157,7 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 			b = tr
 		}
 	}
-	w, seeder = startSeedingWorker(t, dir, st, "")
+	w, seeder = startSeedingWorkerFormat(t, dir, st, "", hybrid)
 	if err := w.Restore(ctx); err != nil { // keeps copies of the sound files in the store
 		t.Fatal(err)
 	}
@@ -155,7 +171,7 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, b.TorrentPath), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, seeder = startSeedingWorker(t, dir, st, "")
+	w, seeder = startSeedingWorkerFormat(t, dir, st, "", hybrid)
 	if err := w.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +196,7 @@ func TestRestoreRebuildsDamagedTorrentFiles(t *testing.T) {
 	if err := os.WriteFile(media, []byte(strings.Repeat("x", 900000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, seeder = startSeedingWorker(t, dir, st, "")
+	w, seeder = startSeedingWorkerFormat(t, dir, st, "", hybrid)
 	defer seeder.Close()
 	if err := w.Restore(ctx); err != nil {
 		t.Fatal(err)

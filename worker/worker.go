@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,8 +77,9 @@ type Seeder interface {
 
 // Tracker is told about every torrent the gateway publishes.
 type Tracker interface {
-	// Allow tracks a torrent of length bytes (its size bounds how soon a download can complete).
-	Allow(ctx context.Context, infoHash [20]byte, length int64) error
+	// Allow tracks a torrent of length bytes (its size bounds how soon a download can complete),
+	// also under its aliases: a hybrid's truncated v2 info hash, which v2 clients announce.
+	Allow(ctx context.Context, infoHash [20]byte, length int64, aliases ...[20]byte) error
 	// Seeders lists a torrent's seeders, every node's included: where a replica comes from.
 	Seeders(infoHash [20]byte, max int) []netip.AddrPort
 }
@@ -109,6 +111,9 @@ type Config struct {
 	MaxItems          int   // a feed's newest items kept (fetch.max_items); 0 = all
 	MinFreeBytes      int64 // a download that would leave less free space in DataDir is not started
 	CreatedBy         string
+	// Hybrid makes new torrents hybrid v1+v2 (seedbox.torrent_format: hybrid), hashing the v2
+	// tree in the download's pass; false: v1. Published torrents keep their format.
+	Hybrid bool
 	// MaxPolls bounds feed polls running at once, overall and per origin
 	// host, so a thousand feeds starting together stay polite.
 	MaxPolls        int // default 16
@@ -373,11 +378,25 @@ func (w *Worker) allowEvicted(ctx context.Context, t store.Torrent) error {
 	if w.tracker == nil {
 		return nil
 	}
+	return w.allowStored(ctx, t)
+}
+
+// allowStored tells the tracker of t as the store knows it: its info hash, length and, for a
+// hybrid, the truncated v2 hash as an alias (its .torrent need not be here).
+func (w *Worker) allowStored(ctx context.Context, t store.Torrent) error {
 	ih, err := infoHash(t.InfoHash)
 	if err != nil {
 		return err
 	}
-	return w.tracker.Allow(ctx, ih, t.MediaSize)
+	var aliases [][20]byte
+	if t.InfoHashV2 != "" {
+		v2, err := hex.DecodeString(t.InfoHashV2)
+		if err != nil || len(v2) != 32 {
+			return fmt.Errorf("v2 info hash %q: not 64 hex characters", t.InfoHashV2)
+		}
+		aliases = append(aliases, [20]byte(v2[:20]))
+	}
+	return w.tracker.Allow(ctx, ih, t.MediaSize, aliases...)
 }
 
 func infoHash(hex string) (metainfo.Hash, error) {
@@ -390,7 +409,11 @@ func infoHash(hex string) (metainfo.Hash, error) {
 
 func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath string, trusted bool) error {
 	if w.tracker != nil {
-		if err := w.tracker.Allow(ctx, mi.HashInfoBytes(), torrentLength(mi)); err != nil {
+		var aliases [][20]byte
+		if v2, ok := seedbox.InfoHashV2(mi); ok {
+			aliases = append(aliases, [20]byte(v2[:20]))
+		}
+		if err := w.tracker.Allow(ctx, mi.HashInfoBytes(), torrentLength(mi), aliases...); err != nil {
 			return err
 		}
 	}

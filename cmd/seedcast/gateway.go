@@ -144,6 +144,7 @@ func workerConfig(cfg *config.Config) worker.Config {
 		MaxItems:          cfg.Fetch.MaxItems,
 		IdleTimeout:       cfg.EnclosureIdleTimeout(),
 		CreatedBy:         "Seedcast " + version,
+		Hybrid:            cfg.Seedbox.Hybrid(),
 		BootID:            bootID(),
 		NodeName:          cfg.Node.Name,
 		LeaseTTL:          cfg.NodeTimeout(),

@@ -15,7 +15,7 @@ import (
 	"github.com/seedcast/seedcast/seedbox"
 )
 
-const torrentUsage = `usage: seedcast torrent create FILE [-o out.torrent] [-webseed URL]... [-announce URL]... [-piece-length N]
+const torrentUsage = `usage: seedcast torrent create FILE [-o out.torrent] [-webseed URL]... [-announce URL]... [-piece-length N] [-format hybrid|v1]
 `
 
 // listFlag collects a repeatable string flag.
@@ -33,8 +33,8 @@ func cmdTorrent(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return cmdTorrentCreate(ctx, args[1:], stdout, stderr)
 }
 
-// cmdTorrentCreate makes a single-file v1 .torrent of a local file, hashing its pieces on every
-// core, for podcasters who host their files themselves.
+// cmdTorrentCreate makes a single-file .torrent (hybrid v1+v2 or v1) of a local file, hashing
+// its pieces on every core, for podcasters who host their files themselves.
 func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("torrent create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,6 +42,7 @@ func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	var (
 		out       = fs.String("o", "", "output path (default: the file's base name + .torrent, in the current directory)")
 		pieceLen  = fs.String("piece-length", "", "piece length in bytes, a power of two from 16K to 16M; K and M suffixes allowed (default: chosen from the size)")
+		format    = fs.String("format", "hybrid", "hybrid (BitTorrent v1 and v2, BEP 52) or v1")
 		webseeds  listFlag
 		announces listFlag
 	)
@@ -85,12 +86,20 @@ func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 			return errors.New("empty URL in -webseed or -announce")
 		}
 	}
+	if *format != "hybrid" && *format != "v1" {
+		return fmt.Errorf("-format %q: want hybrid or v1", *format)
+	}
 	outPath := *out
 	if outPath == "" {
 		outPath = filepath.Base(path) + ".torrent"
 	}
 
-	pieces, err := seedbox.HashFile(ctx, path, pl, 0)
+	d := seedbox.Download{Path: path, Size: fi.Size(), PieceLength: pl}
+	if *format == "hybrid" {
+		d.Pieces, d.Merkle, err = seedbox.HashFileV2(ctx, path, pl, 0)
+	} else {
+		d.Pieces, err = seedbox.HashFile(ctx, path, pl, 0)
+	}
 	if err != nil {
 		return err
 	}
@@ -98,8 +107,7 @@ func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	for _, a := range announces {
 		tiers = append(tiers, []string{a})
 	}
-	mi, err := seedbox.BuildMetaInfo(
-		seedbox.Download{Path: path, Size: fi.Size(), PieceLength: pl, Pieces: pieces},
+	mi, err := seedbox.BuildMetaInfo(d,
 		seedbox.MetaOptions{
 			AnnounceList: tiers,
 			WebSeeds:     webseeds,
@@ -116,8 +124,15 @@ func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("torrent: reading back info: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s\ninfo_hash %s\npieces %d x %d bytes\n%s\n",
-		outPath, mi.HashInfoBytes().HexString(), info.NumPieces(), pl, mi.Magnet(nil, &info).String())
+	magnet, err := mi.MagnetV2() // btih, and btmh for a hybrid
+	if err != nil {
+		return fmt.Errorf("torrent: magnet: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s\ninfo_hash %s\n", outPath, mi.HashInfoBytes().HexString())
+	if v2, ok := seedbox.InfoHashV2(mi); ok {
+		fmt.Fprintf(stdout, "info_hash_v2 %x\n", v2)
+	}
+	fmt.Fprintf(stdout, "pieces %d x %d bytes\n%s\n", info.NumPieces(), pl, magnet.String())
 	return nil
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -101,6 +103,23 @@ func TestTorrentCreateMatchesMktorrent(t *testing.T) {
 	if ih := mi.HashInfoBytes().HexString(); !strings.Contains(stdout, ih) || !strings.Contains(stdout, "magnet:?xt=urn:btih:"+ih) {
 		t.Errorf("stdout lacks info hash %s or magnet:\n%s", ih, stdout)
 	}
+	// Hybrid by default: the v2 hash is printed and in the magnet as btmh.
+	v2 := sha256.Sum256(mi.InfoBytes)
+	if !info.HasV2() || !strings.Contains(stdout, "info_hash_v2 "+hex.EncodeToString(v2[:])) ||
+		!strings.Contains(stdout, "xt=urn:btmh:1220"+hex.EncodeToString(v2[:])) {
+		t.Errorf("not a hybrid with its v2 hash printed and in the magnet:\n%s", stdout)
+	}
+
+	// -format v1 is mktorrent's torrent exactly: the same info dictionary, so the same hash.
+	v1 := filepath.Join(dir, "v1.torrent")
+	if code, stdout, stderr = runCmd(t, "torrent", "create", file, "-o", v1, "-piece-length", "256K", "-format", "v1"); code != 0 {
+		t.Fatalf("-format v1: exit %d: %s", code, stderr)
+	}
+	miV1, infoV1 := loadInfo(t, v1)
+	miMk, _ := loadInfo(t, theirs)
+	if infoV1.HasV2() || miV1.HashInfoBytes() != miMk.HashInfoBytes() || strings.Contains(stdout, "btmh") {
+		t.Errorf("-format v1: info hash %s, mktorrent's %s:\n%s", miV1.HashInfoBytes(), miMk.HashInfoBytes(), stdout)
+	}
 }
 
 // TestTorrentCreateMatchesTransmission checks the default piece length path against
@@ -150,6 +169,7 @@ func TestTorrentCreateRefuses(t *testing.T) {
 		{"torrent", "create", file, "-o", out, "-piece-length", "300K"},
 		{"torrent", "create", file, "-o", out, "-piece-length", "-1M"},
 		{"torrent", "create", file, "-o", out, "-announce", ""},
+		{"torrent", "create", file, "-o", out, "-format", "v2"},
 		{"torrent", "create", file, "-o", filepath.Join(dir, "no", "such", "dir.torrent")},
 	} {
 		if code, _, _ := runCmd(t, args...); code == 0 {

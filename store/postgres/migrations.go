@@ -121,4 +121,7 @@ var migrations = []string{
 	`ALTER TABLE episodes ADD COLUMN made_by TEXT NOT NULL DEFAULT '';`,
 	// The directory's full-text search (see search.go).
 	searchIndex,
+	// info_hash_v2 is a hybrid torrent's v2 info hash (64 hex), for btmh magnets and the tracker's
+	// alias of it; '' for a v1 torrent.
+	`ALTER TABLE episodes ADD COLUMN info_hash_v2 TEXT NOT NULL DEFAULT '';`,
 }

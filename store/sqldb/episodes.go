@@ -17,7 +17,7 @@ func scanEpisode(row scanner) (store.Episode, error) {
 		&e.Description, &e.Content, &e.Author, &pub, &e.Extra, &e.EnclosureURL, &e.EnclosureType,
 		&e.EnclosureLength, &e.State, &e.Error, &e.InfoHash, &e.TorrentPath, &e.TorrentSize,
 		&e.MediaPath, &e.MediaSize, &e.SHA256, &pubAt, &seen, &e.ItemKey, &e.EnclosureIndex, &evicted,
-		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted, &e.TorrentSHA256)
+		&e.MediaETag, &e.MediaLastModified, &e.EnclosureAttrs, &unlisted, &e.TorrentSHA256, &e.InfoHashV2)
 	e.Published, e.PublishedAt, e.SeenAt = fromUnix(pub), fromUnix(pubAt), fromUnix(seen)
 	e.EvictedAt, e.UnlistedAt = fromUnix(evicted), fromUnix(unlisted)
 	return e, err
@@ -102,8 +102,9 @@ func (s *DB) Publish(ctx context.Context, slug, key string, p store.Publication)
 		res, err := tx.ExecContext(ctx, `UPDATE episodes SET state='`+store.StatePublished+`', error='', info_hash=$1,
 			torrent_path=$2, torrent_size=$3, media_path=$4, media_size=$5, sha256=$6, published_at=$7,
 			media_etag=$8, media_last_modified=$9, evicted_at=0, unsynced_boot=$10, torrent_sha256=$11,
-			made_by=$14 WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
-			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key, p.Node)
+			made_by=$14, info_hash_v2=$15 WHERE feed_slug=$12 AND key=$13`, p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath,
+			p.MediaSize, p.SHA256, unix(p.At), p.ETag, p.LastModified, p.UnsyncedBoot, p.TorrentSHA256, slug, key, p.Node,
+			p.InfoHashV2)
 		if err != nil {
 			return fmt.Errorf("store: publish %s/%s: %w", slug, key, err)
 		}
@@ -196,10 +197,10 @@ func (s *DB) Replace(ctx context.Context, slug, key, enclosureURL, enclosureType
 			{`UPDATE episodes SET state='` + store.StatePublished + `', error='', info_hash=$1, torrent_path=$2, torrent_size=$3,
 				media_path=$4, media_size=$5, sha256=$6, published_at=$7, media_etag=$8, media_last_modified=$9,
 				evicted_at=0, unsynced_boot=$10, enclosure_url=$11, enclosure_type=$12, enclosure_length=$13,
-				torrent_sha256=$14, made_by=$17 WHERE feed_slug=$15 AND key=$16`,
+				torrent_sha256=$14, made_by=$17, info_hash_v2=$18 WHERE feed_slug=$15 AND key=$16`,
 				[]any{p.InfoHash, p.TorrentPath, p.TorrentSize, p.MediaPath, p.MediaSize, p.SHA256, unix(p.At),
 					p.ETag, p.LastModified, p.UnsyncedBoot, enclosureURL, enclosureType, enclosureLength,
-					p.TorrentSHA256, slug, key, p.Node}},
+					p.TorrentSHA256, slug, key, p.Node, p.InfoHashV2}},
 		}
 		for _, st := range steps {
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
@@ -301,7 +302,7 @@ func (s *DB) Fail(ctx context.Context, slug, key, msg string) error {
 func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT feed_slug, key, info_hash, torrent_path, torrent_size,
 		torrent_sha256, media_path, media_size, enclosure_url, title, published_at, evicted_at != 0, unsynced_boot,
-		made_by, EXISTS (SELECT 1 FROM torrent_files f WHERE f.info_hash = episodes.info_hash)
+		made_by, EXISTS (SELECT 1 FROM torrent_files f WHERE f.info_hash = episodes.info_hash), info_hash_v2
 		FROM episodes WHERE state IN ('`+store.StatePublished+`', '`+store.StateSuperseded+`') AND info_hash != ''
 		ORDER BY feed_slug, position`)
 	if err != nil {
@@ -313,7 +314,7 @@ func (s *DB) Torrents(ctx context.Context) ([]store.Torrent, error) {
 		var t store.Torrent
 		var published int64
 		if err := rows.Scan(&t.FeedSlug, &t.Key, &t.InfoHash, &t.TorrentPath, &t.TorrentSize, &t.TorrentSHA256, &t.MediaPath,
-			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot, &t.MadeBy, &t.Kept); err != nil {
+			&t.MediaSize, &t.EnclosureURL, &t.Title, &published, &t.Evicted, &t.UnsyncedBoot, &t.MadeBy, &t.Kept, &t.InfoHashV2); err != nil {
 			return nil, fmt.Errorf("store: torrents: %w", err)
 		}
 		t.PublishedAt = fromUnix(published)

@@ -257,7 +257,7 @@ const episodeCols = `feed_slug, key, position, guid, guid_is_permalink, title, l
 	content, author, published, extra, enclosure_url, enclosure_type, enclosure_length, state, error,
 	info_hash, torrent_path, torrent_size, media_path, media_size, sha256, published_at, seen_at,
 	item_key, enclosure_index, evicted_at, media_etag, media_last_modified, enclosure_attrs, unlisted_at,
-	torrent_sha256`
+	torrent_sha256, info_hash_v2`
 
 // FeedVersion is a number that changes whenever what the feed's output shows changes;
 // ErrNotFound for an unknown slug. It is one indexed read, asked on every feed request, so that

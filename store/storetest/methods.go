@@ -68,12 +68,13 @@ func testEpisodeUpkeep(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	const ih = "0123456789abcdef0123456789abcdef01234567"
-	err := s.Publish(ctx, "show", "guid:a", store.Publication{InfoHash: ih, TorrentPath: "torrents/a.torrent",
+	const ihV2 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	err := s.Publish(ctx, "show", "guid:a", store.Publication{InfoHash: ih, InfoHashV2: ihV2, TorrentPath: "torrents/a.torrent",
 		TorrentSize: 100, MediaPath: "media/show/a.mp3", MediaSize: 10, At: t0, UnsyncedBoot: "boot-1", Node: "node-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, err := s.EpisodeByInfoHash(ctx, ih); err != nil || e.Key != "guid:a" || e.State != store.StatePublished {
+	if e, err := s.EpisodeByInfoHash(ctx, ih); err != nil || e.Key != "guid:a" || e.State != store.StatePublished || e.InfoHashV2 != ihV2 {
 		t.Fatalf("by info hash = %+v, %v", e, err)
 	}
 	if _, err := s.EpisodeByInfoHash(ctx, "1"+ih[1:]); !errors.Is(err, store.ErrNotFound) {
@@ -93,7 +94,7 @@ func testEpisodeUpkeep(t *testing.T, open Opener) {
 		}
 		return ts[0]
 	}
-	if tr := torrent(); tr.UnsyncedBoot != "boot-1" || tr.MadeBy != "node-a" || tr.Evicted || tr.Title != "A" || tr.EnclosureURL != "http://example.com/a.mp3" || !tr.PublishedAt.Equal(t0) {
+	if tr := torrent(); tr.UnsyncedBoot != "boot-1" || tr.MadeBy != "node-a" || tr.InfoHashV2 != ihV2 || tr.Evicted || tr.Title != "A" || tr.EnclosureURL != "http://example.com/a.mp3" || !tr.PublishedAt.Equal(t0) {
 		t.Fatalf("torrent = %+v", tr)
 	}
 	if err := s.MarkSynced(ctx, "show", "guid:a"); err != nil {
