@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent/metainfo"
 	"github.com/chromedp/chromedp"
 )
 
@@ -274,50 +275,61 @@ func waitPlayer(t *testing.T, tab context.Context, cond, what string) {
 	}
 }
 
-// TestEpisodePagePlays: the gateway's own episode page and embed player, as a listener opens
-// them: with the origin's media off and nothing but the page, the player gets the episode
-// from the seeder over WebRTC and verifies it against the store's SHA-256. Two browsers at
-// one address with one client are one listener that day: the tracker counts one download.
+// TestEpisodePagePlays: the gateway's own episode pages and embed player, as a listener opens
+// them: with the origin's media off and nothing but the page, the player gets each fixture
+// episode from the seeder over WebRTC and verifies it against the store's SHA-256. Two browsers
+// at one address with one client are one listener that day: the tracker counts one download of
+// the episode both played, and one of each other episode.
 func TestEpisodePagePlays(t *testing.T) {
 	if !inPrivateNetwork(t) {
 		return
 	}
 	requireTool(t, "/usr/bin/chromium", "--version")
-	o := newOrigin(t, 1, 3<<20)
+	o := newOrigin(t, 3, 2<<20)
 	g := newGateway(t, feedEntry{"show", o.feedURL()})
 	g.start()
-	feed := g.waitPublished("show", 1, 60*time.Second)
+	feed := g.waitPublished("show", len(o.episodes), 60*time.Second)
 	o.serveMedia.Store(false)
-	mi := fetchTorrent(t, torrentURLs(feed)[o.episodes[0].GUID])
-	ih := mi.HashInfoBytes().HexString()
-	for _, path := range []string{"/podcasts/show/" + ih, "/embed/show/" + ih} {
-		tab := browser(t)
-		if err := chromedp.Do(tab, chromedp.Navigate(g.baseURL()+path)); err != nil {
-			t.Fatal(err)
+	urls := torrentURLs(feed)
+	var hashes []metainfo.Hash
+	for i, ep := range o.episodes {
+		ih := fetchTorrent(t, urls[ep.GUID]).HashInfoBytes()
+		hashes = append(hashes, ih)
+		paths := []string{"/podcasts/show/" + ih.HexString()}
+		if i == 0 {
+			paths = append(paths, "/embed/show/"+ih.HexString())
 		}
-		waitPlayer(t, tab, `el.dataset.verified === "true"`, path+" to play and verify the episode")
-		st, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector(".player-status").textContent`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %s", path, st)
-		if *updateDocs && strings.HasPrefix(path, "/podcasts/") {
-			shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		for _, path := range paths {
+			tab := browser(t)
+			if err := chromedp.Do(tab, chromedp.Navigate(g.baseURL()+path)); err != nil {
+				t.Fatal(err)
+			}
+			waitPlayer(t, tab, `el.dataset.verified === "true"`, path+" to play and verify the episode")
+			st, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector(".player-status").textContent`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile("../docs/player.png", shot, 0o644); err != nil {
-				t.Fatal(err)
+			t.Logf("%s: %s", path, st)
+			if *updateDocs && i == 0 && strings.HasPrefix(path, "/podcasts/") {
+				shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile("../docs/player.png", shot, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
-	waitFor(t, 30*time.Second, "the tracker to count the listener once", func() error {
-		_, _, downloaded, err := g.scrape(mi.HashInfoBytes())
-		if err != nil {
-			return err
-		}
-		if downloaded != 1 {
-			return fmt.Errorf("downloaded = %d, want 1", downloaded)
+	waitFor(t, 30*time.Second, "the tracker to count the listener once per episode", func() error {
+		for _, ih := range hashes {
+			_, _, downloaded, err := g.scrape(ih)
+			if err != nil {
+				return err
+			}
+			if downloaded != 1 {
+				return fmt.Errorf("%s: downloaded = %d, want 1", ih.HexString(), downloaded)
+			}
 		}
 		return nil
 	})
