@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"time"
@@ -159,6 +160,16 @@ func decodeEvents(payload string) (origin [meshIDLen]byte, evs []peerEvent, err 
 	return origin, evs, nil
 }
 
+// completionCount is infoHash's count in the store (0 without one).
+func (t *Tracker) completionCount(infoHash [20]byte) (int64, error) {
+	if t.store == nil {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	return t.store.CompletionCount(ctx, hex.EncodeToString(infoHash[:]))
+}
+
 // ApplyMesh applies another node's payload to the swarms; this node's own come back and are
 // skipped. A remote change never overrides what binds a peer: a peer_id keeps the address that
 // first announced it.
@@ -175,11 +186,20 @@ func (t *Tracker) ApplyMesh(payload string) {
 	cutoff := now.Add(-t.cfg.PeerTTL)
 	var allow []peerEvent
 	defer func() {
-		// Outside the lock: Allow reads the torrent's count from the store.
+		// Outside the lock: the torrent's count comes from the store. Its swarm exists already
+		// (announces to it are answered at once); a completion counted meanwhile is in the store
+		// too, so the larger of the two is the count.
 		for _, e := range allow {
-			if err := t.Allow(context.Background(), e.infoHash, e.startedAt.UnixNano()); err != nil {
-				t.log.Warn("tracker: tracking a torrent another node published", "err", err)
+			count, err := t.completionCount(e.infoHash)
+			if err != nil {
+				t.log.Warn("tracker: the count of a torrent another node published", "err", err)
+				continue
 			}
+			t.mu.Lock()
+			if s, ok := t.swarms[e.infoHash]; ok {
+				s.downloaded = max(s.downloaded, count)
+			}
+			t.mu.Unlock()
 		}
 	}()
 	t.mu.Lock()
@@ -188,6 +208,7 @@ func (t *Tracker) ApplyMesh(payload string) {
 		s, ok := t.swarms[e.infoHash]
 		if e.flags&evAllow != 0 {
 			if !ok && len(allow) < 1000 {
+				t.swarms[e.infoHash] = newSwarm(0, e.startedAt.UnixNano())
 				allow = append(allow, e)
 			}
 			continue

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/seedcast/seedcast/store/postgres"
 	"github.com/seedcast/seedcast/store/postgres/pgtest"
+	"github.com/seedcast/seedcast/store/sqldb"
 )
 
 // Two nodes' trackers on one PostgreSQL, sharing their swarms over the mesh: a peer announced
@@ -200,3 +202,69 @@ func TestMeshSendsChangesNotRepeats(t *testing.T) {
 type meshFunc func(context.Context, string) error
 
 func (f meshFunc) Publish(ctx context.Context, payload string) error { return f(ctx, payload) }
+
+// A torrent one node starts tracking is tracked by the others at once, not at the next flush:
+// a seeder announces through the balancer right after publishing, to any node, and a refused
+// announce is retried only a minute later. Node A here never flushes (no Run), so only the
+// immediate path can reach B; B takes the torrent's count from the store.
+func TestMeshAllowReachesOtherNodesAtOnce(t *testing.T) {
+	srv, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("SEEDCAST_REQUIRE_PEERS") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	dsn := srv.NewDatabase(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func() (*sqldb.DB, *postgres.Mesh) {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		mesh, err := postgres.NewMesh(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mesh.Close() })
+		return st, mesh
+	}
+	stA, meshA := open()
+	a := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40}, stA, testLogger(t).With("node", "a"), nil)
+	a.SetMesh(meshA)
+	stB, meshB := open()
+	b := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40}, stB, testLogger(t).With("node", "b"), nil)
+	b.SetMesh(meshB)
+	go postgres.ListenMesh(ctx, dsn, b.ApplyMesh, testLogger(t))
+
+	// A completion already in the store (as after a node's restart) is B's count.
+	ih := [20]byte{9, 9, 9}
+	if _, err := stA.RecordCompletion(ctx, hex.EncodeToString(ih[:]), "listener-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// B's listener starts in the background: allow fresh torrents until one reaches B.
+	waitUntil(t, 30*time.Second, "B to track a torrent A just allowed", func() error {
+		probe := [20]byte{1, byte(time.Now().UnixNano())}
+		if err := a.Allow(ctx, probe, 1000); err != nil {
+			return err
+		}
+		if _, ok := b.Stats(probe); !ok {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err := a.Allow(ctx, ih, 1000); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "B to track the torrent with the store's count", func() error {
+		s, ok := b.Stats(ih)
+		if !ok || s.Downloaded != 1 {
+			return fmt.Errorf("B: %+v, tracked %v", s, ok)
+		}
+		return nil
+	})
+	mustAnn(t, b, ih, rawID("-qB4650-seederseeder"), "127.0.5.9", 0, eventStarted)
+}

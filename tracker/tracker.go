@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -100,6 +101,9 @@ type Store interface {
 
 // Stats is what a scrape reports for one torrent.
 type Stats struct{ Complete, Incomplete, Downloaded int64 }
+
+// unknownRetry is the interval a cluster node gives for a torrent it does not track (yet).
+const unknownRetry = 5 * time.Second
 
 // storeTimeout bounds one store call made on behalf of a client request.
 const storeTimeout = 5 * time.Second
@@ -200,12 +204,19 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64, al
 		}
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.swarms[infoHash]; !ok {
+	_, had := t.swarms[infoHash]
+	if !had {
 		t.swarms[infoHash] = newSwarm(count, length)
-		if t.mesh != nil {
-			// The other nodes track it at once, not at their next reconcile.
-			t.pushLocked(peerEvent{infoHash: infoHash, flags: evAllow, startedAt: time.Unix(0, length), at: t.now()})
+	}
+	t.mu.Unlock()
+	if !had && t.mesh != nil {
+		// The other nodes track it at once, not at their next reconcile or the next flush: the
+		// seeder announces through the balancer right after this, to any node, and a refused
+		// announce is retried only a minute later.
+		e := peerEvent{infoHash: infoHash, flags: evAllow, startedAt: time.Unix(0, length), at: t.now()}
+		if err := t.mesh.Publish(ctx, t.encode([]peerEvent{e})); err != nil {
+			t.log.Warn("tracker: telling the other nodes of a new torrent; they learn it at their next reconcile",
+				"info_hash", hex.EncodeToString(infoHash[:]), "err", err)
 		}
 	}
 	return nil
@@ -421,6 +432,12 @@ func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceRe
 	t.mu.Unlock()
 	now := t.now()
 	completed, err := t.updatePeer(req, now)
+	if errors.Is(err, errUnknownInfoHash) && t.mesh != nil && !req.ws {
+		// In a cluster a torrent just published on another node may not have reached this one
+		// yet, and a client retries a refused announce only after a minute or more: answer
+		// empty (nothing is stored) and ask for the next announce soon.
+		return announceResponse{interval: min(t.cfg.AnnounceInterval, unknownRetry)}, nil
+	}
 	if err != nil {
 		return announceResponse{}, err
 	}
