@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,10 @@ type Item struct {
 	Published                                 time.Time // zero if absent
 
 	// Extra holds the item's itunes:* and podcast:* elements except
-	// podcast:alternateEnclosure, like Feed.Extra.
-	Extra      string
+	// podcast:alternateEnclosure and atom:link rel="enclosure", like Feed.Extra.
+	Extra string
+	// Enclosures are the item's <enclosure>s, then its atom:link
+	// rel="enclosure"s (an Atom entry's link rel="enclosure"s), then its renditions.
 	Enclosures []Enclosure
 	// RenditionAttrs maps the URL of an enclosure that came from a
 	// podcast:alternateEnclosure to its descriptive attributes (bitrate,
@@ -171,6 +174,16 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 			Type:   cleanText(strings.TrimSpace(ge.Type)),
 			Length: parseLength(ge.Length),
 		})
+	}
+	if si != nil {
+		// Before the key: an item whose only media is an atom:link is
+		// identified by it as by an <enclosure>. A URL already given as an
+		// <enclosure> is not listed twice.
+		for _, e := range si.atomEncs {
+			if !slices.ContainsFunc(it.Enclosures, func(o Enclosure) bool { return o.URL == e.URL }) {
+				it.Enclosures = append(it.Enclosures, e)
+			}
+		}
 	}
 	it.Key = EpisodeKey(it.GUID, primaryEnclosure(it.Enclosures), it.Title, it.Published)
 	if si != nil {

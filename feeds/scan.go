@@ -102,6 +102,7 @@ type itemScan struct {
 	guidLink     bool
 	encBases     []string
 	renditions   []Enclosure       // podcast:alternateEnclosure of the item, each to become a torrent
+	atomEncs     []Enclosure       // atom:link rel="enclosure" of an RSS item (Podlove writes these)
 	renditionAt  map[string]string // rendition URL -> its descriptive attributes, encoded
 	itunesAuthor string
 	itunesImage  string
@@ -286,8 +287,20 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			return
 		}
 	case "atom:link":
-		if isChannel && strings.EqualFold(strings.TrimSpace(c.rootAttr("rel")), "self") {
+		rel := strings.TrimSpace(c.rootAttr("rel"))
+		if isChannel && strings.EqualFold(rel, "self") {
 			return // the publisher writes its own, pointing at the gateway
+		}
+		// An item's Atom-style enclosure is media like <enclosure> (feedparser
+		// and Bitlove read it so): it becomes an enclosure, and the publisher
+		// writes an <enclosure> for it instead of copying the link.
+		if href := strings.TrimSpace(c.rootAttr("href")); !isChannel && strings.EqualFold(rel, "enclosure") && href != "" {
+			owner.atomEncs = append(owner.atomEncs, Enclosure{
+				URL:    cleanText(resolve(owner.base, href)),
+				Type:   cleanText(strings.TrimSpace(c.rootAttr("type"))),
+				Length: parseLength(c.rootAttr("length")),
+			})
+			return
 		}
 	case "content:encoded":
 		if !isChannel {
