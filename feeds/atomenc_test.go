@@ -146,3 +146,22 @@ func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
 	return readFixture(t, filepath.Join("..", "..", "feeds", "testdata", "atomenc", name))
 }
+
+// A link repeated many times (a hostile or broken feed) is still one enclosure.
+func TestParseAtomEnclosureRepeated(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>R</title><item><guid>r</guid>` +
+		`<enclosure url="https://example.org/r.mp3" type="audio/mpeg" length="10"/>`)
+	for range 20000 {
+		b.WriteString(`<atom:link rel="enclosure" type="audio/mpeg" href="https://example.org/r.mp3"/>`)
+	}
+	b.WriteString(`<atom:link rel="enclosure" type="audio/ogg" href="https://example.org/r.ogg"/></item></channel></rss>`)
+	f, err := Parse([]byte(b.String()), atomEncURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Enclosure{{"https://example.org/r.mp3", "audio/mpeg", 10}, {"https://example.org/r.ogg", "audio/ogg", 0}}
+	if len(f.Items) != 1 || !slices.Equal(f.Items[0].Enclosures, want) {
+		t.Fatalf("items %+v, want one with %v", f.Items, want)
+	}
+}

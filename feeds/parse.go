@@ -3,7 +3,6 @@ package feeds
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -179,8 +178,14 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 		// Before the key: an item whose only media is an atom:link is
 		// identified by it as by an <enclosure>. A URL already given as an
 		// <enclosure> is not listed twice.
+		// A set, not a scan per link: a hostile feed may list thousands.
+		have := make(map[string]bool, len(it.Enclosures)+len(si.atomEncs))
+		for _, e := range it.Enclosures {
+			have[e.URL] = true
+		}
 		for _, e := range si.atomEncs {
-			if !slices.ContainsFunc(it.Enclosures, func(o Enclosure) bool { return o.URL == e.URL }) {
+			if !have[e.URL] {
+				have[e.URL] = true
 				it.Enclosures = append(it.Enclosures, e)
 			}
 		}
