@@ -36,9 +36,12 @@ func TestParseAtomEnclosures(t *testing.T) {
 		},
 		{file: "entries.atom",
 			items: [][]enc{
-				{{"https://example.org/media/atom1.mp3", "audio/mpeg", 3456789}},
+				// A link's own xml:base counts; rel="Enclosure" is one too.
+				{{"https://example.org/media/atom1.mp3", "audio/mpeg", 3456789},
+					{"https://cdn.example.org/one/atom1.m4a", "audio/mp4", 4567890}},
 				{{"https://example.org/atom/media/atom2.ogg", "audio/ogg", 0},
-					{"https://example.org/media/atom2.mp3", "audio/mpeg", 0}},
+					{"https://example.org/media/atom2.mp3", "audio/mpeg", 0},
+					{"https://cdn.example.org/two/atom2.opus", "audio/opus", 77}},
 				nil,
 			},
 			keys: []string{"guid:urn:uuid:4b3a1c2e-0000-4000-8000-000000000002",

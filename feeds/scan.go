@@ -102,7 +102,7 @@ type itemScan struct {
 	guidLink     bool
 	encBases     []string
 	renditions   []Enclosure       // podcast:alternateEnclosure of the item, each to become a torrent
-	atomEncs     []Enclosure       // atom:link rel="enclosure" of an RSS item (Podlove writes these)
+	atomEncs     []Enclosure       // atom:link rel="enclosure" of an RSS item (Podlove writes these), or an Atom entry's link gofeed misses
 	renditionAt  map[string]string // rendition URL -> its descriptive attributes, encoded
 	itunesAuthor string
 	itunesImage  string
@@ -212,6 +212,8 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				}
 			case parent.role == roleItem && t.Name.Space == parent.space && strings.EqualFold(local, "enclosure"):
 				owner.encBases = append(owner.encBases, base)
+			case atomDoc && core && parent.role == roleItem && strings.EqualFold(local, "link"):
+				owner.atomEntryLink(t, base)
 			case (parent.role == roleChannel || parent.role == roleItem) && isNCName(local) &&
 				!(core && (atomDoc || replaced(parent.role == roleItem, local))):
 				capt = newCapture(t, parent.space)
@@ -243,6 +245,39 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				capt.text(t)
 			}
 		}
+	}
+}
+
+// atomEntryLink notes an Atom entry's link. gofeed makes an enclosure of
+// each rel="enclosure" exactly, resolved here against the link's own
+// xml:base; one written "Enclosure" or with spaces (feedparser takes those
+// too) is added by Parse.
+func (it *itemScan) atomEntryLink(t xml.StartElement, base string) {
+	var rel, href, typ, length string
+	for _, a := range t.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		switch a.Name.Local {
+		case "rel":
+			rel = a.Value
+		case "href":
+			href = strings.TrimSpace(a.Value)
+		case "type":
+			typ = a.Value
+		case "length":
+			length = a.Value
+		}
+	}
+	switch {
+	case rel == "enclosure":
+		it.encBases = append(it.encBases, base)
+	case strings.EqualFold(strings.TrimSpace(rel), "enclosure") && href != "":
+		it.atomEncs = append(it.atomEncs, Enclosure{
+			URL:    cleanText(resolve(base, href)),
+			Type:   cleanText(strings.TrimSpace(typ)),
+			Length: parseLength(length),
+		})
 	}
 }
 

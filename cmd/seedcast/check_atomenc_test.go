@@ -23,8 +23,8 @@ func TestCheckAtomStyleEnclosures(t *testing.T) {
 			{"https://example.org/media/pl003.mp4"},
 			nil}},
 		{"entries.atom", [][]string{
-			{"https://example.org/media/atom1.mp3"},
-			{"https://example.org/atom/media/atom2.ogg", "https://example.org/media/atom2.mp3"},
+			{"https://example.org/media/atom1.mp3", "https://cdn.example.org/one/atom1.m4a"},
+			{"https://example.org/atom/media/atom2.ogg", "https://example.org/media/atom2.mp3", "https://cdn.example.org/two/atom2.opus"},
 			nil}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
