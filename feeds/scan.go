@@ -248,10 +248,9 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 	}
 }
 
-// atomEntryLink notes an Atom entry's link. gofeed makes an enclosure of
-// each rel="enclosure" exactly, resolved here against the link's own
-// xml:base; one written "Enclosure" or with spaces (feedparser takes those
-// too) is added by Parse.
+// atomEntryLink notes an Atom entry's enclosure link that gofeed misses:
+// gofeed takes rel="enclosure" exactly (resolving xml:base itself), and
+// feedparser also takes "Enclosure" and the like.
 func (it *itemScan) atomEntryLink(t xml.StartElement, base string) {
 	var rel, href, typ, length string
 	for _, a := range t.Attr {
@@ -269,10 +268,7 @@ func (it *itemScan) atomEntryLink(t xml.StartElement, base string) {
 			length = a.Value
 		}
 	}
-	switch {
-	case rel == "enclosure":
-		it.encBases = append(it.encBases, base)
-	case strings.EqualFold(strings.TrimSpace(rel), "enclosure") && href != "":
+	if rel != "enclosure" && strings.EqualFold(rel, "enclosure") && href != "" {
 		it.atomEncs = append(it.atomEncs, Enclosure{
 			URL:    cleanText(resolve(base, href)),
 			Type:   cleanText(strings.TrimSpace(typ)),
@@ -322,13 +318,14 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			return
 		}
 	case "atom:link":
-		rel := strings.TrimSpace(c.rootAttr("rel"))
-		if isChannel && strings.EqualFold(rel, "self") {
+		rel := c.rootAttr("rel")
+		if isChannel && strings.EqualFold(strings.TrimSpace(rel), "self") {
 			return // the publisher writes its own, pointing at the gateway
 		}
 		// An item's Atom-style enclosure is media like <enclosure> (feedparser
-		// and Bitlove read it so): it becomes an enclosure, and the publisher
-		// writes an <enclosure> for it instead of copying the link.
+		// and Bitlove read it so; like feedparser, rel in any case but not
+		// padded): it becomes an enclosure, and the publisher writes an
+		// <enclosure> for it instead of copying the link.
 		if href := strings.TrimSpace(c.rootAttr("href")); !isChannel && strings.EqualFold(rel, "enclosure") && href != "" {
 			owner.atomEncs = append(owner.atomEncs, Enclosure{
 				URL:    cleanText(resolve(owner.base, href)),

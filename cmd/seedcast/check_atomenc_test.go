@@ -20,7 +20,7 @@ func TestCheckAtomStyleEnclosures(t *testing.T) {
 		{"podlove.rss", [][]string{
 			{"https://example.org/media/pl001.mp3", "file://{dir}/media/pl001.opus"},
 			{"https://example.org/media/pl002.mp3"},
-			{"https://example.org/media/pl003.mp4"},
+			{"https://example.org/media/pl003.mp4", "https://example.org/media/pl003.webm"},
 			nil}},
 		{"entries.atom", [][]string{
 			{"https://example.org/media/atom1.mp3", "https://cdn.example.org/one/atom1.m4a"},
