@@ -22,6 +22,8 @@ func TestParseAtomEnclosures(t *testing.T) {
 		items [][]enc
 		keys  []string
 		extra []string // per item: a substring Extra must keep ("" for none)
+		// notMedia is the last item's media-typed links that are not enclosures.
+		notMedia []NotMediaLink
 	}{
 		{file: "podlove.rss",
 			items: [][]enc{
@@ -34,6 +36,9 @@ func TestParseAtomEnclosures(t *testing.T) {
 			},
 			keys:  []string{"guid:pl-001", "guid:pl-002", "url:https://example.org/media/pl003.mp4", "guid:pl-004"},
 			extra: []string{`rel="alternate"`, "", "", `href="https://example.org/media/no-rel.mp3"`},
+			notMedia: []NotMediaLink{{"alternate", "https://example.org/media/not-media.mp3", "audio/mpeg"},
+				{"alternate", "https://example.org/media/no-rel.mp3", "audio/mpeg"},
+				{" enclosure ", "https://example.org/media/padded.mp3", "audio/mpeg"}},
 		},
 		{file: "entries.atom",
 			items: [][]enc{
@@ -48,6 +53,8 @@ func TestParseAtomEnclosures(t *testing.T) {
 			keys: []string{"guid:urn:uuid:4b3a1c2e-0000-4000-8000-000000000002",
 				"guid:urn:uuid:4b3a1c2e-0000-4000-8000-000000000003",
 				"guid:urn:uuid:4b3a1c2e-0000-4000-8000-000000000004"},
+			notMedia: []NotMediaLink{{"alternate", "https://example.org/media/not-media.mp3", "audio/mpeg"},
+				{" enclosure ", "https://example.org/media/padded.mp3", "audio/mpeg"}},
 		},
 	}
 	for _, tt := range tests {
@@ -63,6 +70,13 @@ func TestParseAtomEnclosures(t *testing.T) {
 				t.Fatalf("%d items, want %d", len(f.Items), len(tt.items))
 			}
 			for i, it := range f.Items {
+				want := []NotMediaLink(nil)
+				if i == len(f.Items)-1 {
+					want = tt.notMedia
+				}
+				if !slices.Equal(it.NotMedia, want) {
+					t.Errorf("item %d %q links not taken as media %v, want %v", i, it.Title, it.NotMedia, want)
+				}
 				if !slices.Equal(it.Enclosures, tt.items[i]) {
 					t.Errorf("item %d %q enclosures\n got %v\nwant %v", i, it.Title, it.Enclosures, tt.items[i])
 				}
@@ -159,6 +173,9 @@ func TestParseAtomEnclosureRepeated(t *testing.T) {
 	for range 20000 {
 		b.WriteString(`<atom:link rel="enclosure" type="audio/mpeg" href="https://example.org/r.mp3"/>`)
 	}
+	for range 20000 {
+		b.WriteString(`<atom:link rel="alternate" type="audio/mpeg" href="https://example.org/r.html"/>`)
+	}
 	b.WriteString(`<atom:link rel="enclosure" type="audio/ogg" href="https://example.org/r.ogg"/></item></channel></rss>`)
 	f, err := Parse([]byte(b.String()), atomEncURL)
 	if err != nil {
@@ -167,5 +184,8 @@ func TestParseAtomEnclosureRepeated(t *testing.T) {
 	want := []Enclosure{{"https://example.org/r.mp3", "audio/mpeg", 10}, {"https://example.org/r.ogg", "audio/ogg", 0}}
 	if len(f.Items) != 1 || !slices.Equal(f.Items[0].Enclosures, want) {
 		t.Fatalf("items %+v, want one with %v", f.Items, want)
+	}
+	if n := len(f.Items[0].NotMedia); n != maxNotMedia {
+		t.Errorf("%d links noted as not media, want the first %d", n, maxNotMedia)
 	}
 }

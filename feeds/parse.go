@@ -51,6 +51,15 @@ type Item struct {
 	// podcast:alternateEnclosure to its descriptive attributes (bitrate,
 	// height, lang, title, rel, codecs), encoded as a URL query string.
 	RenditionAttrs map[string]string
+	// NotMedia are the item's atom:links (an Atom entry's links) of an audio
+	// or video type whose rel is not "enclosure", at most a few: no torrent
+	// is made of them, and check says so.
+	NotMedia []NotMediaLink
+}
+
+// NotMediaLink is a link with a media type that is not an enclosure.
+type NotMediaLink struct {
+	Rel, URL, Type string
 }
 
 // Enclosure is a media file of an item.
@@ -195,6 +204,7 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 		// After the key: renditions never change an episode's identity.
 		it.Enclosures = append(it.Enclosures, si.renditions...)
 		it.RenditionAttrs = si.renditionAt
+		it.NotMedia = si.notMedia
 	}
 	return it
 }

@@ -104,6 +104,7 @@ type itemScan struct {
 	renditions   []Enclosure       // podcast:alternateEnclosure of the item, each to become a torrent
 	atomEncs     []Enclosure       // atom:link rel="enclosure" of an RSS item (Podlove writes these), or an Atom entry's link gofeed misses
 	renditionAt  map[string]string // rendition URL -> its descriptive attributes, encoded
+	notMedia     []NotMediaLink    // audio/video links whose rel is not enclosure
 	itunesAuthor string
 	itunesImage  string
 }
@@ -268,13 +269,34 @@ func (it *itemScan) atomEntryLink(t xml.StartElement, base string) {
 			length = a.Value
 		}
 	}
-	if rel != "enclosure" && strings.EqualFold(rel, "enclosure") && href != "" {
+	switch {
+	case rel == "enclosure":
+	case strings.EqualFold(rel, "enclosure") && href != "":
 		it.atomEncs = append(it.atomEncs, Enclosure{
 			URL:    cleanText(resolve(base, href)),
 			Type:   cleanText(strings.TrimSpace(typ)),
 			Length: parseLength(length),
 		})
+	case href != "":
+		it.noteNotMedia(rel, resolve(base, href), typ)
 	}
+}
+
+// maxNotMedia bounds the links noted per item: a few tell the podcaster
+// what is wrong, and a hostile feed may have thousands.
+const maxNotMedia = 5
+
+// noteNotMedia remembers a link that looks like media but is not an
+// enclosure, so check can say why it gets no torrent.
+func (it *itemScan) noteNotMedia(rel, href, typ string) {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	if len(it.notMedia) >= maxNotMedia || !(strings.HasPrefix(t, "audio/") || strings.HasPrefix(t, "video/")) {
+		return
+	}
+	if rel == "" {
+		rel = "alternate" // Atom's default
+	}
+	it.notMedia = append(it.notMedia, NotMediaLink{Rel: cleanText(rel), URL: cleanText(href), Type: cleanText(t)})
 }
 
 // replaced reports whether a core RSS element is one the publisher writes
@@ -333,6 +355,9 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 				Length: parseLength(c.rootAttr("length")),
 			})
 			return
+		}
+		if href := strings.TrimSpace(c.rootAttr("href")); !isChannel && href != "" {
+			owner.noteNotMedia(rel, resolve(owner.base, href), c.rootAttr("type"))
 		}
 	case "content:encoded":
 		if !isChannel {

@@ -54,9 +54,14 @@ func TestCheckAtomStyleEnclosures(t *testing.T) {
 					t.Errorf("item %d %q: check lists %v, want %v", i+1, it.Title, got, want)
 				}
 			}
-			noMedia := fmt.Sprintf("item %d %q has no enclosure", len(rep.Items), rep.Items[len(rep.Items)-1].Title)
-			if !strings.Contains(strings.Join(rep.Problems, "\n"), noMedia) {
+			last := fmt.Sprintf("item %d %q", len(rep.Items), rep.Items[len(rep.Items)-1].Title)
+			problems := strings.Join(rep.Problems, "\n")
+			if !strings.Contains(problems, last+" has no enclosure") {
 				t.Errorf("problems do not name the item without media: %q", rep.Problems)
+			}
+			// It says why the audio link there is no torrent.
+			if !strings.Contains(problems, last+` links to https://example.org/media/not-media.mp3 (audio/mpeg) with rel="alternate", not rel="enclosure"`) {
+				t.Errorf("problems do not explain the rel=alternate audio link: %q", rep.Problems)
 			}
 		})
 	}
