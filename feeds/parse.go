@@ -186,8 +186,8 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 	if si != nil {
 		// Before the key: an item whose only media is an atom:link is
 		// identified by it as by an <enclosure>. A URL already given as an
-		// <enclosure> is not listed twice.
-		// A set, not a scan per link: a hostile feed may list thousands.
+		// <enclosure> is not listed twice; a set, as a hostile feed may list
+		// thousands.
 		have := make(map[string]bool, len(it.Enclosures)+len(si.atomEncs))
 		for _, e := range it.Enclosures {
 			have[e.URL] = true

@@ -249,56 +249,6 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 	}
 }
 
-// atomEntryLink notes an Atom entry's enclosure link that gofeed misses:
-// gofeed takes rel="enclosure" exactly (resolving xml:base itself), and
-// feedparser also takes "Enclosure" and the like.
-func (it *itemScan) atomEntryLink(t xml.StartElement, base string) {
-	var rel, href, typ, length string
-	for _, a := range t.Attr {
-		if a.Name.Space != "" {
-			continue
-		}
-		switch a.Name.Local {
-		case "rel":
-			rel = a.Value
-		case "href":
-			href = strings.TrimSpace(a.Value)
-		case "type":
-			typ = a.Value
-		case "length":
-			length = a.Value
-		}
-	}
-	switch {
-	case rel == "enclosure":
-	case strings.EqualFold(rel, "enclosure") && href != "":
-		it.atomEncs = append(it.atomEncs, Enclosure{
-			URL:    cleanText(resolve(base, href)),
-			Type:   cleanText(strings.TrimSpace(typ)),
-			Length: parseLength(length),
-		})
-	case href != "":
-		it.noteNotMedia(rel, resolve(base, href), typ)
-	}
-}
-
-// maxNotMedia bounds the links noted per item: a few tell the podcaster
-// what is wrong, and a hostile feed may have thousands.
-const maxNotMedia = 5
-
-// noteNotMedia remembers a link that looks like media but is not an
-// enclosure, so check can say why it gets no torrent.
-func (it *itemScan) noteNotMedia(rel, href, typ string) {
-	t := strings.ToLower(strings.TrimSpace(typ))
-	if len(it.notMedia) >= maxNotMedia || !(strings.HasPrefix(t, "audio/") || strings.HasPrefix(t, "video/")) {
-		return
-	}
-	if rel == "" {
-		rel = "alternate" // Atom's default
-	}
-	it.notMedia = append(it.notMedia, NotMediaLink{Rel: cleanText(rel), URL: cleanText(href), Type: cleanText(t)})
-}
-
 // replaced reports whether a core RSS element is one the publisher writes
 // itself (from the parsed fields), so copying it would duplicate it. Atom
 // documents keep none of their core elements: gofeed maps them.
@@ -340,24 +290,11 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			return
 		}
 	case "atom:link":
-		rel := c.rootAttr("rel")
-		if isChannel && strings.EqualFold(strings.TrimSpace(rel), "self") {
+		if isChannel && strings.EqualFold(strings.TrimSpace(c.rootAttr("rel")), "self") {
 			return // the publisher writes its own, pointing at the gateway
 		}
-		// An item's Atom-style enclosure is media like <enclosure> (feedparser
-		// and Bitlove read it so; like feedparser, rel in any case but not
-		// padded): it becomes an enclosure, and the publisher writes an
-		// <enclosure> for it instead of copying the link.
-		if href := strings.TrimSpace(c.rootAttr("href")); !isChannel && strings.EqualFold(rel, "enclosure") && href != "" {
-			owner.atomEncs = append(owner.atomEncs, Enclosure{
-				URL:    cleanText(resolve(owner.base, href)),
-				Type:   cleanText(strings.TrimSpace(c.rootAttr("type"))),
-				Length: parseLength(c.rootAttr("length")),
-			})
-			return
-		}
-		if href := strings.TrimSpace(c.rootAttr("href")); !isChannel && href != "" {
-			owner.noteNotMedia(rel, resolve(owner.base, href), c.rootAttr("type"))
+		if !isChannel && owner.rssItemLink(c) {
+			return // the publisher writes an <enclosure> for it instead
 		}
 	case "content:encoded":
 		if !isChannel {
