@@ -57,7 +57,10 @@ func Problems(f *Feed) []string {
 		case n == 0:
 			add("%s has no enclosure: there is no media to turn into a torrent", name)
 		case n > 1:
-			add("%s has %d enclosures (counting podcast:alternateEnclosure): the gateway makes a torrent of each, %s first", name, n, encs[0].URL)
+			add("%s has %d enclosures (counting atom:link rel=enclosure and podcast:alternateEnclosure): the gateway makes a torrent of each, %s first", name, n, encs[0].URL)
+		}
+		for _, l := range it.NotMedia {
+			add("%s links to %s (%s) with rel=%q, not rel=\"enclosure\": the gateway makes no torrent of it", name, l.URL, l.Type, l.Rel)
 		}
 		times := map[string]int{}
 		for _, e := range it.Enclosures {

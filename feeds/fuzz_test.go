@@ -16,6 +16,8 @@ func addSeeds(f *testing.F) {
 		"feedparser/encoding__utf-16le.xml",
 		"feedparser/encoding__euc-kr.xml",
 		"feedparser/encoding__demoronize-1.xml",
+		"../../feeds/testdata/atomenc/podlove.rss",
+		"../../feeds/testdata/atomenc/entries.atom",
 	} {
 		b, err := os.ReadFile(filepath.Join(fixtures, name))
 		if err != nil {

@@ -42,13 +42,24 @@ type Item struct {
 	Published                                 time.Time // zero if absent
 
 	// Extra holds the item's itunes:* and podcast:* elements except
-	// podcast:alternateEnclosure, like Feed.Extra.
-	Extra      string
+	// podcast:alternateEnclosure and atom:link rel="enclosure", like Feed.Extra.
+	Extra string
+	// Enclosures are the item's <enclosure>s, then its atom:link
+	// rel="enclosure"s (an Atom entry's link rel="enclosure"s), then its renditions.
 	Enclosures []Enclosure
 	// RenditionAttrs maps the URL of an enclosure that came from a
 	// podcast:alternateEnclosure to its descriptive attributes (bitrate,
 	// height, lang, title, rel, codecs), encoded as a URL query string.
 	RenditionAttrs map[string]string
+	// NotMedia are the item's atom:links (an Atom entry's links) of an audio
+	// or video type whose rel is not "enclosure", at most a few: no torrent
+	// is made of them, and check says so.
+	NotMedia []NotMediaLink
+}
+
+// NotMediaLink is a link with a media type that is not an enclosure.
+type NotMediaLink struct {
+	Rel, URL, Type string
 }
 
 // Enclosure is a media file of an item.
@@ -172,11 +183,28 @@ func convertItem(gi *gofeed.Item, si *itemScan, channelBase string) Item {
 			Length: parseLength(ge.Length),
 		})
 	}
+	if si != nil {
+		// Before the key: an item whose only media is an atom:link is
+		// identified by it as by an <enclosure>. A URL already given as an
+		// <enclosure> is not listed twice; a set, as a hostile feed may list
+		// thousands.
+		have := make(map[string]bool, len(it.Enclosures)+len(si.atomEncs))
+		for _, e := range it.Enclosures {
+			have[e.URL] = true
+		}
+		for _, e := range si.atomEncs {
+			if !have[e.URL] {
+				have[e.URL] = true
+				it.Enclosures = append(it.Enclosures, e)
+			}
+		}
+	}
 	it.Key = EpisodeKey(it.GUID, primaryEnclosure(it.Enclosures), it.Title, it.Published)
 	if si != nil {
 		// After the key: renditions never change an episode's identity.
 		it.Enclosures = append(it.Enclosures, si.renditions...)
 		it.RenditionAttrs = si.renditionAt
+		it.NotMedia = si.notMedia
 	}
 	return it
 }

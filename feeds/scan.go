@@ -102,7 +102,9 @@ type itemScan struct {
 	guidLink     bool
 	encBases     []string
 	renditions   []Enclosure       // podcast:alternateEnclosure of the item, each to become a torrent
+	atomEncs     []Enclosure       // atom:link rel="enclosure" of an RSS item (Podlove writes these), or an Atom entry's link gofeed misses
 	renditionAt  map[string]string // rendition URL -> its descriptive attributes, encoded
+	notMedia     []NotMediaLink    // audio/video links whose rel is not enclosure
 	itunesAuthor string
 	itunesImage  string
 }
@@ -211,6 +213,8 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				}
 			case parent.role == roleItem && t.Name.Space == parent.space && strings.EqualFold(local, "enclosure"):
 				owner.encBases = append(owner.encBases, base)
+			case atomDoc && core && parent.role == roleItem && strings.EqualFold(local, "link"):
+				owner.atomEntryLink(t, base)
 			case (parent.role == roleChannel || parent.role == roleItem) && isNCName(local) &&
 				!(core && (atomDoc || replaced(parent.role == roleItem, local))):
 				capt = newCapture(t, parent.space)
@@ -288,6 +292,9 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 	case "atom:link":
 		if isChannel && strings.EqualFold(strings.TrimSpace(c.rootAttr("rel")), "self") {
 			return // the publisher writes its own, pointing at the gateway
+		}
+		if !isChannel && owner.rssItemLink(c) {
+			return // the publisher writes an <enclosure> for it instead
 		}
 	case "content:encoded":
 		if !isChannel {
