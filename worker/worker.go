@@ -140,6 +140,8 @@ type Config struct {
 	// replicate it first.
 	Replicas        int
 	UnassignedGrace time.Duration
+	// Recorder is told of polls and downloads (metrics); nil: nothing is recorded.
+	Recorder Recorder
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -205,6 +207,9 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	}
 	if cfg.UnassignedGrace <= 0 {
 		cfg.UnassignedGrace = time.Hour
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noRecorder{}
 	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
 		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
@@ -446,7 +451,16 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 	}
 	defer release()
-	err = w.poll(ctx, f)
+	started := w.now()
+	notModified, err := w.poll(ctx, f)
+	switch {
+	case err != nil:
+		w.cfg.Recorder.Poll(PollError, w.now().Sub(started))
+	case notModified:
+		w.cfg.Recorder.Poll(PollNotModified, w.now().Sub(started))
+	default:
+		w.cfg.Recorder.Poll(PollOK, w.now().Sub(started))
+	}
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", name, "err", err)
@@ -458,38 +472,39 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	return err
 }
 
-func (w *Worker) poll(ctx context.Context, f Feed) error {
+// poll reports whether the origin answered 304 Not Modified.
+func (w *Worker) poll(ctx context.Context, f Feed) (notModified bool, err error) {
 	// The poll slot covers the feed request and its parse only; downloads take
 	// download slots of their own (see slots).
 	release, err := w.polls.acquire(ctx, f.URL)
 	if err != nil {
-		return err
+		return false, err
 	}
-	changes, err := w.fetchFeed(ctx, f)
+	changes, notModified, err := w.fetchFeed(ctx, f)
 	release()
 	if err != nil {
-		return err
+		return false, err
 	}
 	errs := w.revalidate(ctx, f.Slug, changes)
 	// Episodes still unpublished (new, failed before, or interrupted by a
 	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
 	errs = append(errs, w.downloadPending(ctx, f.Slug))
-	return errors.Join(append(errs, w.applyRetention(ctx, f))...)
+	return notModified, errors.Join(append(errs, w.applyRetention(ctx, f))...)
 }
 
 // fetchFeed fetches the feed (conditionally) and stores what it lists; it
-// returns the published enclosures that may have changed.
-func (w *Worker) fetchFeed(ctx context.Context, f Feed) ([]change, error) {
+// returns the published enclosures that may have changed, and whether the origin answered 304.
+func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notModified bool, err error) {
 	prev, err := w.st.Feed(ctx, f.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
 		// First poll of this slug, or its URL changed in config.yaml.
 		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		prev, err = w.st.Feed(ctx, f.Slug)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	client, max := w.cl.Feed, w.cl.MaxFeed
 	if w.isSelf(f.URL) {
@@ -498,13 +513,14 @@ func (w *Worker) fetchFeed(ctx context.Context, f Feed) ([]change, error) {
 	started := w.now()
 	res, err := feeds.NewFetcher(client, max).Fetch(ctx, f.URL, prev.ETag, prev.LastModified)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		return nil, w.st.RecordPoll(ctx, f.Slug, started, "")
+		return nil, true, w.st.RecordPoll(ctx, f.Slug, started, "")
 	}
-	return w.ingest(ctx, f, res, started)
+	changes, err = w.ingest(ctx, f, res, started)
+	return changes, false, err
 }
 
 // applyRetention stops seeding, and deletes the media of, whatever falls
