@@ -57,6 +57,7 @@ func TestMetrics(t *testing.T) {
 		`seedcast_enclosure_downloaded_bytes_total`: float64(total),
 		`seedcast_publish_latency_seconds_count`:    2,
 		`seedcast_poll_duration_seconds_count`:      1,
+		`seedcast_tracker_scrape_errors_total`:      0,
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ type Sources struct {
 	Announces func() tracker.AnnounceCounts
 	Swarms    func() (seeders, leechers int64) // summed over the tracked torrents
 	Seeder    func() (bytesUploaded int64, peers int)
+	// ScrapeErrors counts the failed scrapes of the torrents' trackers (for the report).
+	ScrapeErrors func() int64
 	// EpisodeStates counts the episodes of every feed by state (store.State*).
 	EpisodeStates func(ctx context.Context) (map[string]int, error)
 }
@@ -38,7 +40,7 @@ type Metrics struct {
 	downloaded     prometheus.Counter
 	publishLatency prometheus.Histogram
 	storeLatency   *prometheus.HistogramVec
-	scrapeErrors   prometheus.Counter
+	collectErrors  prometheus.Counter
 }
 
 // New registers Seedcast's series, the Go runtime's and the process's in reg.
@@ -64,14 +66,14 @@ func New(reg *prometheus.Registry, src Sources, log *slog.Logger) *Metrics {
 			Name: "seedcast_store_query_duration_seconds", Help: "Store queries timed by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5ms to ~33s
 		}, []string{"op"}),
-		scrapeErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "seedcast_metrics_scrape_errors_total", Help: "Metric sources that failed while /metrics was scraped.",
+		collectErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "seedcast_metrics_collect_errors_total", Help: "Metric sources that failed while /metrics was scraped.",
 		}),
 	}
 	for _, r := range []string{"ok", "not_modified", "error"} {
 		m.polls.WithLabelValues(r) // present at 0 before the first poll
 	}
-	reg.MustRegister(m.polls, m.pollDuration, m.downloaded, m.publishLatency, m.storeLatency, m.scrapeErrors,
+	reg.MustRegister(m.polls, m.pollDuration, m.downloaded, m.publishLatency, m.storeLatency, m.collectErrors,
 		&readCollector{m: m, src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -107,7 +109,9 @@ var (
 	descLeechers = prometheus.NewDesc("seedcast_tracker_leechers", "Leechers in the tracked swarms, summed.", nil, nil)
 	descUploaded = prometheus.NewDesc("seedcast_seeder_uploaded_bytes_total",
 		"Piece bytes the seeder sent to peers, over the torrents it seeds now.", nil, nil)
-	descPeers    = prometheus.NewDesc("seedcast_seeder_peers", "Peers connected to the seeder.", nil, nil)
+	descPeers        = prometheus.NewDesc("seedcast_seeder_peers", "Peers connected to the seeder.", nil, nil)
+	descScrapeErrors = prometheus.NewDesc("seedcast_tracker_scrape_errors_total",
+		"Scrapes of a torrent tracker (embedded or extra) that failed.", nil, nil)
 	descEpisodes = prometheus.NewDesc("seedcast_episodes", "Episodes with an enclosure, by state.", []string{"state"}, nil)
 )
 
@@ -118,7 +122,7 @@ type readCollector struct {
 }
 
 func (c *readCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAnnounces, descSeeders, descLeechers, descUploaded, descPeers, descEpisodes} {
+	for _, d := range []*prometheus.Desc{descAnnounces, descSeeders, descLeechers, descUploaded, descPeers, descScrapeErrors, descEpisodes} {
 		ch <- d
 	}
 }
@@ -143,6 +147,9 @@ func (c *readCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUploaded, prometheus.CounterValue, float64(up))
 		ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers))
 	}
+	if c.src.ScrapeErrors != nil {
+		ch <- prometheus.MustNewConstMetric(descScrapeErrors, prometheus.CounterValue, float64(c.src.ScrapeErrors()))
+	}
 	if c.src.EpisodeStates != nil {
 		// Collect gets no request context; the timeout bounds the query instead.
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
@@ -151,7 +158,7 @@ func (c *readCollector) Collect(ch chan<- prometheus.Metric) {
 		states, err := c.src.EpisodeStates(ctx)
 		c.m.storeLatency.WithLabelValues("episode_states").Observe(time.Since(started).Seconds())
 		if err != nil {
-			c.m.scrapeErrors.Inc()
+			c.m.collectErrors.Inc()
 			c.m.log.Warn("metrics: counting episodes by state", "err", err)
 			return
 		}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ const testToken = "metrics-test-token-0123456789"
 type gateway struct {
 	trk      *tracker.Tracker
 	announce *httptest.Server
+	scraper  *tracker.Scraper
 	m        *Metrics
 }
 
@@ -33,8 +35,15 @@ func newGateway(t *testing.T) *gateway {
 	}
 	announce := httptest.NewServer(trk.AnnounceHandler())
 	t.Cleanup(announce.Close)
-	m := New(prometheus.NewRegistry(), Sources{Announces: trk.AnnounceCounts, Swarms: trk.SwarmTotals}, slog.New(slog.DiscardHandler))
-	return &gateway{trk: trk, announce: announce, m: m}
+	// A tracker that answers every scrape with 500: the report's scraper counts its failures.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	t.Cleanup(broken.Close)
+	sc := tracker.NewScraper(tracker.ScrapeConfig{Trackers: []string{broken.URL + "/announce"}}, nil, broken.Client(), nil, nil)
+	m := New(prometheus.NewRegistry(), Sources{Announces: trk.AnnounceCounts, Swarms: trk.SwarmTotals, ScrapeErrors: sc.Errors},
+		slog.New(slog.DiscardHandler))
+	return &gateway{trk: trk, announce: announce, scraper: sc, m: m}
 }
 
 var infoHash = [20]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
@@ -94,6 +103,9 @@ func TestAnnouncesCounted(t *testing.T) {
 	g := newGateway(t)
 	g.announceHTTP(t, "-XX0001-aaaaaaaaaaaa")
 	g.announceHTTP(t, "-XX0001-bbbbbbbbbbbb")
+	if err := g.scraper.Scrape(t.Context(), []string{hex.EncodeToString(infoHash[:])}); err == nil {
+		t.Fatal("scrape of the broken tracker succeeded")
+	}
 	srv := httptest.NewServer(g.m.Handler()) // as on http.metrics_listen: no token
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -108,6 +120,7 @@ func TestAnnouncesCounted(t *testing.T) {
 		`seedcast_tracker_announces_total{protocol="udp",result="ok"} 0`,
 		`seedcast_tracker_leechers 2`,
 		`seedcast_tracker_seeders 0`,
+		`seedcast_tracker_scrape_errors_total 1`,
 		`seedcast_polls_total{result="ok"} 0`,
 	} {
 		if !strings.Contains(body, want+"\n") {

@@ -362,7 +362,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer seeder.Close()
 
-	mt, stopMetrics, err := serveMetrics(cfg, mux, st, trk, seeder, log)
+	scraper := newScraper(cfg, st, log.With("component", "scraper"))
+	mt, stopMetrics, err := serveMetrics(cfg, mux, st, trk, seeder, scraper, log)
 	if err != nil {
 		srv.Close()
 		return err
@@ -419,7 +420,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
-	scraper := newScraper(cfg, st, log.With("component", "scraper"))
 	if err := sched.Add(worker.Job{Name: "scrape", Spec: cfg.Schedule.Scrape, RunAtStart: true,
 		Run: scrapeJob(st, scraper)}); err != nil {
 		srv.Close()

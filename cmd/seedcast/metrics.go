@@ -19,10 +19,10 @@ import (
 // serveMetrics routes GET /metrics on mux behind the admin token and, with
 // http.metrics_listen, serves it unauthenticated there; the caller calls stop when done.
 func serveMetrics(cfg *config.Config, mux *http.ServeMux, st *sqldb.DB, trk *tracker.Tracker,
-	seeder *seedbox.Seeder, log *slog.Logger) (mt *metrics.Metrics, stop func(), err error) {
+	seeder *seedbox.Seeder, scraper *tracker.Scraper, log *slog.Logger) (mt *metrics.Metrics, stop func(), err error) {
 	// Its own registry, not Prometheus's global one.
 	mt = metrics.New(prometheus.NewRegistry(), metrics.Sources{Announces: trk.AnnounceCounts, Swarms: trk.SwarmTotals,
-		Seeder: seederTotals(seeder), EpisodeStates: st.AllStateCounts}, log.With("component", "metrics"))
+		Seeder: seederTotals(seeder), ScrapeErrors: scraper.Errors, EpisodeStates: st.AllStateCounts}, log.With("component", "metrics"))
 	tokenHash, hasToken := cfg.Admin.TokenHash()
 	mux.Handle("GET /metrics", metrics.Protected(mt.Handler(), tokenHash, hasToken))
 	if cfg.HTTP.MetricsListen == "" {
