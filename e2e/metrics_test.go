@@ -52,12 +52,14 @@ func TestMetrics(t *testing.T) {
 		return wantSeries(t, open, "", map[string]float64{`seedcast_polls_total{result="ok"}`: 1})
 	})
 	if err := wantSeries(t, main, "Bearer "+adminToken, map[string]float64{
-		`seedcast_polls_total{result="error"}`:      0,
-		`seedcast_episodes{state="published"}`:      2,
-		`seedcast_enclosure_downloaded_bytes_total`: float64(total),
-		`seedcast_publish_latency_seconds_count`:    2,
-		`seedcast_poll_duration_seconds_count`:      1,
-		`seedcast_tracker_scrape_errors_total`:      0,
+		`seedcast_polls_total{result="error"}`:                           0,
+		`seedcast_episodes{state="published"}`:                           2,
+		`seedcast_enclosure_downloaded_bytes_total`:                      float64(total),
+		`seedcast_publish_latency_seconds_count`:                         2,
+		`seedcast_poll_duration_seconds_count`:                           1,
+		`seedcast_tracker_scrape_errors_total`:                           0,
+		`seedcast_store_query_duration_seconds_count{op="save_channel"}`: 1,
+		`seedcast_store_query_duration_seconds_count{op="feed"}`:         1,
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,11 @@ func (m *Metrics) Downloaded(bytes int64) { m.downloaded.Add(float64(max(bytes, 
 // Published records an episode's publish latency (worker.Recorder).
 func (m *Metrics) Published(latency time.Duration) { m.publishLatency.Observe(latency.Seconds()) }
 
+// StoreCall records a store call's latency (worker.Recorder); op is one of a few fixed names.
+func (m *Metrics) StoreCall(op string, took time.Duration) {
+	m.storeLatency.WithLabelValues(op).Observe(took.Seconds())
+}
+
 // Handler serves the metrics to anyone: for the loopback http.metrics_listen only.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{

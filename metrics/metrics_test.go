@@ -139,6 +139,7 @@ func TestRecorder(t *testing.T) {
 	g.m.Poll("not_modified", 10*time.Millisecond)
 	g.m.Downloaded(12345)
 	g.m.Published(3 * time.Second)
+	g.m.StoreCall("feed", 2*time.Millisecond)
 	body := get(t, g.m.Handler(), "").Body.String()
 	for _, want := range []string{
 		`seedcast_polls_total{result="ok"} 1`,
@@ -148,6 +149,7 @@ func TestRecorder(t *testing.T) {
 		`seedcast_poll_duration_seconds_sum 1.51`,
 		`seedcast_enclosure_downloaded_bytes_total 12345`,
 		`seedcast_publish_latency_seconds_sum 3`,
+		`seedcast_store_query_duration_seconds_count{op="feed"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("no %q in\n%s", want, body)

@@ -451,15 +451,15 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 	}
 	defer release()
-	started := w.now()
+	started := time.Now() // the wall clock, not w.now: a duration to measure, not a time to store
 	notModified, err := w.poll(ctx, f)
 	switch {
 	case err != nil:
-		w.cfg.Recorder.Poll(PollError, w.now().Sub(started))
+		w.cfg.Recorder.Poll(PollError, time.Since(started))
 	case notModified:
-		w.cfg.Recorder.Poll(PollNotModified, w.now().Sub(started))
+		w.cfg.Recorder.Poll(PollNotModified, time.Since(started))
 	default:
-		w.cfg.Recorder.Poll(PollOK, w.now().Sub(started))
+		w.cfg.Recorder.Poll(PollOK, time.Since(started))
 	}
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
@@ -495,7 +495,8 @@ func (w *Worker) poll(ctx context.Context, f Feed) (notModified bool, err error)
 // fetchFeed fetches the feed (conditionally) and stores what it lists; it
 // returns the published enclosures that may have changed, and whether the origin answered 304.
 func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notModified bool, err error) {
-	prev, err := w.st.Feed(ctx, f.Slug)
+	var prev store.Feed
+	err = w.timed(StoreFeed, func() (err error) { prev, err = w.st.Feed(ctx, f.Slug); return err })
 	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
 		// First poll of this slug, or its URL changed in config.yaml.
 		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
@@ -517,7 +518,7 @@ func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notMo
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		return nil, true, w.st.RecordPoll(ctx, f.Slug, started, "")
+		return nil, true, w.timed(StoreRecordPoll, func() error { return w.st.RecordPoll(ctx, f.Slug, started, "") })
 	}
 	changes, err = w.ingest(ctx, f, res, started)
 	return changes, false, err
@@ -660,7 +661,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		}
 	}
 	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
-	return changes, w.st.SaveChannel(ctx, ch, eps, at)
+	return changes, w.timed(StoreSaveChannel, func() error { return w.st.SaveChannel(ctx, ch, eps, at) })
 }
 
 // Episodes turns a parsed feed into store rows in source order: one per
