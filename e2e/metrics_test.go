@@ -35,6 +35,9 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(g.logs.String(), adminToken) {
 		t.Fatal("the admin token is in the gateway's log")
 	}
+	if code, status := getMetrics(t, g.baseURL()+"/status", ""); code != http.StatusOK || strings.Contains(status, adminToken) {
+		t.Fatalf("/status: %d, shows the admin token: %v", code, strings.Contains(status, adminToken))
+	}
 
 	main := g.baseURL() + "/metrics"
 	for _, auth := range []string{"", "Bearer not-the-token-0123456789"} {

@@ -36,3 +36,21 @@ func TestAnnounceCounts(t *testing.T) {
 		t.Errorf("SwarmTotals() = %d seeders, %d leechers; want 1, 2", s, l)
 	}
 }
+
+// TestAnnounceCountsWebSocket: a browser peer's announces count under ws.
+func TestAnnounceCountsWebSocket(t *testing.T) {
+	tr, base := newTestTracker(t, Config{}, nil, nil)
+	b := dialBrowser(t, base, "counted", nil)
+	if m := b.announce(hashA, 10, "started"); m["failure reason"] != nil {
+		t.Fatalf("announce: %v", m)
+	}
+	if m := b.announce(hashU, 10, "started"); m["failure reason"] == nil {
+		t.Fatalf("announce of an unknown hash answered: %v", m)
+	}
+	var want AnnounceCounts
+	want[ProtoWS][ResultOK] = 1
+	want[ProtoWS][ResultError] = 1
+	if got := tr.AnnounceCounts(); got != want {
+		t.Errorf("AnnounceCounts() = %v, want %v", got, want)
+	}
+}
