@@ -45,6 +45,9 @@ type Metrics struct {
 
 // New registers Seedcast's series, the Go runtime's and the process's in reg.
 func New(reg *prometheus.Registry, src Sources, log *slog.Logger) *Metrics {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	m := &Metrics{
 		reg: reg,
 		log: log,
@@ -137,8 +140,8 @@ func (c *readCollector) Collect(ch chan<- prometheus.Metric) {
 		counts := c.src.Announces()
 		for p, byResult := range counts {
 			for r, n := range byResult {
-				ch <- prometheus.MustNewConstMetric(descAnnounces, prometheus.CounterValue, float64(n),
-					tracker.ProtocolNames[p], tracker.ResultNames[r])
+				protocol, result := counts.Labels(p, r)
+				ch <- prometheus.MustNewConstMetric(descAnnounces, prometheus.CounterValue, float64(n), protocol, result)
 			}
 		}
 	}

@@ -17,14 +17,13 @@ const (
 	numResults
 )
 
-// ProtocolNames and ResultNames name the indexes of AnnounceCounts.
-var (
-	ProtocolNames = [numProtos]string{"http", "udp", "ws"}
-	ResultNames   = [numResults]string{"ok", "error", "rate_limited"}
-)
-
 // AnnounceCounts are the announces answered since start, by protocol and result.
 type AnnounceCounts [numProtos][numResults]int64
+
+// Labels names the protocol and result of AnnounceCounts[p][r] as metrics label them.
+func (AnnounceCounts) Labels(p, r int) (protocol, result string) {
+	return [numProtos]string{"http", "udp", "ws"}[p], [numResults]string{"ok", "error", "rate_limited"}[r]
+}
 
 // announceCounters are kept per tracker (no global state), counted lock-free on the hot path.
 type announceCounters [numProtos][numResults]atomic.Int64
