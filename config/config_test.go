@@ -135,15 +135,21 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestPprofListenLoopbackOnly(t *testing.T) {
-	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
-		c, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n"))
-		if err != nil || c.HTTP.PprofListen != addr {
-			t.Errorf("%s: %v", addr, err)
+	for _, key := range []string{"pprof_listen", "metrics_listen"} {
+		for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+			c, err := Parse([]byte("http:\n  " + key + ": \"" + addr + "\"\n"))
+			if err != nil {
+				t.Errorf("%s %s: %v", key, addr, err)
+				continue
+			}
+			if got := map[string]string{"pprof_listen": c.HTTP.PprofListen, "metrics_listen": c.HTTP.MetricsListen}[key]; got != addr {
+				t.Errorf("%s = %q, want %q", key, got, addr)
+			}
 		}
-	}
-	for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060"} {
-		if _, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http.pprof_listen") {
-			t.Errorf("%s accepted or error does not name the key: %v", addr, err)
+		for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060"} {
+			if _, err := Parse([]byte("http:\n  " + key + ": \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http."+key) {
+				t.Errorf("%s %s accepted or error does not name the key: %v", key, addr, err)
+			}
 		}
 	}
 }
