@@ -4,6 +4,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +39,33 @@ type Config struct {
 	Store    Store     `yaml:"store"`
 	Node     Node      `yaml:"node"`
 	Cluster  Cluster   `yaml:"cluster"`
+	Admin    Admin     `yaml:"admin"`
+}
+
+// Admin guards the operator endpoints (GET /metrics). Token and TokenSHA256 are the same secret
+// two ways; at most one is set, and with neither the endpoints are off.
+type Admin struct {
+	Token string `yaml:"token"`
+	// TokenSHA256 is the hex SHA-256 of the token, so config.yaml need not hold the token itself.
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// minAdminToken is the shortest admin.token accepted: a bearer token must not be guessable.
+const minAdminToken = 16
+
+// TokenHash is the SHA-256 of the admin token, and false when none is configured.
+// Validate has checked the keys.
+func (a Admin) TokenHash() ([32]byte, bool) {
+	switch {
+	case a.Token != "":
+		return sha256.Sum256([]byte(a.Token)), true
+	case a.TokenSHA256 != "":
+		var h [32]byte
+		b, _ := hex.DecodeString(a.TokenSHA256)
+		copy(h[:], b)
+		return h, true
+	}
+	return [32]byte{}, false
 }
 
 // HTTP is the web server: feeds, torrents, tracker, reports.
@@ -46,6 +75,9 @@ type HTTP struct {
 	// PprofListen serves Go's profiler (/debug/pprof/) on its own loopback-only listener, for
 	// looking into a slow gateway; empty = off.
 	PprofListen string `yaml:"pprof_listen"`
+	// MetricsListen serves GET /metrics without the admin token on its own loopback-only
+	// listener, for a Prometheus on the same host; empty = off.
+	MetricsListen string `yaml:"metrics_listen"`
 	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes) in
 	// front of the gateway whose X-Forwarded-For names the tracker's peers;
 	// empty = the connection's address is the peer's.
@@ -310,6 +342,19 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // ParseSchedule parses a cron spec the way the scheduler will.
 func ParseSchedule(spec string) (cron.Schedule, error) { return cronParser.Parse(spec) }
 
+// checkLoopback accepts "" (off) or a loopback host:port.
+func checkLoopback(key, hp string, example int) error {
+	if hp == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(hp)
+	ip, perr := netip.ParseAddr(host)
+	if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+		return fmt.Errorf("%s: %q must be a loopback host:port (127.0.0.1:%d, [::1]:%d, localhost:%d)", key, hp, example, example, example)
+	}
+	return nil
+}
+
 // Validate checks every key and says which one is wrong.
 func (c *Config) Validate() error {
 	var errs []error
@@ -325,12 +370,19 @@ func (c *Config) Validate() error {
 		bad("data_dir", "%q is not a directory path", c.DataDir)
 	}
 	check(checkHostPort("http.listen", c.HTTP.Listen))
-	if c.HTTP.PprofListen != "" {
-		// The profiler shows memory and command line and can be made to burn CPU: never public.
-		host, _, err := net.SplitHostPort(c.HTTP.PprofListen)
-		ip, perr := netip.ParseAddr(host)
-		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
-			bad("http.pprof_listen", "%q must be a loopback host:port (127.0.0.1:6060, [::1]:6060, localhost:6060)", c.HTTP.PprofListen)
+	// The profiler shows memory and command line and can be made to burn CPU: never public.
+	check(checkLoopback("http.pprof_listen", c.HTTP.PprofListen, 6060))
+	// Unauthenticated metrics: loopback only, the main listener has the token-guarded /metrics.
+	check(checkLoopback("http.metrics_listen", c.HTTP.MetricsListen, 9464))
+	switch a := c.Admin; {
+	case a.Token != "" && a.TokenSHA256 != "":
+		bad("admin", "set admin.token or admin.token_sha256, not both")
+	case a.Token != "" && (len(a.Token) < minAdminToken || strings.TrimSpace(a.Token) != a.Token):
+		// The token itself is never repeated in an error: it may be a real one, mistyped.
+		bad("admin.token", "must be at least %d characters without surrounding spaces", minAdminToken)
+	case a.TokenSHA256 != "":
+		if b, err := hex.DecodeString(a.TokenSHA256); err != nil || len(b) != sha256.Size {
+			bad("admin.token_sha256", "must be 64 hex digits (sha256sum of the token)")
 		}
 	}
 	for i, s := range c.HTTP.TrustedProxies {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,6 +89,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad public url", "http:\n  public_url: example.com\n", "http.public_url"},
 		{"public pprof", "http:\n  pprof_listen: 0.0.0.0:6060\n", "http.pprof_listen"},
 		{"pprof without port", "http:\n  pprof_listen: 127.0.0.1\n", "http.pprof_listen"},
+		{"public metrics", "http:\n  metrics_listen: 0.0.0.0:9464\n", "http.metrics_listen"},
+		{"short admin token", "admin:\n  token: short\n", "admin.token"},
+		{"bad admin hash", "admin:\n  token_sha256: abc\n", "admin.token_sha256"},
+		{"two admin tokens", "admin:\n  token: 0123456789abcdef0\n  token_sha256: " + strings.Repeat("0", 64) + "\n", "admin.token or admin.token_sha256"},
 		{"bad trusted proxy", "http:\n  trusted_proxies: [127.0.0.1, proxy.local]\n", "http.trusted_proxies[1]"},
 		{"sponsor unknown feed", "feeds:\n  - slug: a\n    url: http://x/\nsponsors:\n  - name: acme\n    token: 0123456789abcdef0\n    feeds: [b]\n", "sponsors[0].feeds[0]"},
 		{"bad torrent format", "seedbox:\n  torrent_format: v2\n", "seedbox.torrent_format"},
@@ -129,15 +135,21 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestPprofListenLoopbackOnly(t *testing.T) {
-	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
-		c, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n"))
-		if err != nil || c.HTTP.PprofListen != addr {
-			t.Errorf("%s: %v", addr, err)
+	for _, key := range []string{"pprof_listen", "metrics_listen"} {
+		for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+			c, err := Parse([]byte("http:\n  " + key + ": \"" + addr + "\"\n"))
+			if err != nil {
+				t.Errorf("%s %s: %v", key, addr, err)
+				continue
+			}
+			if got := map[string]string{"pprof_listen": c.HTTP.PprofListen, "metrics_listen": c.HTTP.MetricsListen}[key]; got != addr {
+				t.Errorf("%s = %q, want %q", key, got, addr)
+			}
 		}
-	}
-	for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060"} {
-		if _, err := Parse([]byte("http:\n  pprof_listen: \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http.pprof_listen") {
-			t.Errorf("%s accepted or error does not name the key: %v", addr, err)
+		for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060"} {
+			if _, err := Parse([]byte("http:\n  " + key + ": \"" + addr + "\"\n")); err == nil || !strings.Contains(err.Error(), "http."+key) {
+				t.Errorf("%s %s accepted or error does not name the key: %v", key, addr, err)
+			}
 		}
 	}
 }
@@ -150,5 +162,31 @@ func TestTrustedProxies(t *testing.T) {
 	got := fmt.Sprint(c.HTTP.TrustedProxyPrefixes())
 	if want := "[127.0.0.1/32 10.0.0.0/8 ::1/128 192.0.2.1/32]"; got != want {
 		t.Fatalf("prefixes = %s, want %s", got, want)
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	const token = "0123456789abcdef-secret"
+	sum := sha256.Sum256([]byte(token))
+	for _, yaml := range []string{"admin:\n  token: " + token + "\n", "admin:\n  token_sha256: " + hex.EncodeToString(sum[:]) + "\n"} {
+		c, err := Parse([]byte(yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", yaml, err)
+		}
+		if h, ok := c.Admin.TokenHash(); !ok || h != sum {
+			t.Errorf("%q: hash %x, %v; want %x", yaml, h, ok, sum)
+		}
+	}
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Admin.TokenHash(); ok {
+		t.Error("no admin key set, yet a token hash")
+	}
+	// A rejected token is never echoed: it may be a real secret, mistyped.
+	_, err = Parse([]byte("admin:\n  token: \" sixteen-chars-and-a-space\"\n"))
+	if err == nil || strings.Contains(err.Error(), "sixteen") {
+		t.Fatalf("error %v: want one that does not repeat the token", err)
 	}
 }

@@ -39,6 +39,8 @@ type Episodes interface {
 	Failed(ctx context.Context, slug string) ([]Episode, error)
 	Reported(ctx context.Context, slug string) ([]Episode, error)
 	StateCounts(ctx context.Context, slug string) (map[string]int, error)
+	// AllStateCounts is StateCounts over every feed (one query, for metrics).
+	AllStateCounts(ctx context.Context) (map[string]int, error)
 	Torrents(ctx context.Context) ([]Torrent, error)
 	// TorrentFile is a published .torrent as the store keeps it (ErrNotFound: published before
 	// the store kept them, and not yet filled in).

@@ -32,21 +32,25 @@ func (t *Tracker) AnnounceHandler() http.Handler {
 		}
 		remote, ok := t.clientAddr(r)
 		if !ok {
-			writeFailure(w, "cannot determine your address")
+			t.countAnnounce(ProtoHTTP, errNoAddress)
+			writeFailure(w, string(errNoAddress))
 			return
 		}
 		// Charged before parsing, so malformed floods are limited too.
 		if !t.allowAnnounce(remote) {
+			t.countAnnounce(ProtoHTTP, errRateLimited)
 			writeFailure(w, string(errRateLimited))
 			return
 		}
 		q, err := parseAnnounce(r.URL.RawQuery)
 		if err != nil {
+			t.countAnnounce(ProtoHTTP, err)
 			writeFailure(w, err.Error())
 			return
 		}
 		q.req.addr = netip.AddrPortFrom(remote, q.port)
 		resp, err := t.announce(r.Context(), q.req)
+		t.countAnnounce(ProtoHTTP, err)
 		if err != nil {
 			writeFailure(w, clientMessage(err))
 			return

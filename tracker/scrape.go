@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -62,7 +63,12 @@ type Scraper struct {
 
 	mu    sync.Mutex
 	state map[string]*backoff // by tracker URL
+
+	errors atomic.Int64 // failed scrapes of one tracker, for metrics
 }
+
+// Errors counts the scrapes of one tracker that failed since start.
+func (s *Scraper) Errors() int64 { return s.errors.Load() }
 
 type backoff struct {
 	failures int
@@ -146,6 +152,7 @@ func (s *Scraper) settle(tr string, err error) {
 		delete(s.state, tr)
 		return
 	}
+	s.errors.Add(1)
 	b := s.state[tr]
 	if b == nil {
 		b = &backoff{}

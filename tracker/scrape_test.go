@@ -152,6 +152,9 @@ func TestScraperHTTPAndUDPWithDeadTrackers(t *testing.T) {
 	if err := s.Scrape(t.Context(), hashes); err == nil {
 		t.Fatal("dead trackers were not retried after the doubled backoff")
 	}
+	if got := s.Errors(); got != 6 { // two dead trackers, each tried three times
+		t.Errorf("Errors() = %d, want 6", got)
+	}
 }
 
 // countingConn records the number of info hashes in each UDP scrape request.

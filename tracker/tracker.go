@@ -148,6 +148,8 @@ type Tracker struct {
 
 	// hub holds the WebSocket (WebTorrent) connections, to relay offers and answers.
 	hub *wsHub
+
+	counts announceCounters // announces answered, for metrics (counters.go)
 }
 
 // New returns a Tracker. st may be nil, in which case completions are counted in
@@ -409,6 +411,7 @@ func (e clientError) Error() string { return string(e) }
 const (
 	errUnknownInfoHash clientError = "unknown info hash"
 	errRateLimited     clientError = "rate limited"
+	errNoAddress       clientError = "cannot determine your address"
 	// errPeerIDInUse: a peer_id is bound to the address that first announced it,
 	// so no one else can replace or stop that peer.
 	errPeerIDInUse  clientError = "peer id in use"

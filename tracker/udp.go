@@ -136,6 +136,7 @@ func (t *Tracker) handleUDP(ctx context.Context, pkt []byte, src netip.AddrPort)
 		// Charged only after the connection ID proves src is real, so spoofed
 		// packets can neither use up someone else's budget nor add buckets.
 		if !t.allowAnnounce(src.Addr()) {
+			t.countAnnounce(ProtoUDP, errRateLimited)
 			return udpError(txID, string(errRateLimited))
 		}
 		return t.udpAnnounce(ctx, pkt, txID, src)
@@ -155,11 +156,13 @@ func (t *Tracker) handleUDP(ctx context.Context, pkt []byte, src netip.AddrPort)
 func (t *Tracker) udpAnnounce(ctx context.Context, pkt, txID []byte, src netip.AddrPort) []byte {
 	req, port, err := parseUDPAnnounce(pkt)
 	if err != nil {
+		t.countAnnounce(ProtoUDP, err)
 		return udpError(txID, clientMessage(err))
 	}
 	req.addr = netip.AddrPortFrom(src.Addr(), port)
 	req.sameFamily = true
 	resp, err := t.announce(ctx, req)
+	t.countAnnounce(ProtoUDP, err)
 	if err != nil {
 		return udpError(txID, clientMessage(err))
 	}

@@ -76,6 +76,7 @@ func (t *Tracker) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// A connection costs an announce of the source's budget, so reconnecting in a
 	// loop is limited like announcing in one.
 	if !t.allowAnnounce(remote) {
+		t.countAnnounce(ProtoWS, errRateLimited)
 		http.Error(w, string(errRateLimited), http.StatusTooManyRequests)
 		return
 	}
@@ -179,6 +180,7 @@ func (c *wsConn) readLoop(ctx context.Context, cfg WebSocketConfig) {
 		}
 		// Charged before parsing, so malformed floods are limited too.
 		if !c.t.allowAnnounce(c.remote) {
+			c.t.countAnnounce(ProtoWS, errRateLimited)
 			c.reply(wsFailure{Action: "announce", Reason: string(errRateLimited)})
 			continue
 		}

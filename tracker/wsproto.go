@@ -63,6 +63,7 @@ func (c *wsConn) handle(ctx context.Context, msg []byte) {
 		err = c.answer(req)
 	case req.Action == "announce":
 		err = c.announce(ctx, req)
+		c.t.countAnnounce(ProtoWS, err)
 	case req.Action == "scrape":
 		err = c.scrape(req)
 	default:

@@ -60,6 +60,10 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	if err := w.st.Publish(ctx, slug, e.Key, p); err != nil {
 		return err
 	}
+	w.cfg.Recorder.Downloaded(got.Size - got.ResumedFrom)
+	if !e.SeenAt.IsZero() {
+		w.cfg.Recorder.Published(w.now().Sub(e.SeenAt))
+	}
 	w.log.Info("published", "feed", slug, "key", e.Key, "info_hash", p.InfoHash,
 		"bytes", got.Size, "resumed_from", got.ResumedFrom, "took", w.now().Sub(started).Round(time.Millisecond))
 	w.syncPublished(ctx, slug, e.Key, got.abs)

@@ -140,6 +140,8 @@ type Config struct {
 	// replicate it first.
 	Replicas        int
 	UnassignedGrace time.Duration
+	// Recorder is told of polls and downloads (metrics); nil: nothing is recorded.
+	Recorder Recorder
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -205,6 +207,9 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	}
 	if cfg.UnassignedGrace <= 0 {
 		cfg.UnassignedGrace = time.Hour
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noRecorder{}
 	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
 		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
@@ -446,7 +451,16 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 	}
 	defer release()
-	err = w.poll(ctx, f)
+	started := time.Now() // the wall clock, not w.now: a duration to measure, not a time to store
+	notModified, err := w.poll(ctx, f)
+	switch {
+	case err != nil:
+		w.cfg.Recorder.Poll(PollError, time.Since(started))
+	case notModified:
+		w.cfg.Recorder.Poll(PollNotModified, time.Since(started))
+	default:
+		w.cfg.Recorder.Poll(PollOK, time.Since(started))
+	}
 	if err != nil {
 		err = fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 		w.log.Error("poll failed", "feed", f.Slug, "url", name, "err", err)
@@ -458,38 +472,40 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	return err
 }
 
-func (w *Worker) poll(ctx context.Context, f Feed) error {
+// poll reports whether the origin answered 304 Not Modified.
+func (w *Worker) poll(ctx context.Context, f Feed) (notModified bool, err error) {
 	// The poll slot covers the feed request and its parse only; downloads take
 	// download slots of their own (see slots).
 	release, err := w.polls.acquire(ctx, f.URL)
 	if err != nil {
-		return err
+		return false, err
 	}
-	changes, err := w.fetchFeed(ctx, f)
+	changes, notModified, err := w.fetchFeed(ctx, f)
 	release()
 	if err != nil {
-		return err
+		return false, err
 	}
 	errs := w.revalidate(ctx, f.Slug, changes)
 	// Episodes still unpublished (new, failed before, or interrupted by a
 	// crash) are downloaded now; a 304 does not re-parse, but it does retry.
 	errs = append(errs, w.downloadPending(ctx, f.Slug))
-	return errors.Join(append(errs, w.applyRetention(ctx, f))...)
+	return notModified, errors.Join(append(errs, w.applyRetention(ctx, f))...)
 }
 
 // fetchFeed fetches the feed (conditionally) and stores what it lists; it
-// returns the published enclosures that may have changed.
-func (w *Worker) fetchFeed(ctx context.Context, f Feed) ([]change, error) {
-	prev, err := w.st.Feed(ctx, f.Slug)
+// returns the published enclosures that may have changed, and whether the origin answered 304.
+func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notModified bool, err error) {
+	var prev store.Feed
+	err = w.timed(StoreFeed, func() (err error) { prev, err = w.st.Feed(ctx, f.Slug); return err })
 	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
 		// First poll of this slug, or its URL changed in config.yaml.
 		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		prev, err = w.st.Feed(ctx, f.Slug)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	client, max := w.cl.Feed, w.cl.MaxFeed
 	if w.isSelf(f.URL) {
@@ -498,13 +514,14 @@ func (w *Worker) fetchFeed(ctx context.Context, f Feed) ([]change, error) {
 	started := w.now()
 	res, err := feeds.NewFetcher(client, max).Fetch(ctx, f.URL, prev.ETag, prev.LastModified)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		return nil, w.st.RecordPoll(ctx, f.Slug, started, "")
+		return nil, true, w.timed(StoreRecordPoll, func() error { return w.st.RecordPoll(ctx, f.Slug, started, "") })
 	}
-	return w.ingest(ctx, f, res, started)
+	changes, err = w.ingest(ctx, f, res, started)
+	return changes, false, err
 }
 
 // applyRetention stops seeding, and deletes the media of, whatever falls
@@ -644,7 +661,7 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		}
 	}
 	w.log.Info("feed parsed", "feed", f.Slug, "items", len(eps))
-	return changes, w.st.SaveChannel(ctx, ch, eps, at)
+	return changes, w.timed(StoreSaveChannel, func() error { return w.st.SaveChannel(ctx, ch, eps, at) })
 }
 
 // Episodes turns a parsed feed into store rows in source order: one per

@@ -362,7 +362,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer seeder.Close()
 
-	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log.With("component", "worker"))
+	scraper := newScraper(cfg, st, log.With("component", "scraper"))
+	mt, stopMetrics, err := serveMetrics(cfg, mux, st, trk, seeder, scraper, log)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	defer stopMetrics()
+	wcfg := workerConfig(cfg)
+	wcfg.Recorder = mt
+	w := worker.New(wcfg, st, clients(cfg), seeder, trk, log.With("component", "worker"))
 	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), cfg.Cluster.Replicas, log))
 	if err := w.Restore(runCtx); err != nil {
 		// One unreadable torrent must not keep the others from seeding.
@@ -411,7 +420,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
-	scraper := newScraper(cfg, st, log.With("component", "scraper"))
 	if err := sched.Add(worker.Job{Name: "scrape", Spec: cfg.Schedule.Scrape, RunAtStart: true,
 		Run: scrapeJob(st, scraper)}); err != nil {
 		srv.Close()

@@ -359,3 +359,22 @@ func (s *DB) StateCounts(ctx context.Context, slug string) (map[string]int, erro
 func (s *DB) Failed(ctx context.Context, slug string) ([]store.Episode, error) {
 	return s.episodes(ctx, "feed_slug=$1 AND state='"+store.StateFailed+"' ORDER BY position", slug)
 }
+
+// AllStateCounts counts the episodes with an enclosure of every feed by state.
+func (s *DB) AllStateCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM episodes WHERE enclosure_url != '' GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: state counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("store: state counts: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}

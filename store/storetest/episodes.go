@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -42,6 +43,17 @@ func testEpisodeLifecycle(t *testing.T, open Opener) {
 	}
 	if err := s.Fail(ctx, "demo", "guid:b", "origin said 500"); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.EnsureFeed(ctx, "other", "http://example.com/other.xml"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveChannel(ctx, store.Feed{Slug: "other", Title: "Other"},
+		[]store.Episode{{Key: "guid:o", GUID: "o", Title: "O", EnclosureURL: "http://example.com/o.mp3"}}, at); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.AllStateCounts(ctx)
+	if want := map[string]int{store.StatePublished: 1, store.StateFailed: 1, store.StatePending: 1}; err != nil || !maps.Equal(counts, want) {
+		t.Errorf("AllStateCounts = %v, %v; want %v (episodes without an enclosure not counted)", counts, err, want)
 	}
 	// A later poll where the enclosure URL gained a tracking parameter must
 	// not change what the published torrent was made from.
