@@ -108,8 +108,12 @@ func TestMeshSharesSwarmsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 30*time.Second, "node B to track a torrent node A published", func() error {
-		return ann(t, b, fresh, rawID("-qB4650-fresh0000001"), "127.0.5.11", 5000, eventStarted)
+		if _, ok := b.Stats(fresh); !ok {
+			return errors.New("not yet")
+		}
+		return nil
 	})
+	mustAnn(t, b, fresh, rawID("-qB4650-fresh0000001"), "127.0.5.11", 5000, eventStarted)
 	if s, ok := b.Stats(fresh); !ok || s.Incomplete != 1 {
 		t.Fatalf("B's swarm of the new torrent: %+v, %v", s, ok)
 	}
