@@ -27,7 +27,7 @@ import (
 
 // roundRobin stands for the operator's load balancer: each request goes to the next node that
 // passes its health check (GET /healthz every 200 ms), as a real balancer routes around a dead
-// node.
+// or not yet started node.
 type roundRobin struct {
 	mu       sync.Mutex
 	backends []*url.URL
@@ -89,6 +89,7 @@ func startCluster(t *testing.T, n int, dsn string, feeds ...feedEntry) ([]*gatew
 		u, _ := url.Parse(g.baseURL())
 		rr.mu.Lock()
 		rr.backends = append(rr.backends, u)
+		rr.down[u.Host] = time.Now() // as a real balancer, no traffic until its first passed check
 		rr.mu.Unlock()
 		nodes = append(nodes, g)
 	}

@@ -23,9 +23,6 @@ type Mesh interface {
 // MeshPayloadMax bounds one payload: PostgreSQL's NOTIFY takes under 8,000 bytes.
 const MeshPayloadMax = 7900
 
-// meshFlush is how often the changes of local announces are sent.
-const meshFlush = time.Second
-
 // maxOutbox bounds the changes waiting to be sent (75 bytes each); past it the oldest go, and
 // their peers reach the other nodes at their next announce.
 const maxOutbox = 200_000

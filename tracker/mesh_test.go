@@ -19,15 +19,7 @@ import (
 // to node A is handed out by node B; a download started on A and finished on B counts once,
 // on both nodes' figures and in the store; a peer stopped on A leaves B's swarm too.
 func TestMeshSharesSwarmsAcrossNodes(t *testing.T) {
-	srv, err := pgtest.Start()
-	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("SEEDCAST_REQUIRE_PEERS") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	dsn := srv.NewDatabase(t)
+	dsn := meshDatabase(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ih := [20]byte{1, 2, 3}
@@ -209,18 +201,10 @@ func (f meshFunc) Publish(ctx context.Context, payload string) error { return f(
 
 // A torrent one node starts tracking is tracked by the others at once, not at the next flush:
 // a seeder announces through the balancer right after publishing, to any node, and a refused
-// announce is retried only a minute later. Node A here never flushes (no Run), so only the
+// announce is retried only a minute later. Node A's periodic flush is an hour apart, so only the
 // immediate path can reach B; B takes the torrent's count from the store.
 func TestMeshAllowReachesOtherNodesAtOnce(t *testing.T) {
-	srv, err := pgtest.Start()
-	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("SEEDCAST_REQUIRE_PEERS") == "" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	dsn := srv.NewDatabase(t)
+	dsn := meshDatabase(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	open := func() (*sqldb.DB, *postgres.Mesh) {
@@ -237,8 +221,10 @@ func TestMeshAllowReachesOtherNodesAtOnce(t *testing.T) {
 		return st, mesh
 	}
 	stA, meshA := open()
-	a := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40}, stA, testLogger(t).With("node", "a"), nil)
+	a := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40, MeshFlush: time.Hour}, stA,
+		testLogger(t).With("node", "a"), nil)
 	a.SetMesh(meshA)
+	go a.Run(ctx)
 	stB, meshB := open()
 	b := New(Config{AnnouncesPerIPPerMinute: -1, MaxDownloadRate: 1 << 40}, stB, testLogger(t).With("node", "b"), nil)
 	b.SetMesh(meshB)
@@ -271,4 +257,18 @@ func TestMeshAllowReachesOtherNodesAtOnce(t *testing.T) {
 		return nil
 	})
 	mustAnn(t, b, ih, rawID("-qB4650-seederseeder"), "127.0.5.9", 0, eventStarted)
+}
+
+// meshDatabase is a fresh database on a throwaway PostgreSQL for the nodes of one test.
+func meshDatabase(t *testing.T) string {
+	t.Helper()
+	srv, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("SEEDCAST_REQUIRE_PEERS") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	return srv.NewDatabase(t)
 }

@@ -52,6 +52,9 @@ type Config struct {
 	SelfUserAgent string
 	// WebSocket tunes the WebTorrent announce over WebSocket (see ws.go).
 	WebSocket WebSocketConfig
+	// MeshFlush is how often announces' changes are sent to the cluster's other nodes; default
+	// 1 s. A newly tracked torrent is sent at once, whatever this is.
+	MeshFlush time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -83,6 +86,9 @@ func (c Config) withDefaults() Config {
 		c.MaxDownloadRate = 125_000_000
 	}
 	c.WebSocket = c.WebSocket.withDefaults(c.AnnounceInterval)
+	if c.MeshFlush <= 0 {
+		c.MeshFlush = time.Second
+	}
 	return c
 }
 
@@ -145,6 +151,9 @@ type Tracker struct {
 	mesh   Mesh
 	meshID [meshIDLen]byte
 	outbox []peerEvent
+	// flushNow wakes Run to flush the outbox at once (a new torrent); one pending wake-up
+	// covers any number of torrents, so a start that tracks thousands sends few payloads.
+	flushNow chan struct{}
 
 	// hub holds the WebSocket (WebTorrent) connections, to relay offers and answers.
 	hub *wsHub
@@ -166,15 +175,16 @@ func New(cfg Config, st Store, log *slog.Logger, now func() time.Time) *Tracker 
 	_, _ = rand.Read(key)
 	cfg = cfg.withDefaults()
 	return &Tracker{
-		cfg:     cfg,
-		store:   st,
-		log:     log,
-		now:     now,
-		udpKey:  key,
-		limiter: newRateLimiter(cfg.AnnouncesPerIPPerMinute, cfg.AnnounceBurst, cfg.RateLimitExempt),
-		swarms:  make(map[[20]byte]*swarm),
-		hub:     newWSHub(),
-		aliases: make(map[[20]byte][20]byte),
+		cfg:      cfg,
+		store:    st,
+		log:      log,
+		now:      now,
+		udpKey:   key,
+		limiter:  newRateLimiter(cfg.AnnouncesPerIPPerMinute, cfg.AnnounceBurst, cfg.RateLimitExempt),
+		swarms:   make(map[[20]byte]*swarm),
+		hub:      newWSHub(),
+		aliases:  make(map[[20]byte][20]byte),
+		flushNow: make(chan struct{}, 1),
 	}
 }
 
@@ -206,19 +216,17 @@ func (t *Tracker) Allow(ctx context.Context, infoHash [20]byte, length int64, al
 		}
 	}
 	t.mu.Lock()
-	_, had := t.swarms[infoHash]
-	if !had {
+	defer t.mu.Unlock()
+	if _, ok := t.swarms[infoHash]; !ok {
 		t.swarms[infoHash] = newSwarm(count, length)
-	}
-	t.mu.Unlock()
-	if !had && t.mesh != nil {
-		// The other nodes track it at once, not at their next reconcile or the next flush: the
-		// seeder announces through the balancer right after this, to any node, and a refused
-		// announce is retried only a minute later.
-		e := peerEvent{infoHash: infoHash, flags: evAllow, startedAt: time.Unix(0, length), at: t.now()}
-		if err := t.mesh.Publish(ctx, t.encode([]peerEvent{e})); err != nil {
-			t.log.Warn("tracker: telling the other nodes of a new torrent; they learn it at their next reconcile",
-				"info_hash", hex.EncodeToString(infoHash[:]), "err", err)
+		if t.mesh != nil {
+			// The other nodes track it at once, not at their next reconcile or the next flush:
+			// the seeder announces through the balancer right after this, to any node.
+			t.pushLocked(peerEvent{infoHash: infoHash, flags: evAllow, startedAt: time.Unix(0, length), at: t.now()})
+			select {
+			case t.flushNow <- struct{}{}:
+			default:
+			}
 		}
 	}
 	return nil
@@ -305,7 +313,7 @@ func (t *Tracker) Run(ctx context.Context) {
 	defer tick.Stop()
 	var flush <-chan time.Time
 	if t.mesh != nil {
-		ft := time.NewTicker(meshFlush)
+		ft := time.NewTicker(t.cfg.MeshFlush)
 		defer ft.Stop()
 		flush = ft.C
 	}
@@ -317,6 +325,8 @@ func (t *Tracker) Run(ctx context.Context) {
 			t.sweep()
 			t.retryPending(ctx)
 		case <-flush:
+			t.flushMesh(ctx)
+		case <-t.flushNow:
 			t.flushMesh(ctx)
 		}
 	}
