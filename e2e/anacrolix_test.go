@@ -116,6 +116,7 @@ func seederOnlyClient(t *testing.T, dir string) *torrent.Client {
 	t.Helper()
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = dir
+	cfg.KeepAliveTimeout = 3 * time.Second // as seedbox.WriterWakeInterval: bounds a missed writer wake-up
 	cfg.NoDHT = true
 	cfg.DisableWebseeds = true
 	cfg.DisableUTP = true

@@ -39,6 +39,7 @@ func TestWebTorrentLeecher(t *testing.T) {
 	dir := t.TempDir()
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = dir
+	cfg.KeepAliveTimeout = 3 * time.Second // as seedbox.WriterWakeInterval: bounds a missed writer wake-up
 	cfg.NoDHT = true
 	cfg.DisableWebseeds = true
 	cfg.DisableTCP = true

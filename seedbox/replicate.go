@@ -63,6 +63,7 @@ func replicate(ctx context.Context, mi *metainfo.MetaInfo, dest string, peers fu
 	cfg.DisableUTP = true // loopback and LAN peers: TCP (GUIDE section 6)
 	cfg.NoDefaultPortForwarding = true
 	cfg.Seed = false
+	cfg.KeepAliveTimeout = WriterWakeInterval
 	cfg.ListenPort = 0
 	if log != nil {
 		cfg.Slogger = log

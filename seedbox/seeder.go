@@ -158,6 +158,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 
 	tc := torrent.NewDefaultClientConfig()
 	tc.Seed = true
+	tc.KeepAliveTimeout = WriterWakeInterval
 	tc.NoDHT = true // the DHT node, if any, is added below by startDHT
 	// Browsers join the swarm over WebRTC: the client announces to the ws(s) trackers
 	// of each torrent's announce-list and answers their offers. The upload limit does

@@ -111,6 +111,7 @@ func leech(t *testing.T, mi *metainfo.MetaInfo, seederPort int) []byte {
 func leecherConfig(t *testing.T) *torrent.ClientConfig {
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = t.TempDir()
+	cfg.KeepAliveTimeout = WriterWakeInterval
 	cfg.NoDHT = true
 	cfg.DisableTrackers = true
 	cfg.DisableWebseeds = true

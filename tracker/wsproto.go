@@ -132,17 +132,19 @@ func (c *wsConn) announce(ctx context.Context, m wsRequest) error {
 	} else {
 		c.swarms[ih] = req.left
 	}
+	// The offers' targets are chosen before the reply goes out: a peer that
+	// joins after this announce was answered never gets its offers.
+	var to []*wsConn
+	if req.event != eventStopped && len(m.Offers) > 0 {
+		n := len(m.Offers)
+		if m.NumWant != nil && *m.NumWant >= 0 {
+			n = min(n, *m.NumWant)
+		}
+		to = c.t.hub.targets(ih, id, req.left == 0, n)
+	}
 	bih := binaryString(ih[:])
 	c.reply(wsAnnounceReply{Action: "announce", Interval: int64(cfg.AnnounceInterval.Seconds()),
 		InfoHash: bih, Complete: resp.stats.Complete, Incomplete: resp.stats.Incomplete})
-	if req.event == eventStopped || len(m.Offers) == 0 {
-		return nil
-	}
-	n := len(m.Offers)
-	if m.NumWant != nil && *m.NumWant >= 0 {
-		n = min(n, *m.NumWant)
-	}
-	to := c.t.hub.targets(ih, id, req.left == 0, n)
 	from := binaryString(id[:])
 	for i, dst := range to {
 		o := m.Offers[i]

@@ -168,6 +168,7 @@ func TestPublishedTorrentNamedForPeople(t *testing.T) {
 	// A second anacrolix client, told only the seeder's address, saves the file under the name.
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = t.TempDir()
+	cfg.KeepAliveTimeout = seedbox.WriterWakeInterval
 	cfg.NoDHT, cfg.DisableTrackers, cfg.DisableWebseeds, cfg.DisableWebtorrent = true, true, true, true
 	cfg.NoDefaultPortForwarding, cfg.DisableUTP, cfg.DisableIPv6 = true, true, true
 	cfg.ListenHost = func(string) string { return "127.0.0.1" }
