@@ -20,9 +20,42 @@ type Feeds interface {
 	// SaveChannel stores a successful poll: the channel and its episodes in one transaction; the
 	// feed's version moves only when what the output shows changed.
 	SaveChannel(ctx context.Context, f Feed, eps []Episode, at time.Time) error
-	RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error
+	// RecordPoll notes a poll that changed nothing: a 304 (kind and errMsg empty) or a failure,
+	// errMsg in plain words and kind its class.
+	RecordPoll(ctx context.Context, slug string, at time.Time, kind, errMsg string) error
 	// FeedVersion changes whenever the feed's output would.
 	FeedVersion(ctx context.Context, slug string) (int64, error)
+}
+
+// Subscriptions are the feeds added and removed at run time, and pausing any feed.
+type Subscriptions interface {
+	// AddFeed subscribes a run-time feed (OriginRuntime); ErrExists when its slug or URL is
+	// already a feed's.
+	AddFeed(ctx context.Context, slug, url string, ownerConsent bool, at time.Time) error
+	// SetPaused pauses or resumes any feed.
+	SetPaused(ctx context.Context, slug string, paused bool) error
+	// RemoveFeed deletes a run-time feed with its episodes and .torrents (its completions and
+	// snapshots stay, under their info hashes); ErrPinned for a config feed.
+	RemoveFeed(ctx context.Context, slug string) error
+}
+
+// Sessions are the dashboard's signed-in sessions, shared by every node.
+type Sessions interface {
+	// CreateSession stores s, deleting sessions expired at s.CreatedAt.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session whose ID hash is idHash; ErrNotFound when none, or expired at now.
+	Session(ctx context.Context, idHash string, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+}
+
+// SubmissionStore keeps podcasters' submissions.
+type SubmissionStore interface {
+	AddSubmission(ctx context.Context, s Submission) error
+	Submission(ctx context.Context, id string) (Submission, error)
+	// Submissions lists the newest first, at most limit.
+	Submissions(ctx context.Context, limit int) ([]Submission, error)
+	// UpdateSubmission sets a submission's status, slug and note.
+	UpdateSubmission(ctx context.Context, id, status, slug, note string, at time.Time) error
 }
 
 // Episodes are the episodes and their state machine: pending → published (or failed, retried);
@@ -109,6 +142,9 @@ type Directory interface {
 // Store is the whole contract a driver implements.
 type Store interface {
 	Feeds
+	Subscriptions
+	Sessions
+	SubmissionStore
 	Episodes
 	Directory
 	Measurements

@@ -12,6 +12,18 @@ import (
 // ErrNotFound is returned when a feed or episode does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrExists is returned when a feed added at run time would take a slug or URL already taken.
+var ErrExists = errors.New("store: already exists")
+
+// ErrPinned is returned when removing a feed that config.yaml lists: it is removed there.
+var ErrPinned = errors.New("store: pinned in config.yaml")
+
+// Where a feed comes from.
+const (
+	OriginConfig  = "config"  // listed in config.yaml: pinned, added and removed there
+	OriginRuntime = "runtime" // added at run time (dashboard, API, CLI, a verified submission)
+)
+
 // Feed is one subscribed podcast: its configuration, the channel metadata
 // from the last successful parse, and the state of its polling.
 type Feed struct {
@@ -40,6 +52,45 @@ type Feed struct {
 	UpdatedAt time.Time // when the channel metadata last changed
 	// PolledBy is the node that holds, or last held, the feed's poll lease (see LeaseFeed).
 	PolledBy string
+	// ErrorKind classifies LastError (dns, refused, timeout, http_status, ...; "" when none).
+	ErrorKind string
+
+	Origin       string    // OriginConfig or OriginRuntime
+	Paused       bool      // not polled until resumed; what it published stays
+	AddedAt      time.Time // when it was added at run time (zero for config feeds)
+	OwnerConsent bool      // a run-time feed's owner proved they own it (podcast:locked)
+}
+
+// Session is one signed-in dashboard session. The cookie holds a random value; the store keeps
+// only its hash, so a copy of the database signs nobody in.
+type Session struct {
+	IDHash    string // hex SHA-256 of the cookie value
+	CSRF      string // the token every form of the session must carry
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Submission states.
+const (
+	SubmissionAwaiting = "awaiting_verification" // the token is not in the feed yet
+	SubmissionPending  = "approved_pending"      // verified, waiting for the operator (submissions: approve)
+	SubmissionDone     = "subscribed"            // verified (and approved): the feed is subscribed
+	SubmissionRejected = "rejected"              // the operator said no
+)
+
+// Submission is a podcaster's request to have their feed carried.
+type Submission struct {
+	ID  string
+	URL string
+	// Token is what the podcaster puts in <podcast:txt purpose="verify">: public once they do.
+	Token string
+	// OwnerTokenHash is the hex SHA-256 of the owner's secret, for their own page and report.
+	OwnerTokenHash string
+	Status         string
+	Slug           string // the feed's slug once subscribed (or chosen for it)
+	Note           string // what the last verification found, in plain words
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Node is one gateway process on the store, as its last heartbeat described it.

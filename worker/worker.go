@@ -40,7 +40,7 @@ type Store interface {
 	EnsureFeed(ctx context.Context, slug, url string) error
 	Feed(ctx context.Context, slug string) (store.Feed, error)
 	SaveChannel(ctx context.Context, f store.Feed, eps []store.Episode, at time.Time) error
-	RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error
+	RecordPoll(ctx context.Context, slug string, at time.Time, kind, errMsg string) error
 	Unpublished(ctx context.Context, slug string) ([]store.Episode, error)
 	Publish(ctx context.Context, slug, key string, p store.Publication) error
 	MarkSynced(ctx context.Context, slug, key string) error
@@ -518,7 +518,7 @@ func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notMo
 	}
 	if res.NotModified {
 		w.log.Debug("feed not modified", "feed", f.Slug)
-		return nil, true, w.timed(StoreRecordPoll, func() error { return w.st.RecordPoll(ctx, f.Slug, started, "") })
+		return nil, true, w.timed(StoreRecordPoll, func() error { return w.st.RecordPoll(ctx, f.Slug, started, "", "") })
 	}
 	changes, err = w.ingest(ctx, f, res, started)
 	return changes, false, err
@@ -580,7 +580,7 @@ func (w *Worker) evict(ctx context.Context, slug string, e store.Episode) error 
 }
 
 func (w *Worker) recordPoll(ctx context.Context, slug string, at time.Time, err error) {
-	if rerr := w.st.RecordPoll(ctx, slug, at, err.Error()); rerr != nil {
+	if rerr := w.st.RecordPoll(ctx, slug, at, "", err.Error()); rerr != nil {
 		w.log.Error("record poll", "feed", slug, "err", rerr)
 	}
 }

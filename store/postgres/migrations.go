@@ -124,4 +124,29 @@ var migrations = []string{
 	// info_hash_v2 is a hybrid torrent's v2 info hash (64 hex), for btmh magnets and the tracker's
 	// alias of it; '' for a v1 torrent.
 	`ALTER TABLE episodes ADD COLUMN info_hash_v2 TEXT NOT NULL DEFAULT '';`,
+	// Feeds added at run time (origin), paused feeds, the class of the last poll error, the
+	// dashboard's sessions and podcasters' submissions.
+	`ALTER TABLE feeds ADD COLUMN error_kind TEXT NOT NULL DEFAULT '';
+	ALTER TABLE feeds ADD COLUMN origin TEXT NOT NULL DEFAULT 'config';
+	ALTER TABLE feeds ADD COLUMN paused BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE feeds ADD COLUMN added_at BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE feeds ADD COLUMN owner_consent BIGINT NOT NULL DEFAULT 0;
+	CREATE TABLE admin_sessions (
+		id_hash TEXT PRIMARY KEY,
+		csrf TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE TABLE submissions (
+		id TEXT PRIMARY KEY,
+		url TEXT NOT NULL,
+		token TEXT NOT NULL,
+		owner_token_hash TEXT NOT NULL,
+		status TEXT NOT NULL,
+		slug TEXT NOT NULL DEFAULT '',
+		note TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	);
+	CREATE INDEX submissions_created ON submissions(created_at);`,
 }

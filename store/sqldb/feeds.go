@@ -32,10 +32,11 @@ func fromUnix(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// EnsureFeed creates the feed row for a configured slug, or updates its URL.
+// EnsureFeed creates the feed row for a configured slug, or updates its URL; either way the
+// feed is config.yaml's from now on (pinned).
 func (s *DB) EnsureFeed(ctx context.Context, slug, url string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO feeds(slug, url) VALUES($1, $2)
-		ON CONFLICT(slug) DO UPDATE SET url = excluded.url,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO feeds(slug, url, origin) VALUES($1, $2, '`+store.OriginConfig+`')
+		ON CONFLICT(slug) DO UPDATE SET url = excluded.url, origin = excluded.origin,
 		-- validators from the old URL mean nothing to the new one
 		etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag ELSE '' END,
 		last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified ELSE '' END`, slug, url)
@@ -47,17 +48,18 @@ func (s *DB) EnsureFeed(ctx context.Context, slug, url string) error {
 
 const feedCols = `slug, url, title, link, description, language, copyright, author, image_url,
 	podcast_guid, extra, etag, last_modified, last_poll_at, last_ok_at, last_error, updated_at, warning,
-	lease_node`
+	lease_node, error_kind, origin, paused, added_at, owner_consent`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanFeed(row scanner) (store.Feed, error) {
 	var f store.Feed
-	var poll, ok, upd int64
+	var poll, ok, upd, added, paused, consent int64
 	err := row.Scan(&f.Slug, &f.URL, &f.Title, &f.Link, &f.Description, &f.Language, &f.Copyright,
 		&f.Author, &f.ImageURL, &f.PodcastGUID, &f.Extra, &f.ETag, &f.LastModified, &poll, &ok,
-		&f.LastError, &upd, &f.Warning, &f.PolledBy)
-	f.LastPollAt, f.LastOKAt, f.UpdatedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd)
+		&f.LastError, &upd, &f.Warning, &f.PolledBy, &f.ErrorKind, &f.Origin, &paused, &added, &consent)
+	f.LastPollAt, f.LastOKAt, f.UpdatedAt, f.AddedAt = fromUnix(poll), fromUnix(ok), fromUnix(upd), fromUnix(added)
+	f.Paused, f.OwnerConsent = paused != 0, consent != 0
 	return f, err
 }
 
@@ -129,7 +131,7 @@ func saveChannel(ctx context.Context, tx *sql.Tx, f store.Feed, eps []store.Epis
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE feeds SET title=$1, link=$2, description=$3, language=$4,
 		copyright=$5, author=$6, image_url=$7, podcast_guid=$8, extra=$9, etag=$10, last_modified=$11,
-		last_poll_at=$12, last_ok_at=$13, last_error='', updated_at=$14, version=version+$15, warning=$16 WHERE slug=$17`,
+		last_poll_at=$12, last_ok_at=$13, last_error='', error_kind='', updated_at=$14, version=version+$15, warning=$16 WHERE slug=$17`,
 		f.Title, f.Link, f.Description, f.Language, f.Copyright, f.Author, f.ImageURL,
 		f.PodcastGUID, f.Extra, f.ETag, f.LastModified, unix(at), unix(at), unix(updated), bump, f.Warning, f.Slug)
 	if err != nil {
@@ -237,15 +239,15 @@ func saveEpisode(ctx context.Context, tx *sql.Tx, slug string, e store.Episode, 
 }
 
 // RecordPoll notes a poll that did not change the channel: a 304 (errMsg
-// empty) or a failure (errMsg says why, in plain words).
-func (s *DB) RecordPoll(ctx context.Context, slug string, at time.Time, errMsg string) error {
+// empty) or a failure (errMsg says why, in plain words; kind classifies it).
+func (s *DB) RecordPoll(ctx context.Context, slug string, at time.Time, kind, errMsg string) error {
 	var err error
 	if errMsg == "" {
-		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_ok_at=$2, last_error=''
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_ok_at=$2, last_error='', error_kind=''
 			WHERE slug=$3`, unix(at), unix(at), slug)
 	} else {
-		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_error=$2 WHERE slug=$3`,
-			unix(at), errMsg, slug)
+		_, err = s.w.ExecContext(ctx, `UPDATE feeds SET last_poll_at=$1, last_error=$2, error_kind=$3 WHERE slug=$4`,
+			unix(at), errMsg, kind, slug)
 	}
 	if err != nil {
 		return fmt.Errorf("store: record poll %s: %w", slug, err)

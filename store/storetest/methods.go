@@ -27,20 +27,23 @@ func testFeedsAndPolls(t *testing.T, open Opener) {
 	if err != nil || len(fs) != 2 || fs[0].Slug != "alpha" || fs[1].Slug != "zeta" {
 		t.Fatalf("feeds = %+v, %v; want alpha, zeta", fs, err)
 	}
+	if f := fs[0]; f.Origin != store.OriginConfig || f.Paused || !f.AddedAt.IsZero() || f.OwnerConsent {
+		t.Fatalf("a config feed = %+v; want origin config, not paused", f)
+	}
 	if f := fs[0]; !f.LastPollAt.IsZero() || !f.LastOKAt.IsZero() || !f.UpdatedAt.IsZero() || f.URL != "http://example.com/alpha.xml" {
 		t.Fatalf("a new feed = %+v; want zero times", f)
 	}
-	if err := s.RecordPoll(ctx, "alpha", t0, "origin said 503"); err != nil {
+	if err := s.RecordPoll(ctx, "alpha", t0, "http_status", "origin said 503"); err != nil {
 		t.Fatal(err)
 	}
 	f, err := s.Feed(ctx, "alpha")
-	if err != nil || !f.LastPollAt.Equal(t0) || !f.LastOKAt.IsZero() || f.LastError != "origin said 503" {
+	if err != nil || !f.LastPollAt.Equal(t0) || !f.LastOKAt.IsZero() || f.LastError != "origin said 503" || f.ErrorKind != "http_status" {
 		t.Fatalf("after a failed poll = %+v, %v", f, err)
 	}
-	if err := s.RecordPoll(ctx, "alpha", t0.Add(time.Minute), ""); err != nil {
+	if err := s.RecordPoll(ctx, "alpha", t0.Add(time.Minute), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if f, _ = s.Feed(ctx, "alpha"); !f.LastOKAt.Equal(t0.Add(time.Minute)) || f.LastError != "" {
+	if f, _ = s.Feed(ctx, "alpha"); !f.LastOKAt.Equal(t0.Add(time.Minute)) || f.LastError != "" || f.ErrorKind != "" {
 		t.Fatalf("after a good poll = %+v", f)
 	}
 	if _, err := s.Feed(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {

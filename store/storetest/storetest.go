@@ -39,6 +39,10 @@ func Run(t *testing.T, open Opener) {
 		{"SnapshotsSinceAndTrackerPeers", testSnapshotsSinceAndTrackerPeers},
 		{"FeedWideReads", testFeedWideReads},
 		{"Search", testSearch},
+		{"RuntimeFeeds", testRuntimeFeeds},
+		{"RuntimeFeedRace", testRuntimeFeedRace},
+		{"Sessions", testSessions},
+		{"Submissions", testSubmissions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
