@@ -27,6 +27,14 @@ type Scheduler struct {
 	log *slog.Logger
 	ctx context.Context
 	wg  sync.WaitGroup
+
+	mu   sync.Mutex
+	jobs map[string]scheduled // by Job.Name
+}
+
+type scheduled struct {
+	id  cron.EntryID
+	job cron.Job // wrapped: never overlaps itself
 }
 
 // cronLogger adapts slog to cron's logger interface.
@@ -40,7 +48,7 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 // NewScheduler makes a scheduler whose jobs run with ctx.
 func NewScheduler(ctx context.Context, log *slog.Logger) *Scheduler {
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{log}))
-	return &Scheduler{c: c, log: log, ctx: ctx}
+	return &Scheduler{c: c, log: log, ctx: ctx, jobs: make(map[string]scheduled)}
 }
 
 // Add registers a job. A job never overlaps itself (a slow poll makes the
@@ -61,19 +69,65 @@ func (s *Scheduler) Add(j Job) error {
 	// shares the skip lock with the scheduled runs. SkipIfStillRunning before
 	// Recover: the other order would hold the skip lock forever after a panic.
 	wrapped := cron.NewChain(cron.SkipIfStillRunning(cronLogger{s.log}), cron.Recover(cronLogger{s.log})).Then(cron.FuncJob(run))
-	if _, err := s.c.AddJob(j.Spec, wrapped); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.jobs[j.Name]; dup {
+		return fmt.Errorf("schedule %s: a job of that name is already scheduled", j.Name)
+	}
+	id, err := s.c.AddJob(j.Spec, wrapped)
+	if err != nil {
 		return fmt.Errorf("schedule %s: %q: %w", j.Name, j.Spec, err)
 	}
+	s.jobs[j.Name] = scheduled{id: id, job: wrapped}
 	if j.RunAtStart {
 		// Through the same wrapped job, so a first run still in progress
 		// makes the first cron tick skip instead of overlapping.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			wrapped.Run()
-		}()
+		s.runLocked(wrapped)
 	}
 	return nil
+}
+
+// RunNow runs the named job at once, unless a run of it is in progress (that run is skipped, as
+// a cron tick would be); it reports whether the job exists.
+func (s *Scheduler) RunNow(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[name]
+	if ok {
+		s.runLocked(j.job)
+	}
+	return ok
+}
+
+// Remove unschedules the named job; a run in progress finishes. It reports whether it existed.
+func (s *Scheduler) Remove(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[name]
+	if ok {
+		s.c.Remove(j.id)
+		delete(s.jobs, name)
+	}
+	return ok
+}
+
+// Has reports whether the named job is scheduled.
+func (s *Scheduler) Has(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.jobs[name]
+	return ok
+}
+
+func (s *Scheduler) runLocked(j cron.Job) {
+	if s.ctx.Err() != nil {
+		return // stopping: Stop may already be waiting on wg
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		j.Run()
+	}()
 }
 
 // Start starts the cron loop.
