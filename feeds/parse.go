@@ -21,6 +21,11 @@ type Feed struct {
 	// NewFeedURL is itunes:new-feed-url: the podcast moved. It is left out of
 	// Extra because republishing it would move listeners off our feed.
 	NewFeedURL string
+	// VerifyTokens are the texts of the channel's <podcast:txt
+	// purpose="verify"> elements (a podcaster proving they own the feed),
+	// trimmed, each once, in source order: at most MaxVerifyTokens of at most
+	// MaxVerifyTokenBytes each. The elements stay in Extra.
+	VerifyTokens []string
 	// Extra is a well-formed XML fragment of the channel's itunes:* and
 	// podcast:* elements except podcast:guid and itunes:new-feed-url, in
 	// source order, with prefixes itunes: and podcast:.
@@ -100,6 +105,9 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 		Locked:      sc.locked,
 		NewFeedURL:  sc.newURL,
 		Extra:       sc.channel.extra.String(),
+
+		VerifyTokens: sc.verify.tokens,
+		Warnings:     sc.verify.warnings(),
 	}
 	if f.Author == "" {
 		f.Author = personName(gf.Authors)

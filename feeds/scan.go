@@ -91,6 +91,7 @@ type scanResult struct {
 	podGUID  string
 	locked   bool
 	newURL   string
+	verify   verifyTokens
 	chItems  []*itemScan // items inside channel, then
 	rootItem []*itemScan // items directly under the root (RSS 1.0), as gofeed orders them
 }
@@ -315,6 +316,11 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 				}
 				return
 			}
+		}
+	case "podcast:txt":
+		if isChannel {
+			// Read for verification, and still copied through Extra.
+			s.verify.add(c, text)
 		}
 	case "podcast:locked":
 		if isChannel {

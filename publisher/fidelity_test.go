@@ -272,6 +272,7 @@ func TestFlavourGoldens(t *testing.T) {
 		"psc":        sharedFeeds + "/feedparser/wellformed__psc__rss2.0simplechapter2items.xml",
 		"newfeedurl": sharedFeeds + "/podcastparser/new_feed_url.rss",
 		"hostile":    "testdata/hostile.rss",
+		"podcasttxt": "../feeds/testdata/podcasttxt/verify.rss",
 	}
 	ext := map[Flavour]string{TorrentRSS: "rss", PodcastRSS: "podcast.rss", Atom: "atom", JSON: "json"}
 	for name, path := range cases {

@@ -7,33 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/seedcast/seedcast/feedcheck"
 	"github.com/seedcast/seedcast/feeds"
 	"github.com/seedcast/seedcast/safehttp"
-	"github.com/seedcast/seedcast/worker"
 )
 
 // checkReport is the -json output of `seedcast check`.
-type checkReport struct {
-	Title    string      `json:"title"`
-	Items    []checkItem `json:"items"`
-	Problems []string    `json:"problems"`
-}
-
-type checkItem struct {
-	Title      string           `json:"title"`
-	GUID       string           `json:"guid"` // the GUID, or the identity used instead
-	Enclosures []checkEnclosure `json:"enclosures"`
-}
-
-type checkEnclosure struct {
-	URL    string `json:"url"`
-	Type   string `json:"type"`
-	Length int64  `json:"length"`
-}
+type checkReport = feedcheck.Report
 
 // errRefused marks a feed the gateway would not republish; the reason has
 // already been printed.
@@ -68,27 +51,19 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	src := pos[0]
 
-	body, contentType, base, err := readFeed(ctx, src)
+	opts := feedcheck.Options{OwnerConsent: *consent, MaxItems: *maxItems}
+	var rep checkReport
+	var err error
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		// The person running check chose the URL, so private addresses are
+		// allowed (a feed on the local network is a fine thing to check).
+		opts.Client = safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: time.Minute, UserAgent: "Seedcast/1 check"})
+		rep, err = feedcheck.Check(ctx, opts, src)
+	} else {
+		rep, err = feedcheck.CheckFile(opts, src)
+	}
 	if err != nil {
 		return err
-	}
-	rep := checkReport{Items: []checkItem{}, Problems: []string{}}
-	var refusal error
-	norm, err := feeds.Normalize(body, contentType)
-	var f *feeds.Feed
-	if err == nil {
-		f, err = feeds.ParseNewest(norm, base, *maxItems) // as the worker does: Problems says how many were left out
-	}
-	if err != nil {
-		refusal = err
-	} else {
-		refusal = feeds.Refusal(f, *consent)
-		rep.Title = f.Title
-		rep.Items = checkItems(f)
-		rep.Problems = append(rep.Problems, feeds.Problems(f)...)
-	}
-	if refusal != nil {
-		rep.Problems = append([]string{"refused: " + refusal.Error()}, rep.Problems...)
 	}
 
 	if *asJSON {
@@ -99,64 +74,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	} else {
-		printCheck(stdout, src, rep, refusal)
+		printCheck(stdout, src, rep)
 	}
-	if refusal != nil {
+	if rep.Refused {
 		return fmt.Errorf("%s: %w", safehttp.RedactURL(src), errRefused)
 	}
 	return nil
 }
 
-// checkItems lists what the worker would publish, built by the worker's own
-// worker.Episodes so the two cannot disagree: one entry per item it keeps,
-// each enclosure it would make a torrent of (primary first, a URL repeated
-// by an alternateEnclosure once).
-func checkItems(f *feeds.Feed) []checkItem {
-	items := []checkItem{}
-	at := map[string]int{}
-	for _, e := range worker.Episodes(f) {
-		i, ok := at[e.ItemKey]
-		if !ok {
-			ci := checkItem{Title: e.Title, GUID: e.GUID, Enclosures: []checkEnclosure{}}
-			if ci.GUID == "" {
-				ci.GUID = e.ItemKey
-			}
-			i = len(items)
-			at[e.ItemKey] = i
-			items = append(items, ci)
-		}
-		if e.EnclosureURL != "" {
-			items[i].Enclosures = append(items[i].Enclosures,
-				checkEnclosure{URL: e.EnclosureURL, Type: e.EnclosureType, Length: e.EnclosureLength})
-		}
-	}
-	return items
-}
-
-// readFeed reads a feed from a file or an http(s) URL.
-func readFeed(ctx context.Context, src string) (body []byte, contentType, base string, err error) {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		body, err = os.ReadFile(src)
-		if err != nil {
-			return nil, "", "", fmt.Errorf("check: %w", err)
-		}
-		return body, "", "file://" + src, nil
-	}
-	// The person running check chose the URL, so private addresses are
-	// allowed (a feed on the local network is a fine thing to check).
-	client := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: time.Minute, UserAgent: "Seedcast/1 check"})
-	res, err := feeds.NewFetcher(client, 0).Fetch(ctx, src, "", "")
-	if err != nil {
-		return nil, "", "", err
-	}
-	base = res.FinalURL
-	if base == "" {
-		base = src
-	}
-	return res.Body, res.ContentType, base, nil
-}
-
-func printCheck(w io.Writer, src string, rep checkReport, refusal error) {
+func printCheck(w io.Writer, src string, rep checkReport) {
 	title := rep.Title
 	if title == "" {
 		title = "(no title)"
@@ -173,8 +99,12 @@ func printCheck(w io.Writer, src string, rep checkReport, refusal error) {
 			if e.Length > 0 {
 				length = fmt.Sprintf("%d bytes", e.Length)
 			}
-			fmt.Fprintf(w, "      enclosure: %s (%s, %s)\n", e.URL, typ, length)
+			fmt.Fprintf(w, "      enclosure: %s (%s, %s)\n      torrent name: %q\n", e.URL, typ, length, e.TorrentName)
 		}
+	}
+	// Quoted: the tokens are a stranger's text, shown on a terminal.
+	for _, tok := range rep.VerifyTokens {
+		fmt.Fprintf(w, "verify token: %q\n", tok)
 	}
 	if len(rep.Problems) > 0 {
 		fmt.Fprintf(w, "problems:\n")
@@ -182,7 +112,7 @@ func printCheck(w io.Writer, src string, rep checkReport, refusal error) {
 			fmt.Fprintf(w, "  - %s\n", p)
 		}
 	}
-	if refusal != nil {
+	if rep.Refused {
 		fmt.Fprintf(w, "verdict: refused\n")
 	} else {
 		fmt.Fprintf(w, "verdict: would be republished\n")

@@ -1,15 +1,13 @@
-package main
+package feedcheck
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// check lists an Atom-style enclosure (atom:link rel="enclosure" in RSS, a
+// Check lists an Atom-style enclosure (atom:link rel="enclosure" in RSS, a
 // link rel="enclosure" in Atom) as media the worker makes a torrent of, a URL
 // given both ways once, and an item with only rel="alternate" as without media.
 func TestCheckAtomStyleEnclosures(t *testing.T) {
@@ -28,17 +26,16 @@ func TestCheckAtomStyleEnclosures(t *testing.T) {
 			nil}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
-			dir, err := filepath.Abs("../../feeds/testdata/atomenc")
+			dir, err := filepath.Abs("../feeds/testdata/atomenc")
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out, errb bytes.Buffer
-			if code := run([]string{"check", "-json", filepath.Join(dir, tt.file)}, &out, &errb); code != 0 {
-				t.Fatalf("exit %d: %s", code, errb.String())
+			rep, err := CheckFile(Options{}, filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
 			}
-			var rep checkReport
-			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-				t.Fatalf("%v\n%s", err, out.String())
+			if rep.Refused {
+				t.Fatalf("refused: %s", rep.Refusal)
 			}
 			if len(rep.Items) != len(tt.encs) {
 				t.Fatalf("%d items, want %d: %+v", len(rep.Items), len(tt.encs), rep.Items)
