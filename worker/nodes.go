@@ -113,7 +113,7 @@ func (w *Worker) leaseFeed(ctx context.Context, f Feed) (context.Context, func()
 	ok, err := w.st.LeaseFeed(ctx, f.Slug, w.cfg.NodeName, w.now(), w.now().Add(ttl))
 	if err == nil && !ok {
 		// A feed never polled has no row to lease yet.
-		if _, ferr := w.st.Feed(ctx, f.Slug); errors.Is(ferr, store.ErrNotFound) {
+		if _, ferr := w.st.Feed(ctx, f.Slug); errors.Is(ferr, store.ErrNotFound) && !f.Runtime {
 			if err = w.st.EnsureFeed(ctx, f.Slug, f.URL); err == nil {
 				ok, err = w.st.LeaseFeed(ctx, f.Slug, w.cfg.NodeName, w.now(), w.now().Add(ttl))
 			}

@@ -94,6 +94,9 @@ type Feed struct {
 	// schedule's interval): every node's schedule fires, and the origin should see one poll per
 	// interval, not one per node. 0 = never skip.
 	MinGap time.Duration
+	// Runtime is a feed added at run time: its row is made by AddFeed, so a poll that finds none
+	// (the feed was removed meanwhile) does nothing instead of subscribing it again.
+	Runtime bool
 }
 
 // Retention bounds what a feed keeps seeding; zero values mean no bound.
@@ -439,6 +442,18 @@ func (w *Worker) Poll(ctx context.Context, f Feed) error {
 	l.Lock()
 	defer l.Unlock()
 	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
+	if p, err := w.paused(ctx, f.Slug); err != nil || p {
+		if p {
+			w.log.Debug("poll skipped: feed paused", "feed", f.Slug)
+		}
+		return err
+	}
+	if f.Runtime {
+		if _, err := w.st.Feed(ctx, f.Slug); errors.Is(err, store.ErrNotFound) {
+			w.log.Debug("poll skipped: feed removed", "feed", f.Slug)
+			return nil
+		}
+	}
 	if w.polledElsewhere(ctx, f) {
 		return nil
 	}
@@ -497,7 +512,10 @@ func (w *Worker) poll(ctx context.Context, f Feed) (notModified bool, err error)
 func (w *Worker) fetchFeed(ctx context.Context, f Feed) (changes []change, notModified bool, err error) {
 	var prev store.Feed
 	err = w.timed(StoreFeed, func() (err error) { prev, err = w.st.Feed(ctx, f.Slug); return err })
-	if errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL) {
+	if f.Runtime && err == nil && prev.URL != f.URL {
+		err = fmt.Errorf("the feed's URL is now %s", safehttp.RedactURL(prev.URL)) // changed elsewhere: next sync
+	}
+	if !f.Runtime && (errors.Is(err, store.ErrNotFound) || (err == nil && prev.URL != f.URL)) {
 		// First poll of this slug, or its URL changed in config.yaml.
 		if err := w.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
 			return nil, false, err
