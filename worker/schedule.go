@@ -111,6 +111,18 @@ func (s *Scheduler) Remove(name string) bool {
 	return ok
 }
 
+// Next is when the named job runs next on its schedule (zero if it is not scheduled or the
+// scheduler has not started).
+func (s *Scheduler) Next(name string) time.Time {
+	s.mu.Lock()
+	j, ok := s.jobs[name]
+	s.mu.Unlock()
+	if !ok {
+		return time.Time{}
+	}
+	return s.c.Entry(j.id).Next
+}
+
 // Has reports whether the named job is scheduled.
 func (s *Scheduler) Has(name string) bool {
 	s.mu.Lock()
