@@ -1,0 +1,183 @@
+// Package admin is the operator's side of the gateway: the /admin dashboard (sign-in with the
+// admin token into a session, CSRF tokens on every form) and the /api/v1 JSON API (the admin
+// token as a Bearer token). Both act through the same Manager, so a feed added in either, or
+// with `seedcast feeds`, is the same feed.
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seedcast/seedcast/store"
+)
+
+// Errors a Manager wraps, told apart by the handlers.
+var (
+	ErrInvalid = errors.New("invalid input")                      // 400: the message names the field
+	ErrRefused = errors.New("the gateway would refuse this feed") // 422: the findings say why
+	ErrPaused  = errors.New("feed is paused")                     // 409
+)
+
+// Findings are what checking a feed found (as `seedcast check` prints them).
+type Findings struct {
+	Title      string   `json:"title"`
+	Items      int      `json:"items"`
+	Enclosures int      `json:"enclosures"`
+	Problems   []string `json:"problems"`
+	Refused    bool     `json:"refused"`
+	Refusal    string   `json:"refusal,omitempty"`
+}
+
+// Manager changes the set of feeds.
+type Manager interface {
+	Add(ctx context.Context, feedURL, slug string, ownerConsent bool) (store.Feed, Findings, error)
+	SetPaused(ctx context.Context, slug string, paused bool) error
+	PollNow(ctx context.Context, slug string) error
+	Remove(ctx context.Context, slug string, deleteMedia bool) error
+	Pinned(slug string) bool
+	NextPoll(slug string) time.Time
+}
+
+// Store is what the pages read, and where sessions live (shared by every node).
+type Store interface {
+	Feeds(ctx context.Context) ([]store.Feed, error)
+	Feed(ctx context.Context, slug string) (store.Feed, error)
+	StateCounts(ctx context.Context, slug string) (map[string]int, error)
+	ListNodes(ctx context.Context) ([]store.Node, error)
+	CreateSession(ctx context.Context, s store.Session) error
+	Session(ctx context.Context, idHash string, now time.Time) (store.Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+}
+
+// Config says how the handlers authenticate.
+type Config struct {
+	// TokenHash is the SHA-256 of admin.token; without one (HasToken false) /admin and /api/v1
+	// answer 404, as /metrics does.
+	TokenHash [32]byte
+	HasToken  bool
+	// Secure marks the cookies Secure (http.public_url is https).
+	Secure     bool
+	SessionTTL time.Duration // default 12 h
+	// ClientIP is the requester's address (behind trusted proxies, the forwarded one), for the
+	// sign-in rate limit.
+	ClientIP func(*http.Request) netip.Addr
+	Now      func() time.Time
+}
+
+// Handler serves /admin and /api/v1.
+type Handler struct {
+	cfg    Config
+	st     Store
+	m      Manager
+	log    *slog.Logger
+	logins *limiter
+}
+
+// New returns the handler.
+func New(cfg Config, st Store, m Manager, log *slog.Logger) *Handler {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = func(r *http.Request) netip.Addr {
+			ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+			return ap.Addr()
+		}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{cfg: cfg, st: st, m: m, log: log, logins: newLimiter(10, time.Minute)}
+}
+
+const (
+	sessionCookie = "seedcast_admin"
+	loginCookie   = "seedcast_login" // the sign-in form's CSRF token (double submit)
+)
+
+// bearer reports whether r carries the admin token as a Bearer token.
+func (h *Handler) bearer(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && h.tokenOK(token)
+}
+
+// tokenOK compares hashes, so the time taken says nothing of the token's length or bytes.
+func (h *Handler) tokenOK(token string) bool {
+	got := sha256.Sum256([]byte(token))
+	return h.cfg.HasToken && subtle.ConstantTimeCompare(got[:], h.cfg.TokenHash[:]) == 1
+}
+
+// session returns the request's live session, if its cookie names one.
+func (h *Handler) session(r *http.Request) (store.Session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) != 64 {
+		return store.Session{}, false
+	}
+	s, err := h.st.Session(r.Context(), hashHex(c.Value), h.cfg.Now())
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			h.log.Error("admin: session lookup", "err", err)
+		}
+		return store.Session{}, false
+	}
+	return s, true
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// limiter bounds attempts per source address in a window, in bounded memory.
+type limiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	start  time.Time
+	counts map[netip.Prefix]int
+}
+
+// maxLimiterSources bounds the table; past it, everyone shares one count until the window ends.
+const maxLimiterSources = 10000
+
+func newLimiter(max int, window time.Duration) *limiter {
+	return &limiter{max: max, window: window, counts: make(map[netip.Prefix]int)}
+}
+
+// allow counts one attempt from addr (IPv6 by /64) at now.
+func (l *limiter) allow(addr netip.Addr, now time.Time) bool {
+	bits := 32
+	if addr.Is6() && !addr.Is4In6() {
+		bits = 64
+	}
+	k, _ := addr.Unmap().Prefix(bits)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.start) >= l.window {
+		l.start, l.counts = now, make(map[netip.Prefix]int)
+	}
+	if _, ok := l.counts[k]; !ok && len(l.counts) >= maxLimiterSources {
+		k = netip.Prefix{}
+	}
+	l.counts[k]++
+	return l.counts[k] <= l.max
+}
