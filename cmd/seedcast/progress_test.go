@@ -93,7 +93,10 @@ func TestTorrentCreateProgress(t *testing.T) {
 
 // pollConfig writes a config whose one feed lists one enclosure of size bytes, served with its
 // Content-Length.
-func pollConfig(t *testing.T, size int) string {
+func pollConfig(t *testing.T, size int) string { return pollConfigLength(t, size, true) }
+
+// pollConfigLength is pollConfig with the enclosure's Content-Length sent or not (chunked).
+func pollConfigLength(t *testing.T, size int, declared bool) string {
 	t.Helper()
 	media := strings.Repeat("m", size)
 	var srv *httptest.Server
@@ -104,8 +107,13 @@ func pollConfig(t *testing.T, size int) string {
 <item><guid>e1</guid><title>Episode one</title><enclosure url="%s/e1.mp3" length="%d" type="audio/mpeg"/></item>
 </channel></rss>`, srv.URL, size)
 		case "/e1.mp3":
-			w.Header().Set("Content-Length", strconv.Itoa(size))
-			io.WriteString(w, media)
+			if declared {
+				w.Header().Set("Content-Length", strconv.Itoa(size))
+			}
+			for i := 0; i < size; i += 64 << 10 {
+				io.WriteString(w, media[i:min(i+64<<10, size)])
+				w.(http.Flusher).Flush()
+			}
 		default:
 			http.NotFound(w, r)
 		}
@@ -148,6 +156,23 @@ func TestPollProgress(t *testing.T) {
 		t.Fatalf("poll's log lines are missing:\n%s", stderr.String())
 	}
 	noBars(t, "poll's stderr", stderr.String())
+}
+
+// TestPollProgressUnknownLength: a download of undeclared size shows a spinner and its byte
+// count, and ends on a line of its own.
+func TestPollProgressUnknownLength(t *testing.T) {
+	tty, output := terminal(t)
+	var stdout bytes.Buffer
+	if code := run([]string{"poll", "-config", pollConfigLength(t, 3<<20, false)}, &stdout, tty); code != 0 {
+		t.Fatalf("exit %d: %s", code, output())
+	}
+	out := output()
+	if !strings.Contains(out, "show: Episode one") || !strings.Contains(out, "3.1 MB") || !strings.Contains(out, "\r\ntime=") {
+		t.Fatalf("poll of an undeclared length on a terminal: no finished spinner with the byte count:\n%q", out)
+	}
+	if strings.Contains(out, "100%") {
+		t.Fatalf("a download of unknown size claims a percentage:\n%q", out)
+	}
 }
 
 // TestServeDrawsNoBars: the daemon's worker has no progress hook, whatever its stderr is.
