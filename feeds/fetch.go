@@ -13,6 +13,14 @@ import (
 // ErrTooLarge is wrapped in the error of a fetch whose body exceeds the limit.
 var ErrTooLarge = errors.New("feeds: feed too large")
 
+// StatusError is wrapped in the error of a fetch the origin answered with a status other than
+// 2xx or 304 Not Modified.
+type StatusError struct {
+	Code int
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("status %d", e.Code) }
+
 const defaultMaxBytes = 20 << 20
 
 // Fetcher fetches feeds with conditional GET.
@@ -84,7 +92,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, etag, lastModified string) 
 		return res, nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return FetchResult{}, fmt.Errorf("feeds: fetch %s: status %d", name, resp.StatusCode)
+		return FetchResult{}, fmt.Errorf("feeds: fetch %s: %w", name, &StatusError{Code: resp.StatusCode})
 	}
 	if resp.ContentLength > f.maxBytes {
 		return FetchResult{}, fmt.Errorf("feeds: fetch %s: Content-Length %d over %d bytes: %w", name, resp.ContentLength, f.maxBytes, ErrTooLarge)

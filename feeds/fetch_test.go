@@ -84,6 +84,9 @@ func TestFetchStatusError(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %q", err, want)
 	}
+	if se := (*StatusError)(nil); !errors.As(err, &se) || se.Code != http.StatusInternalServerError {
+		t.Fatalf("%v: no *StatusError with code 500", err)
+	}
 }
 
 func TestFetchErrorRedactsPassword(t *testing.T) {

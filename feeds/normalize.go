@@ -56,7 +56,7 @@ func decode(body []byte, contentType string) ([]byte, error) {
 	if enc, rest := sniffUnicode(body); enc != nil {
 		out, err := enc.NewDecoder().Bytes(rest)
 		if err != nil {
-			return nil, fmt.Errorf("feeds: decode: %w", err)
+			return nil, &ParseError{Op: "decode", Err: err}
 		}
 		return out, nil
 	}
@@ -84,7 +84,7 @@ func decode(body []byte, contentType string) ([]byte, error) {
 	}
 	out, err := enc.NewDecoder().Bytes(body)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: decode %s: %w", name, err)
+		return nil, &ParseError{Op: "decode", Name: name, Err: err}
 	}
 	return out, nil
 }

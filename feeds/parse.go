@@ -74,6 +74,24 @@ type Enclosure struct {
 	Length int64 // 0 if unknown or garbage
 }
 
+// ParseError is the error of a document that cannot be read as a feed: bytes in no encoding
+// it can be decoded from, or markup that is not RSS, Atom or JSON Feed.
+type ParseError struct {
+	Op   string // "parse" or "decode"
+	Name string // the feed's redacted URL (parse) or the encoding (decode); may be empty
+	Err  error
+}
+
+func (e *ParseError) Error() string {
+	s := "feeds: " + e.Op
+	if e.Name != "" {
+		s += " " + e.Name
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
 // Parse parses an RSS or Atom feed. body may be raw: Parse normalises it
 // (Normalize is idempotent), but the HTTP charset is only honoured if the
 // caller ran Normalize with the Content-Type first. feedURL resolves relative
@@ -82,16 +100,16 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 	name := safehttp.RedactURL(feedURL)
 	norm, err := Normalize(body, "")
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
+		return nil, &ParseError{Op: "parse", Name: name, Err: err}
 	}
 	// scan runs first: it also rejects nesting too deep for gofeed.
 	sc, err := scan(norm, feedURL)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
+		return nil, &ParseError{Op: "parse", Name: name, Err: err}
 	}
 	gf, err := parseGofeed(norm)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: parse %s: %w", name, err)
+		return nil, &ParseError{Op: "parse", Name: name, Err: err}
 	}
 
 	f := &Feed{

@@ -331,8 +331,9 @@ func TestParseErrors(t *testing.T) {
 		if err == nil {
 			continue // gofeed is lenient with some truncation; no panic is what matters
 		}
-		if !strings.HasPrefix(err.Error(), "feeds: parse https://example.org/f.xml: ") {
-			t.Errorf("%q: error %v", body, err)
+		var pe *ParseError
+		if !strings.HasPrefix(err.Error(), "feeds: parse https://example.org/f.xml: ") || !errors.As(err, &pe) {
+			t.Errorf("%q: error %v, want a *ParseError", body, err)
 		}
 	}
 	if _, err := Parse(nil, "https://example.org/f.xml"); err == nil {

@@ -71,6 +71,11 @@ type FetchOptions struct {
 	// V2 also computes the BEP 52 merkle tree (Download.Merkle) in the same pass, for a hybrid
 	// v1+v2 torrent.
 	V2 bool
+	// Progress, when set, is called once the origin's answer is accepted, with the bytes already
+	// on disk (a resumed part) and the file's whole size (-1 when the origin does not say). Every
+	// body byte read after that is written to the writer it returns (whose errors are ignored),
+	// and end is called once when the download ends, with its error (nil: complete). nil = none.
+	Progress func(done, total int64) (w io.Writer, end func(error))
 }
 
 // Download describes a fetched file and the hashes computed while it was written.
@@ -277,6 +282,11 @@ func download(ctx context.Context, client *http.Client, rawURL, destPath string,
 		out = f
 	}
 	var body io.Reader = bodyReader{resp.Body}
+	if o.Progress != nil {
+		pw, end := o.Progress(offset, total)
+		defer func() { end(err) }()
+		body = progressReader{r: body, w: pw}
+	}
 	if o.IdleTimeout > 0 {
 		ir := newIdleReader(body, o.IdleTimeout, abort)
 		defer ir.stop()
@@ -467,6 +477,20 @@ func copyLimited(w io.Writer, pieces *pieceHasher, whole hash.Hash, leaves *leaf
 		return total, werr
 	}
 	return total, err
+}
+
+// progressReader copies what it reads to w, a progress report whose errors do not matter.
+type progressReader struct {
+	r io.Reader
+	w io.Writer
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.w.Write(b[:n])
+	}
+	return n, err
 }
 
 // writeBehind writes to f and starts writeback of each completed window as it goes.

@@ -23,22 +23,37 @@ const chunkBytes = 128 << 10
 // parallel on workers goroutines (runtime.NumCPU() when 0). It is for files we did not download
 // ourselves, such as `seedcast torrent create`.
 func HashFile(ctx context.Context, path string, pieceLength int64, workers int) ([]byte, error) {
-	pieces, _, err := hashFile(ctx, path, pieceLength, workers, false)
-	if err != nil {
-		return nil, fmt.Errorf("seedbox: hash %s: %w", path, err)
-	}
-	return pieces, nil
+	pieces, _, err := HashFileWith(ctx, path, pieceLength, HashOptions{Workers: workers})
+	return pieces, err
 }
 
 // HashFileV2 is HashFile that also computes the file's BEP 52 merkle tree in the same reads, for
 // a hybrid torrent; the piece length must be a power of two of at least 16 KiB.
 func HashFileV2(ctx context.Context, path string, pieceLength int64, workers int) ([]byte, *Merkle, error) {
-	if !validPieceLength(pieceLength) {
+	return HashFileWith(ctx, path, pieceLength, HashOptions{Workers: workers, V2: true})
+}
+
+// HashOptions tunes HashFileWith.
+type HashOptions struct {
+	Workers int  // goroutines hashing pieces; 0 = runtime.NumCPU()
+	V2      bool // also compute the BEP 52 merkle tree (see HashFileV2)
+	// Progress, when set, is told of every run of n bytes read for hashing; the runs of a hash
+	// that succeeds add up to the file's size. It is called from several goroutines at once.
+	Progress func(n int64)
+}
+
+// HashFileWith is HashFile, or HashFileV2 with o.V2, reporting progress; the merkle tree is nil
+// without o.V2.
+func HashFileWith(ctx context.Context, path string, pieceLength int64, o HashOptions) ([]byte, *Merkle, error) {
+	if o.V2 && !validPieceLength(pieceLength) {
 		return nil, nil, fmt.Errorf("seedbox: hash %s: piece length %d is not a power of two from 16 KiB to 16 MiB", path, pieceLength)
 	}
-	pieces, leaves, err := hashFile(ctx, path, pieceLength, workers, true)
+	pieces, leaves, err := hashFile(ctx, path, pieceLength, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seedbox: hash %s: %w", path, err)
+	}
+	if !o.V2 {
+		return pieces, nil, nil
 	}
 	b := newMerkleBuilder(pieceLength)
 	for _, l := range leaves {
@@ -53,7 +68,7 @@ func HashFileV2(ctx context.Context, path string, pieceLength int64, workers int
 
 // hashFile returns the SHA-1 pieces and, with v2, the SHA-256 of every 16 KiB block, each worker
 // hashing the blocks of the chunks it has just read for SHA-1, while they are in cache.
-func hashFile(ctx context.Context, path string, pieceLength int64, workers int, v2 bool) ([]byte, [][32]byte, error) {
+func hashFile(ctx context.Context, path string, pieceLength int64, o HashOptions) ([]byte, [][32]byte, error) {
 	if pieceLength <= 0 {
 		return nil, nil, fmt.Errorf("invalid piece length %d", pieceLength)
 	}
@@ -68,7 +83,7 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int, 
 	}
 	size := fi.Size()
 	var leaves [][32]byte
-	if v2 {
+	if o.V2 {
 		leaves = make([][32]byte, (size+blockSize-1)/blockSize)
 	}
 	// blocks hashes b, read from the file at off (a block boundary), into leaves.
@@ -94,6 +109,7 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int, 
 	numRuns := (numFull + lanes - 1) / lanes
 	jobs := numRuns + numPieces - numFull // the runs, then the pieces hashed alone
 	chunk := min(pieceLength, chunkBytes)
+	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -131,6 +147,9 @@ func hashFile(ctx context.Context, path string, pieceLength int64, workers int, 
 				if err := readAt(f, b, off); err != nil {
 					fail(fmt.Errorf("reading piece %d: %w", piece, err))
 					return false
+				}
+				if o.Progress != nil {
+					o.Progress(int64(len(b)))
 				}
 				return true
 			}

@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path"
@@ -116,7 +118,8 @@ func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episod
 	w.trackActive(slug, e, absMedia+".part")
 	defer w.untrackActive(slug, e.Key)
 	d, err := seedbox.Fetch(ctx, client, e.EnclosureURL, absMedia, seedbox.FetchOptions{MaxBytes: maxBytes,
-		Resume: true, NoSync: w.cfg.BootID != "", BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout, V2: w.cfg.Hybrid})
+		Resume: true, NoSync: w.cfg.BootID != "", BootID: w.cfg.BootID, IdleTimeout: w.cfg.IdleTimeout, V2: w.cfg.Hybrid,
+		Progress: w.progress(slug, e)})
 	release()
 	if errors.Is(err, seedbox.ErrIdle) {
 		return fetched{}, fmt.Errorf("%w (fetch.enclosure_idle_timeout)", err)
@@ -129,6 +132,15 @@ func (w *Worker) fetchEnclosure(ctx context.Context, slug string, e store.Episod
 		return fetched{}, err
 	}
 	return fetched{Download: d, name: name, rel: relMedia, abs: absMedia}, nil
+}
+
+// progress is the seedbox hook for Config.Progress, nil without it.
+func (w *Worker) progress(slug string, e store.Episode) func(done, total int64) (io.Writer, func(error)) {
+	if w.cfg.Progress == nil {
+		return nil
+	}
+	name := slug + ": " + cmp.Or(e.Title, e.Key)
+	return func(done, total int64) (io.Writer, func(error)) { return w.cfg.Progress(name, done, total) }
 }
 
 // makeTorrent builds and writes the torrent of a downloaded enclosure and

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -145,6 +146,13 @@ type Config struct {
 	UnassignedGrace time.Duration
 	// Recorder is told of polls and downloads (metrics); nil: nothing is recorded.
 	Recorder Recorder
+	// Progress, when set, reports enclosure downloads (`seedcast poll` draws a bar on a
+	// terminal): it is called once a download's answer is accepted, with a name for it ("slug:
+	// title"; the title is the feed's, untrusted), the bytes already there from an interrupted
+	// attempt and the whole size (-1 when the origin does not say). Every body byte then goes
+	// through the returned writer, and end is called once, with the download's error. nil: none
+	// (serve, whose log lines are what an operator reads).
+	Progress func(name string, done, total int64) (w io.Writer, end func(error))
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -434,10 +442,17 @@ func (w *Worker) announce(ctx context.Context, mi *metainfo.MetaInfo, mediaPath 
 	return w.seeder.Add(ctx, mi, mediaPath)
 }
 
-// Poll runs one ingest pass of one feed. The returned error names the feed
-// and its URL; episode download failures are recorded per episode and joined
+// Poll runs one ingest pass of one feed. The returned error, a *PollFailure saying its kind,
+// names the feed and its URL; episode download failures are recorded per episode and joined
 // into it, but never stop the other episodes.
 func (w *Worker) Poll(ctx context.Context, f Feed) error {
+	if err := w.pollFeed(ctx, f); err != nil {
+		return &PollFailure{Kind: PollErrorKind(err), Err: err}
+	}
+	return nil
+}
+
+func (w *Worker) pollFeed(ctx context.Context, f Feed) error {
 	l := w.feedLock(f.Slug)
 	l.Lock()
 	defer l.Unlock()

@@ -223,7 +223,12 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer unlock()
-	w := worker.New(workerConfig(cfg), st, clients(cfg), nil, nil, log)
+	wcfg := workerConfig(cfg)
+	if isTerminal(stderr) {
+		// A person is watching: a bar per download. serve never draws them.
+		wcfg.Progress = downloadBars(stderr)
+	}
+	w := worker.New(wcfg, st, clients(cfg), nil, nil, log)
 	var errs []error
 	found := false
 	for _, f := range workerFeeds(cfg) {

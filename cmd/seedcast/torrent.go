@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/seedcast/seedcast/seedbox"
 )
 
@@ -95,10 +97,15 @@ func cmdTorrentCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 
 	d := seedbox.Download{Path: path, Size: fi.Size(), PieceLength: pl}
-	if *format == "hybrid" {
-		d.Pieces, d.Merkle, err = seedbox.HashFileV2(ctx, path, pl, 0)
-	} else {
-		d.Pieces, err = seedbox.HashFile(ctx, path, pl, 0)
+	opts := seedbox.HashOptions{V2: *format == "hybrid"}
+	var bar *progressbar.ProgressBar
+	if fi.Size() > 0 && isTerminal(stderr) {
+		bar = newBar(stderr, "hashing "+filepath.Base(path), fi.Size())
+		opts.Progress = func(n int64) { bar.Add64(n) } // the bar takes its own lock
+	}
+	d.Pieces, d.Merkle, err = seedbox.HashFileWith(ctx, path, pl, opts)
+	if bar != nil {
+		endBar(bar, fi.Size(), err)
 	}
 	if err != nil {
 		return err
