@@ -165,6 +165,10 @@ func TestPollErrorKinds(t *testing.T) {
 			if !strings.Contains(err.Error(), "feed s (") {
 				t.Fatalf("error %q does not name the feed", err)
 			}
+			// The kind is what the dashboard reads from the store.
+			if f, ferr := w.st.Feed(context.Background(), "s"); ferr != nil || f.ErrorKind != tc.kind || f.LastError == "" {
+				t.Fatalf("stored feed %+v (%v), want error kind %q", f, ferr, tc.kind)
+			}
 		})
 	}
 }

@@ -613,7 +613,7 @@ func (w *Worker) evict(ctx context.Context, slug string, e store.Episode) error 
 }
 
 func (w *Worker) recordPoll(ctx context.Context, slug string, at time.Time, err error) {
-	if rerr := w.st.RecordPoll(ctx, slug, at, "", err.Error()); rerr != nil {
+	if rerr := w.st.RecordPoll(ctx, slug, at, PollErrorKind(err), err.Error()); rerr != nil {
 		w.log.Error("record poll", "feed", slug, "err", rerr)
 	}
 }
