@@ -48,19 +48,23 @@ func (w *Worker) assignedHere(t store.Torrent, live []string) bool {
 // fetched from the origin; one it is no longer assigned stays seeded for UnassignedGrace, so its
 // new seeders can replicate it, and is then removed with its media.
 func (w *Worker) Reconcile(ctx context.Context) error {
-	if w.seeder == nil || w.cfg.NodeName == "" {
+	if w.seeder == nil {
 		return nil
+	}
+	ts, err := w.st.Torrents(ctx)
+	if err != nil {
+		return err
+	}
+	errs := []error{w.dropOrphans(ts)}
+	if w.cfg.NodeName == "" {
+		return errors.Join(errs...)
 	}
 	live, err := w.liveNodes(ctx)
 	if err != nil {
 		return err
 	}
 	if len(live) == 1 {
-		return nil // alone, every torrent is this node's, and Restore seeded what it could
-	}
-	ts, err := w.st.Torrents(ctx)
-	if err != nil {
-		return err
+		return errors.Join(errs...) // alone, every torrent is this node's, and Restore seeded what it could
 	}
 	seeded := map[string]bool{}
 	for _, s := range w.seeder.Stats().Torrents {
@@ -68,7 +72,6 @@ func (w *Worker) Reconcile(ctx context.Context) error {
 			seeded[s.InfoHash.HexString()] = true
 		}
 	}
-	var errs []error
 	for _, t := range ts {
 		if ctx.Err() != nil {
 			break
@@ -96,6 +99,37 @@ func (w *Worker) Reconcile(ctx context.Context) error {
 			errs = append(errs, w.dropUnassigned(ctx, t))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// dropOrphans stops seeding torrents the store no longer has (their feed was removed, here or
+// on another node, or by `seedcast feeds remove`). A torrent is dropped when it was unknown at
+// two Reconciles in a row, so one seeded a moment before its row is written is never dropped.
+func (w *Worker) dropOrphans(ts []store.Torrent) error {
+	known := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		known[t.InfoHash] = true
+	}
+	w.unassignedMu.Lock()
+	defer w.unassignedMu.Unlock()
+	now := map[string]bool{}
+	var errs []error
+	for _, s := range w.seeder.Stats().Torrents {
+		ih := s.InfoHash.HexString()
+		if known[ih] {
+			continue
+		}
+		if !w.orphans[ih] {
+			now[ih] = true
+			continue
+		}
+		if err := w.seeder.Remove(s.InfoHash); err != nil && !errors.Is(err, seedbox.ErrUnknownTorrent) {
+			errs = append(errs, fmt.Errorf("reconcile: drop %s: %w", ih, err))
+			continue
+		}
+		w.log.Info("no longer seeding a torrent the store does not have (its feed was removed)", "info_hash", ih)
+	}
+	w.orphans = now
 	return errors.Join(errs...)
 }
 

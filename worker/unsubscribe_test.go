@@ -117,3 +117,34 @@ func TestUnsubscribeKeepsMedia(t *testing.T) {
 		t.Fatalf("kept media: %v", err)
 	}
 }
+
+// A feed removed elsewhere (another node, the CLI) stops seeding here at the second Reconcile
+// that does not find its torrents in the store.
+func TestReconcileDropsTorrentsOfRemovedFeeds(t *testing.T) {
+	ctx := context.Background()
+	o := newTestOrigin(t)
+	dir := t.TempDir()
+	st := openTestStore(t, dir)
+	w, seeder := startSeedingWorker(t, dir, st, "boot")
+	defer seeder.Close()
+	o.setFeed(fmt.Sprintf(`<item><guid>g1</guid><title>One</title><enclosure url="%s/ep.mp3" length="1" type="audio/mpeg"/></item>`, o.srv.URL), "")
+	f := Feed{Slug: "added", URL: o.srv.URL + "/feed.xml", Runtime: true}
+	if err := st.AddFeed(ctx, f.Slug, f.URL, false, time.Unix(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Poll(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reconcile(ctx); err != nil || len(seeder.Stats().Torrents) != 1 {
+		t.Fatalf("a stored torrent was dropped: %v, seeding %d", err, len(seeder.Stats().Torrents))
+	}
+	if err := st.RemoveFeed(ctx, "added"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reconcile(ctx); err != nil || len(seeder.Stats().Torrents) != 1 {
+		t.Fatalf("first reconcile after removal: %v, seeding %d (want still 1)", err, len(seeder.Stats().Torrents))
+	}
+	if err := w.Reconcile(ctx); err != nil || len(seeder.Stats().Torrents) != 0 {
+		t.Fatalf("second reconcile after removal: %v, seeding %d (want 0)", err, len(seeder.Stats().Torrents))
+	}
+}

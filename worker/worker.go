@@ -179,6 +179,7 @@ type Worker struct {
 
 	unassignedMu sync.Mutex
 	unassigned   map[string]time.Time // info hash → when this node stopped being assigned it
+	orphans      map[string]bool      // seeded torrents the store did not know at the last Reconcile
 
 	polls     *slots // held while a feed is fetched and parsed
 	downloads *slots // held while an enclosure downloads
@@ -223,7 +224,7 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 		cfg.Recorder = noRecorder{}
 	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
-		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
+		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, orphans: map[string]bool{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
 		polls:     newSlots(cfg.MaxPolls, cfg.MaxPollsPerHost),
 		downloads: newSlots(cfg.MaxDownloads, cfg.MaxDownloadsPerHost)}
 }
