@@ -86,7 +86,8 @@ type Manager struct {
 	runtime map[string]worker.Feed // scheduled run-time feeds, by slug
 }
 
-// New returns a manager; Start schedules the feeds.
+// New returns a manager; Start schedules the feeds. With a nil sched (the CLI) nothing is
+// scheduled or polled here: the serving nodes pick changes up at their next Sync.
 func New(cfg Config, st Store, w Worker, sched Scheduler, log *slog.Logger) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -129,6 +130,9 @@ func (m *Manager) pinned(slug string) bool {
 // Sync schedules run-time feeds another node (or the CLI) added and drops those removed; the
 // gateway runs it every few seconds.
 func (m *Manager) Sync(ctx context.Context) error {
+	if m.sched == nil {
+		return nil
+	}
 	all, err := m.st.Feeds(ctx)
 	if err != nil {
 		return fmt.Errorf("sync feeds: %w", err)
@@ -168,6 +172,22 @@ func (m *Manager) workerFeed(sf store.Feed) worker.Feed {
 		MinGap: m.cfg.RuntimeMinGap}
 }
 
+// AllFeeds lists every feed the gateway polls, pinned and run-time, from the store, whether or
+// not it is scheduled yet (at start, before any poll: what partial downloads may belong to).
+func (m *Manager) AllFeeds(ctx context.Context) ([]worker.Feed, error) {
+	all, err := m.st.Feeds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %w", err)
+	}
+	out := slices.Clone(m.cfg.Pinned)
+	for _, f := range all {
+		if f.Origin == store.OriginRuntime && !m.pinned(f.Slug) {
+			out = append(out, m.workerFeed(f))
+		}
+	}
+	return out, nil
+}
+
 // Feeds lists every scheduled feed (pinned and run-time) as the worker polls them.
 func (m *Manager) Feeds() []worker.Feed {
 	m.mu.Lock()
@@ -181,7 +201,12 @@ func (m *Manager) Feeds() []worker.Feed {
 }
 
 // NextPoll is when the feed's next scheduled poll is (zero when it has none).
-func (m *Manager) NextPoll(slug string) time.Time { return m.sched.Next(JobName(slug)) }
+func (m *Manager) NextPoll(slug string) time.Time {
+	if m.sched == nil {
+		return time.Time{}
+	}
+	return m.sched.Next(JobName(slug))
+}
 
 // Pinned reports whether config.yaml lists slug.
 func (m *Manager) Pinned(slug string) bool { return m.pinned(slug) }
@@ -236,7 +261,7 @@ func (m *Manager) SetPaused(ctx context.Context, slug string, paused bool) error
 		return err
 	}
 	m.log.Info("feed paused", "feed", slug, "paused", paused)
-	if !paused {
+	if !paused && m.sched != nil {
 		m.sched.RunNow(JobName(slug))
 	}
 	return nil
@@ -250,6 +275,9 @@ func (m *Manager) PollNow(ctx context.Context, slug string) error {
 	}
 	if f.Paused {
 		return fmt.Errorf("%s: %w", slug, ErrPaused)
+	}
+	if m.sched == nil {
+		return fmt.Errorf("feed %q: polling now needs the running gateway (seedcast serve)", slug)
 	}
 	if !m.sched.RunNow(JobName(slug)) {
 		// Added on another node a moment ago: schedule it here first.
@@ -273,7 +301,9 @@ func (m *Manager) Remove(ctx context.Context, slug string, deleteMedia bool) err
 		return err
 	}
 	m.mu.Lock()
-	m.sched.Remove(JobName(slug))
+	if m.sched != nil {
+		m.sched.Remove(JobName(slug))
+	}
 	delete(m.runtime, slug)
 	m.mu.Unlock()
 	return m.w.Unsubscribe(ctx, m.st, slug, deleteMedia)

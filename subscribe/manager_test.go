@@ -222,3 +222,38 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+// Without a scheduler (the CLI) a feed is added to the store only, and AllFeeds lists it with
+// the pinned ones.
+func TestWithoutSchedulerAddsToStoreOnly(t *testing.T) {
+	ctx := t.Context()
+	o := newOrigin(t, false)
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "seedcast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second})
+	w := worker.New(worker.Config{DataDir: dir}, st, worker.Clients{Feed: c, Media: c, MaxFeed: 1 << 20}, nil, nil, slog.New(slog.DiscardHandler))
+	check := func(ctx context.Context, u string) (feedcheck.Report, error) {
+		return feedcheck.Check(ctx, feedcheck.Options{Client: c}, u)
+	}
+	m := New(Config{Pinned: []worker.Feed{{Slug: "pinned", URL: "http://example.com/p.xml"}}, Check: check}, st, w, nil, nil)
+	if _, _, err := m.Add(ctx, o.srv.URL+"/feed.xml", "cli", false); err != nil {
+		t.Fatal(err)
+	}
+	if o.media.Load() != 0 {
+		t.Fatal("the CLI downloaded media")
+	}
+	all, err := m.AllFeeds(ctx)
+	if err != nil || len(all) != 2 || all[0].Slug != "pinned" || all[1].Slug != "cli" || !all[1].Runtime {
+		t.Fatalf("AllFeeds = %+v, %v", all, err)
+	}
+	if err := m.PollNow(ctx, "cli"); err == nil || !strings.Contains(err.Error(), "seedcast serve") {
+		t.Fatalf("PollNow without a scheduler: %v", err)
+	}
+	if err := m.Remove(ctx, "cli", false); err != nil {
+		t.Fatal(err)
+	}
+}
