@@ -287,3 +287,7 @@ func writeBencode(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)
 }
+
+// ClientAddr is the requester's address as the tracker sees it: behind a trusted proxy, the
+// forwarded one. Other endpoints rate-limit by it too.
+func (t *Tracker) ClientAddr(r *http.Request) (netip.Addr, bool) { return t.clientAddr(r) }

@@ -229,9 +229,13 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 		wcfg.Progress = downloadBars(stderr)
 	}
 	w := worker.New(wcfg, st, clients(cfg), nil, nil, log)
+	all, err := newManager(cfg, st, w, nil, log).AllFeeds(ctx)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	found := false
-	for _, f := range workerFeeds(cfg) {
+	for _, f := range all {
 		if *only != "" && f.Slug != *only {
 			continue
 		}
@@ -239,7 +243,7 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 		errs = append(errs, w.Poll(ctx, f))
 	}
 	if !found {
-		return fmt.Errorf("-feed %q: no such feed in %s", *only, cf.configPath)
+		return fmt.Errorf("-feed %q: no such feed in %s or added at run time", *only, cf.configPath)
 	}
 	return errors.Join(errs...)
 }
@@ -388,7 +392,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if len(peers) > 0 {
 		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
 	}
-	if n, bytes, err := w.SweepPartials(runCtx, workerFeeds(cfg)); err != nil {
+	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
+	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
+	serveAdmin(cfg, mux, st, mgr, trk, log.With("component", "admin"))
+	all, err := mgr.AllFeeds(runCtx)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	if n, bytes, err := w.SweepPartials(runCtx, all); err != nil {
 		log.Error("sweep partial downloads", "err", err)
 	} else if n > 0 {
 		log.Info("removed partial downloads nothing will resume", "files", n, "bytes", bytes)
@@ -396,19 +408,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// Tests and operators read this line to see that a restart re-hashed nothing.
 	log.Info("seeding restored", "torrents", len(seeder.Stats().Torrents), "bytes_hashed", seeder.BytesHashed())
 
-	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
-	for _, f := range workerFeeds(cfg) {
-		spec := cfg.Schedule.Poll
-		for _, cf := range cfg.Feeds {
-			if cf.Slug == f.Slug && cf.Schedule != "" {
-				spec = cf.Schedule
-			}
-		}
-		if err := sched.Add(worker.Job{Name: "poll " + f.Slug, Spec: spec, RunAtStart: true,
-			Run: func(ctx context.Context) error { return w.Poll(ctx, f) }}); err != nil {
-			srv.Close()
-			return err
-		}
+	// Every feed's polls: config.yaml's and those added at run time, on any node (Sync).
+	if err := mgr.Start(runCtx); err != nil {
+		srv.Close()
+		return err
+	}
+	if err := sched.Add(worker.Job{Name: "sync feeds", Spec: "@every 10s", Run: mgr.Sync}); err != nil {
+		srv.Close()
+		return err
 	}
 	// Three heartbeats per node_timeout: one late one does not make the node look dead.
 	beat := fmt.Sprintf("@every %s", cfg.NodeTimeout()/3)
@@ -431,7 +438,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	sched.Start()
-	log.Info("seedcast serving", "feeds", len(cfg.Feeds), "version", version)
+	log.Info("seedcast serving", "feeds", len(mgr.Feeds()), "version", version)
 
 	select {
 	case <-ctx.Done():
