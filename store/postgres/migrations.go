@@ -124,4 +124,20 @@ var migrations = []string{
 	// info_hash_v2 is a hybrid torrent's v2 info hash (64 hex), for btmh magnets and the tracker's
 	// alias of it; '' for a v1 torrent.
 	`ALTER TABLE episodes ADD COLUMN info_hash_v2 TEXT NOT NULL DEFAULT '';`,
+	// WebSub and Podping (package push): each feed's subscription to its source's hub, which any
+	// node may be called back about, and the output version last announced, so one node
+	// announces each change.
+	`CREATE TABLE push_subscriptions (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		hub TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		requested_at BIGINT NOT NULL DEFAULT 0,
+		verified_at BIGINT NOT NULL DEFAULT 0,
+		lease_until BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE TABLE push_announced (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		version BIGINT NOT NULL
+	);`,
 }

@@ -137,6 +137,22 @@ var migrations = []string{
 	// info_hash_v2 is a hybrid torrent's v2 info hash (64 hex), for btmh magnets and the tracker's
 	// alias of it; '' for a v1 torrent.
 	`ALTER TABLE episodes ADD COLUMN info_hash_v2 TEXT NOT NULL DEFAULT '';`,
+	// WebSub and Podping (package push): each feed's subscription to its source's hub, which any
+	// node may be called back about, and the output version last announced, so one node
+	// announces each change.
+	`CREATE TABLE push_subscriptions (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		hub TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		requested_at INTEGER NOT NULL DEFAULT 0,
+		verified_at INTEGER NOT NULL DEFAULT 0,
+		lease_until INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE push_announced (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		version INTEGER NOT NULL
+	);`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC

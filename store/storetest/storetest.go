@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 		{"SnapshotsSinceAndTrackerPeers", testSnapshotsSinceAndTrackerPeers},
 		{"FeedWideReads", testFeedWideReads},
 		{"Search", testSearch},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"PushAnnouncements", testPushAnnouncements},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
