@@ -19,6 +19,7 @@ import (
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/demo"
 	"github.com/seedcast/seedcast/publisher"
+	"github.com/seedcast/seedcast/push"
 	"github.com/seedcast/seedcast/report"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
@@ -274,7 +275,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, tier := range announceList(cfg) {
 		trackers = append(trackers, tier...)
 	}
-	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}
+	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers,
+		Hub: cfg.Push.WebSubHub, Podping: cfg.Push.PodpingURL != ""}
 	publisher.New(links, st, log.With("component", "publisher")).Routes(mux)
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
@@ -315,6 +317,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
+	// WebSub and Podping: a hub's notification polls the feed now (its job, see below).
+	pusher := push.New(pushConfig(cfg), st, clients(cfg).Feed,
+		func(slug string) bool { return sched.RunNow("poll " + slug) }, log.With("component", "push"))
+	pusher.Routes(mux)
+	go pusher.Run(runCtx)
 	if cfg.Tracker.UDPListen != "off" {
 		pc, err := net.ListenPacket("udp", cfg.Tracker.UDPListen)
 		if err != nil {
@@ -371,6 +379,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopMetrics()
 	wcfg := workerConfig(cfg)
 	wcfg.Recorder = mt
+	wcfg.Push = pusher
 	w := worker.New(wcfg, st, clients(cfg), seeder, trk, log.With("component", "worker"))
 	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), cfg.Cluster.Replicas, log))
 	if err := w.Restore(runCtx); err != nil {
@@ -391,7 +400,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// Tests and operators read this line to see that a restart re-hashed nothing.
 	log.Info("seeding restored", "torrents", len(seeder.Stats().Torrents), "bytes_hashed", seeder.BytesHashed())
 
-	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
 	for _, f := range workerFeeds(cfg) {
 		spec := cfg.Schedule.Poll
 		for _, cf := range cfg.Feeds {
@@ -399,8 +407,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 				spec = cf.Schedule
 			}
 		}
+		asked := f
+		asked.MinGap = 0 // told of a change: poll even if another node polled a moment ago
 		if err := sched.Add(worker.Job{Name: "poll " + f.Slug, Spec: spec, RunAtStart: true,
-			Run: func(ctx context.Context) error { return w.Poll(ctx, f) }}); err != nil {
+			Run:   func(ctx context.Context) error { return w.Poll(ctx, f) },
+			Asked: func(ctx context.Context) error { return w.Poll(ctx, asked) }}); err != nil {
 			srv.Close()
 			return err
 		}
