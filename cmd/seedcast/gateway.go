@@ -322,7 +322,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	pusher := push.New(pushConfig(cfg), st, clients(cfg).Feed,
 		func(slug string) bool { return sched.RunNow("poll " + slug) }, log.With("component", "push"))
 	pusher.Routes(mux)
-	go pusher.Run(runCtx)
+	pushDone := make(chan struct{})
+	go func() { pusher.Run(runCtx); close(pushDone) }()
+	defer func() { cancel(); <-pushDone }() // before the store closes
 	if cfg.Tracker.UDPListen != "off" {
 		pc, err := net.ListenPacket("udp", cfg.Tracker.UDPListen)
 		if err != nil {
