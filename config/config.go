@@ -40,6 +40,7 @@ type Config struct {
 	Node     Node      `yaml:"node"`
 	Cluster  Cluster   `yaml:"cluster"`
 	Admin    Admin     `yaml:"admin"`
+	Push     Push      `yaml:"push"`
 }
 
 // Admin guards the operator endpoints (GET /metrics). Token and TokenSHA256 are the same secret
@@ -231,6 +232,7 @@ func parse(b []byte, getenv func(string) string) (*Config, error) {
 	}
 	c.applyDefaults()
 	c.applyStoreDefaults(getenv)
+	c.applyPushEnv(getenv)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -479,6 +481,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateStore()...)
+	errs = append(errs, c.validatePush()...)
 	return errors.Join(errs...)
 }
 

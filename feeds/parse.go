@@ -30,7 +30,10 @@ type Feed struct {
 	// podcast:* elements except podcast:guid and itunes:new-feed-url, in
 	// source order, with prefixes itunes: and podcast:.
 	Extra string
-	Items []Item // in source order
+	// Hub and Self are the channel's WebSub hub and self links (atom:link rel="hub" and
+	// rel="self", an Atom feed's link of those rels), resolved; "" when absent. Neither is in Extra.
+	Hub, Self string
+	Items     []Item // in source order
 	// Warnings says what Parse had to leave out, in plain words.
 	Warnings []string
 	// Omitted counts the items left out as older than the newest fetch.max_items.
@@ -126,6 +129,8 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 
 		VerifyTokens: sc.verify.tokens,
 		Warnings:     sc.verify.warnings(),
+		Hub:          sc.hub,
+		Self:         sc.self,
 	}
 	if f.Author == "" {
 		f.Author = personName(gf.Authors)

@@ -92,8 +92,39 @@ type scanResult struct {
 	locked   bool
 	newURL   string
 	verify   verifyTokens
+	self     string      // the channel's atom:link rel="self"
+	hub      string      // the channel's atom:link rel="hub" (WebSub)
 	chItems  []*itemScan // items inside channel, then
 	rootItem []*itemScan // items directly under the root (RSS 1.0), as gofeed orders them
+}
+
+// channelLink notes the channel's self and WebSub hub links (the first of each) and reports
+// whether the link was one of them.
+func (s *scanResult) channelLink(rel, href, base string) bool {
+	href = strings.TrimSpace(href)
+	var dst *string
+	switch strings.ToLower(strings.TrimSpace(rel)) {
+	case "self":
+		dst = &s.self
+	case "hub":
+		dst = &s.hub
+	default:
+		return false
+	}
+	if *dst == "" && href != "" {
+		*dst = cleanText(resolve(base, href))
+	}
+	return true
+}
+
+// attr is the value of t's attribute local (without a namespace), or "".
+func attr(t xml.StartElement, local string) string {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
 }
 
 type itemScan struct {
@@ -214,6 +245,8 @@ func scan(body []byte, feedURL string) (*scanResult, error) {
 				}
 			case parent.role == roleItem && t.Name.Space == parent.space && strings.EqualFold(local, "enclosure"):
 				owner.encBases = append(owner.encBases, base)
+			case atomDoc && core && parent.role == roleChannel && strings.EqualFold(local, "link"):
+				res.channelLink(attr(t, "rel"), attr(t, "href"), base)
 			case atomDoc && core && parent.role == roleItem && strings.EqualFold(local, "link"):
 				owner.atomEntryLink(t, base)
 			case (parent.role == roleChannel || parent.role == roleItem) && isNCName(local) &&
@@ -291,8 +324,12 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 			return
 		}
 	case "atom:link":
-		if isChannel && strings.EqualFold(strings.TrimSpace(c.rootAttr("rel")), "self") {
-			return // the publisher writes its own, pointing at the gateway
+		if isChannel {
+			// The publisher writes its own self and hub links, pointing at the gateway and the
+			// operator's hub: the source's hub serves the source's topic, not ours.
+			if s.channelLink(c.rootAttr("rel"), c.rootAttr("href"), s.channel.base) {
+				return
+			}
 		}
 		if !isChannel && owner.rssItemLink(c) {
 			return // the publisher writes an <enclosure> for it instead
@@ -321,6 +358,10 @@ func (s *scanResult) finish(c *capture, owner *itemScan, isChannel bool) {
 		if isChannel {
 			// Read for verification, and still copied through Extra.
 			s.verify.add(c, text)
+		}
+	case "podcast:podping":
+		if isChannel {
+			return // the source's Podping announces the source's URL, not ours (see push)
 		}
 	case "podcast:locked":
 		if isChannel {

@@ -3,6 +3,7 @@ package publisher
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"math"
 	"net/url"
@@ -82,9 +83,12 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 	if fl == Atom {
 		af := (&feeds.Atom{Feed: gf}).AtomFeed()
 		af.Id = gf.Id // gorilla uses the link as the id; ours is stable
-		af.Link = &feeds.AtomLink{Href: self, Rel: "self", Type: "application/atom+xml"}
-		if gf.Link.Href == "" {
-			af.Link = nil
+		var links []*feeds.AtomLink
+		if gf.Link.Href != "" || cfg.Hub != "" {
+			links = append(links, &feeds.AtomLink{Href: self, Rel: "self", Type: "application/atom+xml"})
+		}
+		if cfg.Hub != "" {
+			links = append(links, &feeds.AtomLink{Href: cfg.Hub, Rel: "hub"})
 		}
 		for _, en := range af.Entries {
 			// gorilla writes an empty alternate link for items without one.
@@ -96,7 +100,7 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 			}
 			en.Links = links
 		}
-		if err := feeds.WriteXML(af, &buf); err != nil {
+		if err := feeds.WriteXML(newAtomDoc(af, links), &buf); err != nil {
 			return nil, dropped, fmt.Errorf("publisher: render atom %q: %w", f.Slug, err)
 		}
 		buf.WriteByte('\n')
@@ -108,6 +112,9 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 	jf.FeedUrl = self
 	jf.Language = clean(f.Language)
 	jf.Icon = clean(f.ImageURL)
+	if cfg.Hub != "" {
+		jf.Hubs = []*feeds.JSONHub{{Type: "WebSub", Url: cfg.Hub}}
+	}
 	for i, rows := range kept {
 		for _, e := range rows {
 			jf.Items[i].Attachments = append(jf.Items[i].Attachments, attachments(base, e)...)
@@ -118,6 +125,34 @@ func renderGeneric(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([
 		return nil, dropped, fmt.Errorf("publisher: render json feed %q: %w", f.Slug, err)
 	}
 	return append(b, '\n'), dropped, nil
+}
+
+// atomDoc is gorilla's AtomFeed with room for more than one feed link (self and the WebSub
+// hub), in the same place and order, so the document is otherwise unchanged.
+type atomDoc struct {
+	XMLName     xml.Name `xml:"feed"`
+	Xmlns       string   `xml:"xmlns,attr"`
+	Title       string   `xml:"title"`
+	Id          string   `xml:"id"`
+	Updated     string   `xml:"updated"`
+	Category    string   `xml:"category,omitempty"`
+	Icon        string   `xml:"icon,omitempty"`
+	Logo        string   `xml:"logo,omitempty"`
+	Rights      string   `xml:"rights,omitempty"`
+	Subtitle    string   `xml:"subtitle,omitempty"`
+	Links       []*feeds.AtomLink
+	Author      *feeds.AtomAuthor `xml:"author,omitempty"`
+	Contributor *feeds.AtomContributor
+	Entries     []*feeds.AtomEntry `xml:"entry"`
+}
+
+// FeedXml lets feeds.WriteXML write the document.
+func (a *atomDoc) FeedXml() interface{} { return a }
+
+func newAtomDoc(af *feeds.AtomFeed, links []*feeds.AtomLink) *atomDoc {
+	return &atomDoc{Xmlns: af.Xmlns, Title: af.Title, Id: af.Id, Updated: af.Updated, Category: af.Category,
+		Icon: af.Icon, Logo: af.Logo, Rights: af.Rights, Subtitle: af.Subtitle, Links: links,
+		Author: af.Author, Contributor: af.Contributor, Entries: af.Entries}
 }
 
 // attachments lists the torrent and the original media; JSON Feed has no

@@ -38,6 +38,12 @@ type Config struct {
 	DataDir   string // .torrent paths in store.Episode.TorrentPath are relative to this
 	// Trackers are announce URLs added to magnet links (tr=); optional.
 	Trackers []string
+	// Hub is the WebSub hub told of every change (push.websub_hub): each feed names it beside
+	// its self link, so readers can subscribe. "" = none.
+	Hub string
+	// Podping says every change is announced on Podping (push.podping_url): the RSS feeds
+	// carry <podcast:podping usesPodping="true"/>, so apps may poll them less.
+	Podping bool
 }
 
 // rssRoot is the <rss> element. gorilla/feeds only declares the content
@@ -58,9 +64,10 @@ func (r *rssRoot) FeedXml() interface{} { return r }
 type rssChannel struct {
 	XMLName xml.Name `xml:"channel"`
 	*feeds.RssFeed
-	AtomLink    *atomLink `xml:"atom:link"`
-	PodcastGUID string    `xml:"podcast:guid,omitempty"`
-	Extra       string    `xml:",innerxml"`
+	AtomLinks   []atomLink `xml:"atom:link"` // self, then the WebSub hub
+	PodcastGUID string     `xml:"podcast:guid,omitempty"`
+	Podping     *pcPodping
+	Extra       string `xml:",innerxml"`
 	// Shadows RssFeed.Items: gorilla's item type has no room for our extras.
 	Items []*rssItem `xml:"item"`
 }
@@ -68,7 +75,12 @@ type rssChannel struct {
 type atomLink struct {
 	Href string `xml:"href,attr"`
 	Rel  string `xml:"rel,attr"`
-	Type string `xml:"type,attr"`
+	Type string `xml:"type,attr,omitempty"`
+}
+
+type pcPodping struct {
+	XMLName     xml.Name `xml:"podcast:podping"`
+	UsesPodping bool     `xml:"usesPodping,attr"`
 }
 
 type rssItem struct {
@@ -186,12 +198,18 @@ func render(cfg Config, fl Flavour, f store.Feed, eps []store.Episode) ([]byte, 
 			Copyright:   clean(f.Copyright),
 			Generator:   "Seedcast",
 		},
-		AtomLink: &atomLink{
+		AtomLinks: []atomLink{{
 			Href: base + fl.path(f.Slug),
 			Rel:  "self",
 			Type: "application/rss+xml",
-		},
+		}},
 		PodcastGUID: clean(f.PodcastGUID),
+	}
+	if cfg.Hub != "" {
+		ch.AtomLinks = append(ch.AtomLinks, atomLink{Href: cfg.Hub, Rel: "hub"})
+	}
+	if cfg.Podping {
+		ch.Podping = &pcPodping{UsesPodping: true}
 	}
 	if f.ImageURL != "" {
 		ch.Image = &feeds.RssImage{Url: clean(f.ImageURL), Title: title, Link: clean(f.Link)}

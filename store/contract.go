@@ -130,6 +130,29 @@ type Nodes interface {
 	ReleaseFeed(ctx context.Context, slug, node string) error
 }
 
+// Push is what WebSub needs every node to agree on: the feeds' subscriptions to their sources'
+// hubs (any node may receive a hub's callback) and the last output version announced (one node
+// announces each change).
+type Push interface {
+	// SaveSubscription creates or replaces the feed's subscription.
+	SaveSubscription(ctx context.Context, s Subscription) error
+	// Subscription is the feed's subscription (ErrNotFound: none).
+	Subscription(ctx context.Context, slug string) (Subscription, error)
+	// Subscriptions lists every subscription, by feed.
+	Subscriptions(ctx context.Context) ([]Subscription, error)
+	DeleteSubscription(ctx context.Context, slug string) error
+	// ClaimSubscribe records now as the time of the feed's next subscribe request unless one was
+	// recorded after since; it reports whether the caller is the one to send it.
+	ClaimSubscribe(ctx context.Context, slug string, now, since time.Time) (bool, error)
+	// ConfirmSubscription records a hub's intent verification: when the feed's subscription is
+	// for topic and its last request was made after since, the lease runs from now to until; it
+	// reports whether it was.
+	ConfirmSubscription(ctx context.Context, slug, topic string, since, now, until time.Time) (bool, error)
+	// ClaimAnnouncement records version as the feed's announced output version when it is newer
+	// than the one recorded; it reports whether it was, so a change is announced once.
+	ClaimAnnouncement(ctx context.Context, slug string, version int64) (bool, error)
+}
+
 // Directory is what the public pages search.
 type Directory interface {
 	// Search finds podcasts and published, listed episodes (their default torrent) whose title
@@ -150,6 +173,7 @@ type Store interface {
 	Measurements
 	TrackerState
 	Nodes
+	Push
 	// Check fails when the database is damaged (for /healthz); it may be slow: cache it.
 	Check(ctx context.Context) error
 	Close() error

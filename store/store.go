@@ -248,3 +248,15 @@ type SearchHit struct {
 	InfoHash   string    // the episode's torrent ("" for a podcast)
 	Published  time.Time // the episode's date in its feed (zero for a podcast)
 }
+
+// Subscription is a feed's WebSub subscription to the hub its source names.
+type Subscription struct {
+	FeedSlug string
+	Hub      string // the hub's URL, as the source feed gave it
+	Topic    string // the source's self URL
+	// Secret signs the hub's notifications (hub.secret); it never leaves the store but to the hub.
+	Secret      string
+	RequestedAt time.Time // the last subscribe request sent (zero: none yet)
+	VerifiedAt  time.Time // the hub's last intent verification (zero: never)
+	LeaseUntil  time.Time // when the hub's lease ends
+}

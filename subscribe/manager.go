@@ -41,6 +41,7 @@ type Scheduler interface {
 	Add(j worker.Job) error
 	Remove(name string) bool
 	RunNow(name string) bool
+	Has(name string) bool
 	Next(name string) time.Time
 }
 
@@ -119,8 +120,11 @@ func (m *Manager) spec(slug string) string {
 }
 
 func (m *Manager) schedule(f worker.Feed, spec string) error {
+	asked := f
+	asked.MinGap = 0 // told of a change (a hub, an operator): poll even if another node did a moment ago
 	return m.sched.Add(worker.Job{Name: JobName(f.Slug), Spec: spec, RunAtStart: true,
-		Run: func(ctx context.Context) error { return m.w.Poll(ctx, f) }})
+		Run:   func(ctx context.Context) error { return m.w.Poll(ctx, f) },
+		Asked: func(ctx context.Context) error { return m.w.Poll(ctx, asked) }})
 }
 
 func (m *Manager) pinned(slug string) bool {
@@ -279,15 +283,16 @@ func (m *Manager) PollNow(ctx context.Context, slug string) error {
 	if m.sched == nil {
 		return fmt.Errorf("feed %q: polling now needs the running gateway (seedcast serve)", slug)
 	}
-	if !m.sched.RunNow(JobName(slug)) {
+	if !m.sched.Has(JobName(slug)) {
 		// Added on another node a moment ago: schedule it here first.
 		if err := m.Sync(ctx); err != nil {
 			return err
 		}
-		if !m.sched.RunNow(JobName(slug)) {
+		if !m.sched.Has(JobName(slug)) {
 			return fmt.Errorf("feed %q is not scheduled: %w", slug, store.ErrNotFound)
 		}
 	}
+	m.sched.RunNow(JobName(slug)) // running already: it runs once more after
 	return nil
 }
 

@@ -62,6 +62,7 @@ func (w *Worker) publish(ctx context.Context, slug string, e store.Episode) erro
 	if err := w.st.Publish(ctx, slug, e.Key, p); err != nil {
 		return err
 	}
+	w.cfg.Push.Changed(slug)
 	w.cfg.Recorder.Downloaded(got.Size - got.ResumedFrom)
 	if !e.SeenAt.IsZero() {
 		w.cfg.Recorder.Published(w.now().Sub(e.SeenAt))

@@ -34,6 +34,20 @@ func (w *Worker) timed(op string, call func() error) error {
 	return err
 }
 
+// Push is told what may have changed a feed's output, and which WebSub hub its source names
+// (package push); Config.Push nil tells nobody.
+type Push interface {
+	// Changed: the feed's output may have changed (a torrent published or replaced, a poll ended).
+	Changed(slug string)
+	// Source: a poll parsed the source, which names this hub and topic (hub "" = none).
+	Source(slug, hub, topic string)
+}
+
+type noPush struct{}
+
+func (noPush) Changed(string)                {}
+func (noPush) Source(string, string, string) {}
+
 type noRecorder struct{}
 
 func (noRecorder) Poll(string, time.Duration)      {}

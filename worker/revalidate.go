@@ -72,6 +72,7 @@ func (w *Worker) revalidateOne(ctx context.Context, slug string, c change) error
 	if err := w.st.Replace(ctx, slug, c.e.Key, c.e.EnclosureURL, c.e.EnclosureType, c.e.EnclosureLength, p); err != nil {
 		return err
 	}
+	w.cfg.Push.Changed(slug)
 	w.log.Info("enclosure changed: new torrent", "feed", slug, "key", c.e.Key, "info_hash", p.InfoHash,
 		"superseded", c.old.InfoHash, "bytes", got.Size, "why", c.why)
 	w.syncPublished(ctx, slug, c.e.Key, got.abs)

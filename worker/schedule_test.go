@@ -8,6 +8,80 @@ import (
 	"time"
 )
 
+// RunNow starts a job at once, never beside a run in progress: calls during a run make one
+// more run after it, and that run is the job's Asked function.
+func TestSchedulerRunNow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := NewScheduler(ctx, slog.New(slog.DiscardHandler))
+	var scheduled, asked, running, maxRunning atomic.Int32
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	body := func(counter *atomic.Int32) func(context.Context) error {
+		return func(ctx context.Context) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			if n > maxRunning.Load() {
+				maxRunning.Store(n)
+			}
+			if counter.Add(1) == 1 && counter == &asked {
+				started <- struct{}{}
+				select { // the first asked run is held until the test has called RunNow again
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return nil
+		}
+	}
+	// An hourly job: the cron never fires during the test, only RunNow runs it.
+	if err := s.Add(Job{Name: "poll show", Spec: "@every 1h", Run: body(&scheduled), Asked: body(&asked)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Stop()
+	if s.RunNow("poll nosuch") {
+		t.Fatal("RunNow of an unknown job reported a run")
+	}
+	if !s.RunNow("poll show") {
+		t.Fatal("RunNow of an idle job did not start it")
+	}
+	<-started
+	for range 5 {
+		if s.RunNow("poll show") {
+			t.Fatal("RunNow started a job that is running")
+		}
+	}
+	close(release)
+	idle := func() bool {
+		e := s.jobs["poll show"]
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return !e.running
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !idle() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !idle() {
+		t.Fatal("the job never finished")
+	}
+	if a, sc := asked.Load(), scheduled.Load(); a != 2 || sc != 0 {
+		t.Fatalf("runs: %d asked, %d scheduled; want 2 asked (one now, one for the calls during it) and none scheduled", a, sc)
+	}
+	if maxRunning.Load() != 1 {
+		t.Fatalf("the job overlapped itself: %d at once", maxRunning.Load())
+	}
+	if !s.RunNow("poll show") {
+		t.Fatal("RunNow after the runs ended did not start the job")
+	}
+	cancel()
+	s.Stop()
+	if s.RunNow("poll show") {
+		t.Fatal("RunNow after Stop started a run")
+	}
+}
+
 func TestSchedulerRunNowRemove(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	s := NewScheduler(ctx, slog.New(slog.DiscardHandler))
@@ -32,12 +106,12 @@ func TestSchedulerRunNowRemove(t *testing.T) {
 	}
 	s.Start()
 	if !s.RunNow("poll a") {
-		t.Fatal("RunNow: job not found")
+		t.Fatal("RunNow did not start the job")
 	}
 	waitRecv(t, started)
-	// A run is in progress: asking again does not start a second one.
-	if !s.RunNow("poll a") {
-		t.Fatal("RunNow: job not found")
+	// A run is in progress: asking again does not start a second one now.
+	if s.RunNow("poll a") {
+		t.Fatal("RunNow started a second run during the first")
 	}
 	close(release)
 	// After the first run ends, a new RunNow runs again.
@@ -51,6 +125,9 @@ func TestSchedulerRunNowRemove(t *testing.T) {
 		case <-started:
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	if next := s.Next("poll a"); next.IsZero() {
+		t.Fatal("no next run")
 	}
 	if !s.Has("poll a") || !s.Remove("poll a") || s.Has("poll a") || s.RunNow("poll a") || s.Remove("poll a") {
 		t.Fatal("Remove did not unschedule the job")

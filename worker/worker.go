@@ -4,6 +4,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -153,6 +154,8 @@ type Config struct {
 	// through the returned writer, and end is called once, with the download's error. nil: none
 	// (serve, whose log lines are what an operator reads).
 	Progress func(name string, done, total int64) (w io.Writer, end func(error))
+	// Push is told of output changes and of the sources' WebSub hubs; nil: nobody is.
+	Push Push
 }
 
 // Clients fetch feeds and enclosures. Self is used for URLs on the gateway's
@@ -222,6 +225,9 @@ func New(cfg Config, st Store, cl Clients, seeder Seeder, tracker Tracker, log *
 	}
 	if cfg.Recorder == nil {
 		cfg.Recorder = noRecorder{}
+	}
+	if cfg.Push == nil {
+		cfg.Push = noPush{}
 	}
 	return &Worker{cfg: cfg, st: st, cl: cl, seeder: seeder, tracker: tracker, log: log,
 		now: time.Now, started: time.Now(), unassigned: map[string]time.Time{}, orphans: map[string]bool{}, locks: map[string]*sync.Mutex{}, active: map[string]*activeDownload{},
@@ -482,6 +488,8 @@ func (w *Worker) pollFeed(ctx context.Context, f Feed) error {
 		return fmt.Errorf("feed %s (%s): %w", f.Slug, name, err)
 	}
 	defer release()
+	// Whatever the poll did (a new channel, episodes gone, retention): push compares versions.
+	defer w.cfg.Push.Changed(f.Slug)
 	started := time.Now() // the wall clock, not w.now: a duration to measure, not a time to store
 	notModified, err := w.poll(ctx, f)
 	switch {
@@ -647,6 +655,8 @@ func (w *Worker) ingest(ctx context.Context, f Feed, res feeds.FetchResult, at t
 		w.log.Warn("the feed says the podcast moved (itunes:new-feed-url): point feeds[].url in config.yaml there",
 			"feed", f.Slug, "url", safehttp.RedactURL(f.URL), "new_url", safehttp.RedactURL(parsed.NewFeedURL))
 	}
+	// WebSub: with no self link, the topic is the URL the feed is fetched from.
+	w.cfg.Push.Source(f.Slug, parsed.Hub, cmp.Or(parsed.Self, f.URL))
 	ch := store.Feed{
 		Slug: f.Slug, URL: f.URL, Title: parsed.Title, Link: parsed.Link, Description: parsed.Description,
 		Language: parsed.Language, Copyright: parsed.Copyright, Author: parsed.Author,

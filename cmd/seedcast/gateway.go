@@ -19,12 +19,14 @@ import (
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/demo"
 	"github.com/seedcast/seedcast/publisher"
+	"github.com/seedcast/seedcast/push"
 	"github.com/seedcast/seedcast/report"
 	"github.com/seedcast/seedcast/safehttp"
 	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store/postgres"
 	"github.com/seedcast/seedcast/store/sqldb"
 	"github.com/seedcast/seedcast/store/sqlite"
+	"github.com/seedcast/seedcast/subscribe"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/web"
 	"github.com/seedcast/seedcast/worker"
@@ -283,7 +285,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, tier := range announceList(cfg) {
 		trackers = append(trackers, tier...)
 	}
-	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers}
+	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers,
+		Hub: cfg.Push.WebSubHub, Podping: cfg.Push.PodpingURL != ""}
 	publisher.New(links, st, log.With("component", "publisher")).Routes(mux)
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
@@ -324,6 +327,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
+	// WebSub and Podping: a hub's notification polls the feed now (its job, see below).
+	pusher := push.New(pushConfig(cfg), st, clients(cfg).Feed,
+		func(slug string) bool { return sched.RunNow(subscribe.JobName(slug)) }, log.With("component", "push"))
+	pusher.Routes(mux)
+	pushDone := make(chan struct{})
+	go func() { pusher.Run(runCtx); close(pushDone) }()
+	defer func() { cancel(); <-pushDone }() // before the store closes
 	if cfg.Tracker.UDPListen != "off" {
 		pc, err := net.ListenPacket("udp", cfg.Tracker.UDPListen)
 		if err != nil {
@@ -380,6 +391,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopMetrics()
 	wcfg := workerConfig(cfg)
 	wcfg.Recorder = mt
+	wcfg.Push = pusher
 	w := worker.New(wcfg, st, clients(cfg), seeder, trk, log.With("component", "worker"))
 	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), cfg.Cluster.Replicas, log))
 	if err := w.Restore(runCtx); err != nil {
@@ -392,7 +404,6 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if len(peers) > 0 {
 		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
 	}
-	sched := worker.NewScheduler(runCtx, log.With("component", "scheduler"))
 	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
 	serveAdmin(cfg, mux, st, mgr, trk, log.With("component", "admin"))
 	all, err := mgr.AllFeeds(runCtx)

@@ -149,4 +149,20 @@ var migrations = []string{
 		updated_at BIGINT NOT NULL
 	);
 	CREATE INDEX submissions_created ON submissions(created_at);`,
+	// WebSub and Podping (package push): each feed's subscription to its source's hub, which any
+	// node may be called back about, and the output version last announced, so one node
+	// announces each change.
+	`CREATE TABLE push_subscriptions (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		hub TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		secret TEXT NOT NULL,
+		requested_at BIGINT NOT NULL DEFAULT 0,
+		verified_at BIGINT NOT NULL DEFAULT 0,
+		lease_until BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE TABLE push_announced (
+		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
+		version BIGINT NOT NULL
+	);`,
 }

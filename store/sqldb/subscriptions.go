@@ -73,6 +73,8 @@ func (s *DB) RemoveFeed(ctx context.Context, slug string) error {
 		for _, q := range []string{
 			`DELETE FROM torrent_files WHERE info_hash IN (SELECT info_hash FROM episodes WHERE feed_slug=$1 AND info_hash != '')`,
 			`DELETE FROM episodes WHERE feed_slug=$1`,
+			`DELETE FROM push_subscriptions WHERE feed_slug=$1`,
+			`DELETE FROM push_announced WHERE feed_slug=$1`,
 			`DELETE FROM feeds WHERE slug=$1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, slug); err != nil {

@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		{"RuntimeFeedRace", testRuntimeFeedRace},
 		{"Sessions", testSessions},
 		{"Submissions", testSubmissions},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"PushAnnouncements", testPushAnnouncements},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
