@@ -27,8 +27,8 @@ type Feeds interface {
 	FeedVersion(ctx context.Context, slug string) (int64, error)
 }
 
-// Subscriptions are the feeds added and removed at run time, and pausing any feed.
-type Subscriptions interface {
+// RuntimeFeeds are the feeds added and removed at run time, and pausing any feed.
+type RuntimeFeeds interface {
 	// AddFeed subscribes a run-time feed (OriginRuntime); ErrExists when its slug or URL is
 	// already a feed's.
 	AddFeed(ctx context.Context, slug, url string, ownerConsent bool, at time.Time) error
@@ -165,7 +165,7 @@ type Directory interface {
 // Store is the whole contract a driver implements.
 type Store interface {
 	Feeds
-	Subscriptions
+	RuntimeFeeds
 	Sessions
 	SubmissionStore
 	Episodes

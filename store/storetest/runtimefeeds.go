@@ -85,6 +85,13 @@ func testRuntimeFeeds(t *testing.T, open Opener) {
 	if ok, err := s.RecordCompletion(ctx, ih, "listener-1", t0); err != nil || !ok {
 		t.Fatalf("completion: %v, %v", ok, err)
 	}
+	// Its WebSub subscription and announced version go with it.
+	if err := s.SaveSubscription(ctx, store.Subscription{FeedSlug: "added", Hub: "http://hub.example/", Topic: "http://example.com/added.xml", Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ClaimAnnouncement(ctx, "added", 3); err != nil || !ok {
+		t.Fatalf("claim announcement: %v, %v", ok, err)
+	}
 	if err := s.RemoveFeed(ctx, "pinned"); !errors.Is(err, store.ErrPinned) {
 		t.Fatalf("removing a config feed: %v, want ErrPinned", err)
 	}
@@ -102,6 +109,9 @@ func testRuntimeFeeds(t *testing.T, open Opener) {
 	}
 	if n, err := s.CompletionCount(ctx, ih); err != nil || n != 1 {
 		t.Fatalf("completions after remove = %d, %v; want 1 kept", n, err)
+	}
+	if _, err := s.Subscription(ctx, "added"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("removed feed's WebSub subscription still there: %v", err)
 	}
 	if hits, err := s.Search(ctx, "Added", 10); err != nil || len(hits) != 0 {
 		t.Fatalf("search finds the removed feed: %+v, %v", hits, err)
