@@ -25,6 +25,7 @@ import (
 type Store interface {
 	Feeds(ctx context.Context) ([]store.Feed, error)
 	Feed(ctx context.Context, slug string) (store.Feed, error)
+	EnsureFeed(ctx context.Context, slug, url string) error
 	AddFeed(ctx context.Context, slug, url string, ownerConsent bool, at time.Time) error
 	SetPaused(ctx context.Context, slug string, paused bool) error
 	RemoveFeed(ctx context.Context, slug string) error
@@ -105,6 +106,10 @@ func JobName(slug string) string { return "poll " + slug }
 // Start schedules the pinned feeds and those the store holds, each polled at once.
 func (m *Manager) Start(ctx context.Context) error {
 	for _, f := range m.cfg.Pinned {
+		// Listed (and pinned) from the start, not only after a first poll.
+		if err := m.st.EnsureFeed(ctx, f.Slug, f.URL); err != nil {
+			return fmt.Errorf("feed %s: %w", f.Slug, err)
+		}
 		if err := m.schedule(f, m.spec(f.Slug)); err != nil {
 			return err
 		}
