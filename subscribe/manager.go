@@ -125,6 +125,9 @@ func (m *Manager) spec(slug string) string {
 }
 
 func (m *Manager) schedule(f worker.Feed, spec string) error {
+	if m.sched == nil {
+		return nil
+	}
 	asked := f
 	asked.MinGap = 0 // told of a change (a hub, an operator): poll even if another node did a moment ago
 	return m.sched.Add(worker.Job{Name: JobName(f.Slug), Spec: spec, RunAtStart: true,

@@ -4,6 +4,7 @@
 //	seedcast poll    [-config config.yaml] [-feed SLUG]  one ingest pass, then exit
 //	seedcast torrent create FILE [-o out.torrent] [-webseed URL] [-announce URL] [-piece-length N]
 //	seedcast check   [-json] FEED_URL_OR_FILE            what the gateway would publish
+//	seedcast feeds   list|add|pause|resume|remove ...    the feeds added at run time
 //	seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
 //	seedcast migrate [-config config.yaml]
 //	seedcast store copy [-config config.yaml] -to DSN
@@ -36,6 +37,8 @@ const usage = `usage:
                                                       make a .torrent of a local file, hashing on all cores
   seedcast status  [-config config.yaml] [-json]       each feed's last poll, last error, pending, downloading, seeding, failed
   seedcast check   [-json] FEED_URL_OR_FILE            show what the gateway would publish for a feed; exit 1 if refused
+  seedcast feeds   list|add|pause|resume|remove [-config config.yaml] ...
+                                                      list feeds; add, pause, resume or remove one (as the dashboard does)
   seedcast report  [-config config.yaml] -feed SLUG [-format table|csv|json]
                                                       print a feed's download report from the store
   seedcast migrate [-config config.yaml]              bring the store's schema up to date, then exit
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdStatus(ctx, rest, stdout, stderr)
 	case "check":
 		err = cmdCheck(ctx, rest, stdout, stderr)
+	case "feeds":
+		err = cmdFeeds(ctx, rest, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, rest, stdout, stderr)
 	case "migrate":
