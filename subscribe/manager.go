@@ -26,6 +26,7 @@ type Store interface {
 	Feeds(ctx context.Context) ([]store.Feed, error)
 	Feed(ctx context.Context, slug string) (store.Feed, error)
 	EnsureFeed(ctx context.Context, slug, url string) error
+	Episode(ctx context.Context, slug, key string) (store.Episode, error)
 	AddFeed(ctx context.Context, slug, url string, ownerConsent bool, at time.Time) error
 	SetPaused(ctx context.Context, slug string, paused bool) error
 	RemoveFeed(ctx context.Context, slug string) error
@@ -302,6 +303,19 @@ func (m *Manager) PollNow(ctx context.Context, slug string) error {
 	}
 	m.sched.RunNow(JobName(slug)) // running already: it runs once more after
 	return nil
+}
+
+// Retry downloads a failed episode again now: a poll retries every failed episode of its feed,
+// so this is a poll now, refused for an episode that has not failed.
+func (m *Manager) Retry(ctx context.Context, slug, key string) error {
+	e, err := m.st.Episode(ctx, slug, key)
+	if err != nil {
+		return err
+	}
+	if e.State != store.StateFailed {
+		return fmt.Errorf("%w: episode %q of %s is %s, not failed", ErrInvalid, truncate(key, 200), slug, e.State)
+	}
+	return m.PollNow(ctx, slug)
 }
 
 // Remove unsubscribes a run-time feed (store.ErrPinned for a config feed), deleting its media and

@@ -46,6 +46,7 @@ type DownloadStatus struct {
 
 // FailedEpisode is an episode whose last download failed, and why.
 type FailedEpisode struct {
+	Key   string `json:"key"` // to retry it by (POST /api/v1/feeds/{slug}/retry)
 	Title string `json:"title"`
 	URL   string `json:"url"`
 	Error string `json:"error"`
@@ -99,7 +100,7 @@ func Status(ctx context.Context, st StatusStore, w *Worker) ([]FeedStatus, error
 			return nil, err
 		}
 		for _, e := range failed {
-			fs.Failed = append(fs.Failed, FailedEpisode{Title: e.Title, URL: safehttp.RedactURL(e.EnclosureURL), Error: e.Error})
+			fs.Failed = append(fs.Failed, FailedEpisode{Key: e.Key, Title: e.Title, URL: safehttp.RedactURL(e.EnclosureURL), Error: e.Error})
 		}
 		out = append(out, fs)
 	}

@@ -40,11 +40,12 @@ func feedChecker(cfg *config.Config) subscribe.Checker {
 	}
 }
 
-// serveAdmin registers /admin and /api/v1 on mux.
-func serveAdmin(cfg *config.Config, mux *http.ServeMux, st store.Store, m *subscribe.Manager, trk *tracker.Tracker, log *slog.Logger) {
+// serveAdmin registers /admin and /api/v1 on mux; live and events may be nil (tests).
+func serveAdmin(cfg *config.Config, mux *http.ServeMux, st store.Store, m *subscribe.Manager, trk *tracker.Tracker,
+	live admin.Live, events *admin.Events, log *slog.Logger) {
 	hash, ok := cfg.Admin.TokenHash()
 	acfg := admin.Config{TokenHash: hash, HasToken: ok, Secure: strings.HasPrefix(cfg.HTTP.PublicURL, "https:"),
-		ClientIP: func(r *http.Request) netip.Addr { a, _ := trk.ClientAddr(r); return a }}
+		ClientIP: func(r *http.Request) netip.Addr { a, _ := trk.ClientAddr(r); return a }, Live: live, Events: events}
 	admin.New(acfg, st, adminManager{m}, log).Routes(mux)
 }
 
@@ -68,6 +69,19 @@ func (a adminManager) SetPaused(ctx context.Context, slug string, paused bool) e
 
 func (a adminManager) PollNow(ctx context.Context, slug string) error {
 	return adminErr(a.Manager.PollNow(ctx, slug))
+}
+
+func (a adminManager) Retry(ctx context.Context, slug, key string) error {
+	return adminErr(a.Manager.Retry(ctx, slug, key))
+}
+
+// maxBytes is each config feed's max_bytes, for the dashboard's disk figures.
+func maxBytes(cfg *config.Config) map[string]int64 {
+	out := map[string]int64{}
+	for _, f := range cfg.Feeds {
+		out[f.Slug] = f.MaxBytes
+	}
+	return out
 }
 
 func (a adminManager) Remove(ctx context.Context, slug string, deleteMedia bool) error {

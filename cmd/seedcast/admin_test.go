@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/config"
+	"github.com/seedcast/seedcast/livestats"
+	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
+	"github.com/seedcast/seedcast/web/admin"
 	"github.com/seedcast/seedcast/worker"
 )
 
@@ -33,6 +36,11 @@ func adminOrigin(t *testing.T) *httptest.Server {
 		case "/good.xml", "/pinned.xml":
 			fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Good Show</title>
 <item><guid>e1</guid><title>One</title><enclosure url="%s/e1.mp3" length="4" type="audio/mpeg"/></item></channel></rss>`, srv.URL)
+		case "/flaky.xml":
+			fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Flaky Show</title>
+<item><guid>f1</guid><title>Broken One</title><enclosure url="%s/broken.mp3" length="4" type="audio/mpeg"/></item></channel></rss>`, srv.URL)
+		case "/broken.mp3":
+			http.Error(w, "gone wrong", http.StatusInternalServerError)
 		case "/bad.xml":
 			io.WriteString(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Bro`)
 		case "/e1.mp3":
@@ -50,12 +58,12 @@ func adminOrigin(t *testing.T) *httptest.Server {
 func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server) {
 	origin := adminOrigin(t)
 	dir := t.TempDir()
-	admin := ""
+	adminYAML := ""
 	if token != "" {
-		admin = fmt.Sprintf("admin:\n  token: %q\n", token)
+		adminYAML = fmt.Sprintf("admin:\n  token: %q\n", token)
 	}
 	text := fmt.Sprintf("data_dir: %s\nhttp: {listen: \"127.0.0.1:0\"}\nseedbox: {peer_port: 1, dht: false}\ndemo: false\n"+
-		"fetch: {allow_private_networks: true}\nfeeds:\n  - slug: pinned\n    url: %s/pinned.xml\n%s", filepath.Join(dir, "data"), origin.URL, admin)
+		"fetch: {allow_private_networks: true}\nfeeds:\n  - slug: pinned\n    url: %s/pinned.xml\n%s", filepath.Join(dir, "data"), origin.URL, adminYAML)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -69,8 +77,16 @@ func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.DiscardHandler)
-	w := worker.New(workerConfig(cfg), st, clients(cfg), nil, nil, log)
+	events := admin.NewEvents(50)
+	log := slog.New(admin.Tee{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}), events.Handler()})
+	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{ListenAddr: "127.0.0.1:0", StateDir: filepath.Join(dir, "state"),
+		DisableUTP: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seeder.Close() })
+	trk := tracker.New(tracker.Config{}, st, log, nil)
+	w := worker.New(workerConfig(cfg), st, clients(cfg), seeder, trk, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	sched := worker.NewScheduler(ctx, log)
 	t.Cleanup(func() { cancel(); sched.Stop() })
@@ -80,7 +96,7 @@ func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server
 	}
 	sched.Start()
 	mux := http.NewServeMux()
-	serveAdmin(cfg, mux, st, mgr, tracker.New(tracker.Config{}, st, log, nil), log)
+	serveAdmin(cfg, mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, origin
@@ -376,5 +392,53 @@ func TestAdminSignInRateLimited(t *testing.T) {
 	}
 	if last != 429 {
 		t.Fatalf("the 12th wrong guess in a minute: %d, want 429", last)
+	}
+}
+
+// The dashboard shows what the running gateway knows: the torrent with its figures, the
+// downloads chart, a failed episode with its retry button, this node's recent events.
+func TestAdminShowsLiveFigures(t *testing.T) {
+	srv, origin := adminServer(t, testAdminToken)
+	base := srv.URL
+	if code, out := call(t, "POST", base+"/api/v1/feeds", testAdminToken, `{"url": "`+origin.URL+`/flaky.xml", "slug": "flaky"}`); code != 201 {
+		t.Fatalf("add: %d %v", code, out)
+	}
+	page := func() string {
+		req, _ := http.NewRequest("GET", base+"/admin", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	var p string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p = page()
+		if strings.Contains(p, `class="retry"`) && strings.Contains(p, `<tr data-info-hash=`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dashboard never showed the pinned feed's torrent and the flaky feed's failure:\n%s", p)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{`id="completions-chart"`, `id="torrents"`, "seeding 1 (4 B)", "Broken One", "500", `id="events"`, "feed added"} {
+		if !strings.Contains(p, want) {
+			t.Fatalf("dashboard lacks %q:\n%s", want, p)
+		}
+	}
+	if code, _ := call(t, "POST", base+"/api/v1/feeds/flaky/retry", testAdminToken, `{"key": "guid:f1"}`); code != 202 {
+		t.Fatalf("retry of a failed episode: %d, want 202", code)
+	}
+	code, out := call(t, "POST", base+"/api/v1/feeds/pinned/retry", testAdminToken, `{"key": "guid:e1"}`)
+	if msg, _ := out["error"].(string); code != 400 || !strings.Contains(msg, "not failed") {
+		t.Fatalf("retry of a published episode: %d %v, want 400", code, out)
+	}
+	if code, _ := call(t, "POST", base+"/api/v1/feeds/pinned/retry", testAdminToken, `{"key": "guid:nope"}`); code != 404 {
+		t.Fatalf("retry of an unknown episode: %d, want 404", code)
 	}
 }

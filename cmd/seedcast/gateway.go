@@ -18,6 +18,7 @@ import (
 
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/demo"
+	"github.com/seedcast/seedcast/livestats"
 	"github.com/seedcast/seedcast/publisher"
 	"github.com/seedcast/seedcast/push"
 	"github.com/seedcast/seedcast/report"
@@ -29,6 +30,7 @@ import (
 	"github.com/seedcast/seedcast/subscribe"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/web"
+	"github.com/seedcast/seedcast/web/admin"
 	"github.com/seedcast/seedcast/worker"
 )
 
@@ -264,6 +266,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	// The dashboard's recent events: this node's log at Info and above.
+	events := admin.NewEvents(100)
+	log = slog.New(admin.Tee{log.Handler(), events.Handler()})
 	unlock, err := lockNode(ctx, cfg)
 	if err != nil {
 		return err
@@ -405,7 +410,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
 	}
 	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
-	serveAdmin(cfg, mux, st, mgr, trk, log.With("component", "admin"))
+	serveAdmin(cfg, mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log.With("component", "admin"))
 	all, err := mgr.AllFeeds(runCtx)
 	if err != nil {
 		srv.Close()

@@ -44,6 +44,8 @@ type Manager interface {
 	SetPaused(ctx context.Context, slug string, paused bool) error
 	PollNow(ctx context.Context, slug string) error
 	Remove(ctx context.Context, slug string, deleteMedia bool) error
+	// Retry downloads a failed episode again now.
+	Retry(ctx context.Context, slug, key string) error
 	Pinned(slug string) bool
 	NextPoll(slug string) time.Time
 }
@@ -72,6 +74,10 @@ type Config struct {
 	// sign-in rate limit.
 	ClientIP func(*http.Request) netip.Addr
 	Now      func() time.Time
+	// Live is the running gateway's own figures (nil: the pages show the store's only);
+	// Events its recent log records.
+	Live   Live
+	Events *Events
 }
 
 // Handler serves /admin and /api/v1.
@@ -81,6 +87,7 @@ type Handler struct {
 	m      Manager
 	log    *slog.Logger
 	logins *limiter
+	rates  rates
 }
 
 // New returns the handler.

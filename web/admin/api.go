@@ -20,6 +20,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	api("PATCH /api/v1/feeds/{slug}", h.apiPatch)
 	api("DELETE /api/v1/feeds/{slug}", h.apiDelete)
 	api("POST /api/v1/feeds/{slug}/poll", h.apiPoll)
+	api("POST /api/v1/feeds/{slug}/retry", h.apiRetry)
 	h.pageRoutes(mux)
 }
 
@@ -186,6 +187,25 @@ func (h *Handler) apiPoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "polling"})
+}
+
+func (h *Handler) apiRetry(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Key string `json:"key"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if in.Key == "" {
+		h.apiFail(w, r, fmt.Errorf("%w: key (the failed episode's) is required", ErrInvalid))
+		return
+	}
+	if err := h.m.Retry(r.Context(), r.PathValue("slug"), in.Key); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "retrying"})
 }
 
 // status is the HTTP status for a Manager or store error.

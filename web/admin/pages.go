@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -17,6 +18,9 @@ import (
 var templates embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"bytes": humanBytes,
+	"rate":  func(f float64) string { return humanBytes(int64(f)) + "/s" },
+	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -171,6 +175,8 @@ type feedRow struct {
 	NextPoll time.Time
 	Counts   map[string]int
 	Problem  string // the error kind in plain words
+	Live     FeedLive
+	CSRF     string // the session's, for the row's own forms
 }
 
 type dashboardData struct {
@@ -181,7 +187,13 @@ type dashboardData struct {
 	Findings *Findings
 	Form     struct{ URL, Slug string }
 	Now      time.Time
+	Torrents []TorrentRow
+	Chart    Chart
+	Events   []Event
 }
+
+// dashboardTorrents bounds the torrent table: the newest are what an operator watches.
+const dashboardTorrents = 50
 
 func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error) {
 	d := dashboardData{CSRF: a.sess.CSRF, Now: h.cfg.Now()}
@@ -195,7 +207,7 @@ func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error
 			return d, err
 		}
 		d.Feeds = append(d.Feeds, feedRow{Feed: f, Pinned: h.m.Pinned(f.Slug), NextPoll: h.m.NextPoll(f.Slug),
-			Counts: counts, Problem: problemText(f.ErrorKind, f.LastError)})
+			Counts: counts, Problem: problemText(f.ErrorKind, f.LastError), CSRF: a.sess.CSRF})
 	}
 	// Troubled feeds first (failing, then with failed episodes), then paused, then by slug.
 	rank := func(f feedRow) int {
@@ -216,7 +228,30 @@ func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error
 		return strings.Compare(a.Slug, b.Slug)
 	})
 	d.Nodes, err = h.st.ListNodes(r.Context())
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	d.Events = h.cfg.Events.Recent()
+	if h.cfg.Live == nil {
+		return d, nil
+	}
+	live, err := h.cfg.Live.FeedLive(r.Context())
+	if err != nil {
+		return d, err
+	}
+	for i := range d.Feeds {
+		d.Feeds[i].Live = live[d.Feeds[i].Slug]
+	}
+	if d.Torrents, err = h.cfg.Live.Torrents(r.Context(), dashboardTorrents); err != nil {
+		return d, err
+	}
+	h.rates.update(d.Torrents, d.Now)
+	perDay, err := h.cfg.Live.DailyCompletions(r.Context(), d.Now.AddDate(0, 0, -chartDays))
+	if err != nil {
+		return d, err
+	}
+	d.Chart = completionsChart(perDay, d.Now)
+	return d, nil
 }
 
 // problemText says an error kind in plain words.
@@ -259,7 +294,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, a authed) {
 // notices are the fixed messages a redirect may ask for (never text from the query itself).
 var notices = map[string]string{
 	"added": "Feed added: its first poll is under way.", "paused": "Feed paused.", "resumed": "Feed resumed.",
-	"poll": "Poll started.", "removed": "Feed removed.",
+	"poll": "Poll started.", "removed": "Feed removed.", "retry": "Download retried.",
 }
 
 func (h *Handler) addFeed(w http.ResponseWriter, r *http.Request, a authed) {
@@ -299,6 +334,8 @@ func (h *Handler) feedAction(w http.ResponseWriter, r *http.Request, a authed) {
 		err = h.m.PollNow(ctx, slug)
 	case "remove":
 		err, done = h.m.Remove(ctx, slug, r.PostFormValue("media") == "delete"), "removed"
+	case "retry":
+		err = h.m.Retry(ctx, slug, r.PostFormValue("key"))
 	default:
 		http.NotFound(w, r)
 		return
@@ -314,4 +351,18 @@ func (h *Handler) feedAction(w http.ResponseWriter, r *http.Request, a authed) {
 		return
 	}
 	http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
+}
+
+// humanBytes says a size for people: 1.5 GB.
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
