@@ -229,24 +229,39 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // maxFeedURL bounds a submitted URL: a real feed URL is far shorter.
 const maxFeedURL = 2048
 
+// Check is `seedcast check` on feedURL: what the gateway would publish. A feed that cannot be
+// fetched is a refusal saying why, like one that cannot be read.
+func (m *Manager) Check(ctx context.Context, feedURL string) (feedcheck.Report, error) {
+	u, err := url.Parse(feedURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(feedURL) > maxFeedURL {
+		return feedcheck.Report{}, fmt.Errorf("%w: url %q is not an absolute http(s) URL of at most %d bytes",
+			ErrInvalid, safehttp.RedactURL(truncate(feedURL, 200)), maxFeedURL)
+	}
+	rep, err := m.cfg.Check(ctx, feedURL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return rep, err
+		}
+		why := fmt.Sprintf("could not fetch %s: %v", safehttp.RedactURL(feedURL), err)
+		rep = feedcheck.Report{Refused: true, Refusal: why, Problems: []string{"refused: " + why}, Items: []feedcheck.Item{}}
+		return rep, &RefusedError{Report: rep}
+	}
+	return rep, nil
+}
+
 // Add checks feedURL as `seedcast check` does and subscribes it under slug (made from the
 // feed's title when empty). A feed the check refuses is a *RefusedError carrying the findings;
 // a slug or URL already taken is store.ErrExists. The feed is polled at once.
 func (m *Manager) Add(ctx context.Context, feedURL, slug string, ownerConsent bool) (store.Feed, feedcheck.Report, error) {
-	u, err := url.Parse(feedURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(feedURL) > maxFeedURL {
-		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("%w: url %q is not an absolute http(s) URL of at most %d bytes",
-			ErrInvalid, safehttp.RedactURL(truncate(feedURL, 200)), maxFeedURL)
-	}
 	if slug != "" && !slugRE.MatchString(slug) {
 		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("%w: slug %q must be 1-63 characters of a-z, 0-9 and -", ErrInvalid, truncate(slug, 80))
 	}
 	if slug != "" && m.pinned(slug) {
 		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("slug %q is in config.yaml: %w", slug, store.ErrExists)
 	}
-	rep, err := m.cfg.Check(ctx, feedURL)
+	rep, err := m.Check(ctx, feedURL)
 	if err != nil {
-		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("checking %s: %w", safehttp.RedactURL(feedURL), err)
+		return store.Feed{}, rep, err
 	}
 	if rep.Refused && !(rep.Locked && ownerConsent) {
 		return store.Feed{}, rep, &RefusedError{Report: rep}

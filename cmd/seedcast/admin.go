@@ -54,13 +54,21 @@ type adminManager struct{ *subscribe.Manager }
 
 func (a adminManager) Add(ctx context.Context, feedURL, slug string, consent bool) (store.Feed, admin.Findings, error) {
 	f, rep, err := a.Manager.Add(ctx, feedURL, slug, consent)
+	return f, findings(rep), adminErr(err)
+}
+
+func (a adminManager) Check(ctx context.Context, feedURL string) (admin.Findings, error) {
+	rep, err := a.Manager.Check(ctx, feedURL)
+	return findings(rep), adminErr(err)
+}
+
+func findings(rep feedcheck.Report) admin.Findings {
 	enclosures := 0
 	for _, it := range rep.Items {
 		enclosures += len(it.Enclosures)
 	}
-	found := admin.Findings{Title: rep.Title, Items: len(rep.Items), Enclosures: enclosures, Problems: rep.Problems,
-		Refused: rep.Refused, Refusal: rep.Refusal}
-	return f, found, adminErr(err)
+	return admin.Findings{Title: rep.Title, Items: len(rep.Items), Enclosures: enclosures, Problems: rep.Problems,
+		Refused: rep.Refused, Refusal: rep.Refusal, Locked: rep.Locked}
 }
 
 func (a adminManager) SetPaused(ctx context.Context, slug string, paused bool) error {

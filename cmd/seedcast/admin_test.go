@@ -173,6 +173,15 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("feeds after refusals: %v, want only pinned", got)
 	}
 
+	// Checking adds nothing: the findings, or why it would be refused (an unreachable feed too).
+	code, out = call(t, "POST", base+"/api/v1/check", testAdminToken, `{"url": "`+origin.URL+`/good.xml"}`)
+	if f, _ := out["findings"].(map[string]any); code != 200 || f["items"] != 1.0 || f["title"] != "Good Show" {
+		t.Fatalf("check: %d %v", code, out)
+	}
+	code, out = call(t, "POST", base+"/api/v1/check", testAdminToken, `{"url": "http://127.0.0.1:1/feed.xml"}`)
+	if msg, _ := out["error"].(string); code != 422 || !strings.Contains(msg, "could not fetch") {
+		t.Fatalf("check of an unreachable feed: %d %v", code, out)
+	}
 	// Added: 201 with the feed and where it is; polled at once.
 	code, out = call(t, "POST", base+"/api/v1/feeds", testAdminToken, `{"url": "`+origin.URL+`/good.xml"}`)
 	feed, _ := out["feed"].(map[string]any)
@@ -347,7 +356,16 @@ func TestAdminSignInSessionsAndCSRF(t *testing.T) {
 	if resp.StatusCode != 422 || !strings.Contains(page, `id="findings"`) {
 		t.Fatalf("refused add: %d\n%s", resp.StatusCode, page)
 	}
-	resp, _ = post(t, c, base+"/admin/feeds", url.Values{"url": {origin.URL + "/good.xml"}, "slug": {"good"}, "csrf": {csrf}})
+	// Checking first shows the findings and the button to subscribe, and adds nothing.
+	resp, page = post(t, c, base+"/admin/feeds", url.Values{"url": {origin.URL + "/good.xml"}, "slug": {"good"}, "step": {"check"}, "csrf": {csrf}})
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="findings"`) || !strings.Contains(page, "1 items, 1 enclosures") ||
+		!strings.Contains(page, ">Subscribe</button>") || !strings.Contains(page, `value="good"`) {
+		t.Fatalf("check first: %d\n%s", resp.StatusCode, page)
+	}
+	if got := feedSlugs(t, base); len(got) != 1 {
+		t.Fatalf("checking added a feed: %v", got)
+	}
+	resp, _ = post(t, c, base+"/admin/feeds", url.Values{"url": {origin.URL + "/good.xml"}, "slug": {"good"}, "step": {"add"}, "csrf": {csrf}})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/admin?done=added" {
 		t.Fatalf("add: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -36,10 +36,14 @@ type Findings struct {
 	Problems   []string `json:"problems"`
 	Refused    bool     `json:"refused"`
 	Refusal    string   `json:"refusal,omitempty"`
+	Locked     bool     `json:"locked"` // podcast:locked yes: subscribing needs the owner's consent
 }
 
 // Manager changes the set of feeds.
 type Manager interface {
+	// Check is what the gateway would publish for feedURL (ErrRefused with the findings when it
+	// would not), subscribing nothing.
+	Check(ctx context.Context, feedURL string) (Findings, error)
 	Add(ctx context.Context, feedURL, slug string, ownerConsent bool) (store.Feed, Findings, error)
 	SetPaused(ctx context.Context, slug string, paused bool) error
 	PollNow(ctx context.Context, slug string) error

@@ -16,6 +16,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	api := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.apiAuth(fn)) }
 	api("GET /api/v1/feeds", h.apiList)
 	api("POST /api/v1/feeds", h.apiAdd)
+	api("POST /api/v1/check", h.apiCheck)
 	api("GET /api/v1/feeds/{slug}", h.apiGet)
 	api("PATCH /api/v1/feeds/{slug}", h.apiPatch)
 	api("DELETE /api/v1/feeds/{slug}", h.apiDelete)
@@ -146,6 +147,27 @@ func (h *Handler) apiAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/feeds/"+f.Slug)
 	writeJSON(w, http.StatusCreated, map[string]any{"feed": h.feedJSON(r, f), "findings": found})
+}
+
+// apiCheck shows what adding a feed would publish, adding nothing.
+func (h *Handler) apiCheck(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	found, err := h.m.Check(r.Context(), in.URL)
+	if errors.Is(err, ErrRefused) {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": err.Error(), "findings": found})
+		return
+	}
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"findings": found})
 }
 
 func (h *Handler) apiPatch(w http.ResponseWriter, r *http.Request) {

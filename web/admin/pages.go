@@ -185,7 +185,11 @@ type dashboardData struct {
 	Nodes    []store.Node
 	Notice   string
 	Findings *Findings
-	Form     struct{ URL, Slug string }
+	Form     struct {
+		URL, Slug string
+		Consent   bool
+	}
+	Checked  bool // Findings are a check's, before subscribing
 	Now      time.Time
 	Torrents []TorrentRow
 	Chart    Chart
@@ -299,8 +303,16 @@ var notices = map[string]string{
 
 func (h *Handler) addFeed(w http.ResponseWriter, r *http.Request, a authed) {
 	feedURL, slug := strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("slug"))
-	_, found, err := h.m.Add(r.Context(), feedURL, slug, r.PostFormValue("owner_consent") == "on")
-	if err == nil {
+	consent := r.PostFormValue("owner_consent") == "on"
+	var found Findings
+	var err error
+	checking := r.PostFormValue("step") == "check"
+	if checking {
+		found, err = h.m.Check(r.Context(), feedURL)
+	} else {
+		_, found, err = h.m.Add(r.Context(), feedURL, slug, consent)
+	}
+	if err == nil && !checking {
 		http.Redirect(w, r, "/admin?done=added", http.StatusSeeOther)
 		return
 	}
@@ -308,7 +320,13 @@ func (h *Handler) addFeed(w http.ResponseWriter, r *http.Request, a authed) {
 	if derr != nil {
 		h.log.Error("admin: dashboard", "err", derr)
 	}
-	d.Form.URL, d.Form.Slug = feedURL, slug
+	d.Form.URL, d.Form.Slug, d.Form.Consent = feedURL, slug, consent
+	if err == nil { // checked: the findings, and the form to subscribe
+		d.Findings, d.Checked = &found, true
+		d.Notice = "Checked, nothing added yet: review what the check found, then subscribe."
+		h.render(w, http.StatusOK, "dashboard", d)
+		return
+	}
 	code := status(err)
 	d.Notice = "Not added: " + err.Error()
 	if code == http.StatusInternalServerError {
