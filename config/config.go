@@ -154,6 +154,16 @@ type Tracker struct {
 	// a completion sooner than size/rate after the peer's first announce with
 	// bytes left is not counted. Default 125000000 (1 Gbit/s).
 	MaxDownloadRate int64 `yaml:"max_download_rate"`
+	// WebSocket bounds the WebTorrent side of /announce; 0 = the default.
+	WebSocket WebSocketLimits `yaml:"websocket"`
+}
+
+// WebSocketLimits bound the browsers' WebSocket tracker connections.
+type WebSocketLimits struct {
+	MaxConns        int   `yaml:"max_conns"`         // open connections overall; default 4096
+	MaxConnsPerIP   int   `yaml:"max_conns_per_ip"`  // per address (IPv6 /64); default 16
+	MaxOffers       int   `yaml:"max_offers"`        // WebRTC offers relayed per announce; default 10
+	MaxMessageBytes int64 `yaml:"max_message_bytes"` // a bigger message closes the connection; default 65536
 }
 
 // Fetch limits what the gateway downloads from strangers' URLs.
@@ -426,6 +436,20 @@ func (c *Config) Validate() error {
 	}
 	if n := c.Tracker.AnnouncesPerIPPerMinute; n > 0 { // negative: no limit
 		check(checkInt("tracker.announces_per_ip_per_minute", int64(n), 1, maxAnnouncesPerIP))
+	}
+	// 0 means the default; a limit beyond these would let one host hold the box's memory.
+	for _, l := range []struct {
+		key    string
+		n, max int64
+	}{
+		{"tracker.websocket.max_conns", int64(c.Tracker.WebSocket.MaxConns), 1 << 20},
+		{"tracker.websocket.max_conns_per_ip", int64(c.Tracker.WebSocket.MaxConnsPerIP), 1 << 16},
+		{"tracker.websocket.max_offers", int64(c.Tracker.WebSocket.MaxOffers), 100},
+		{"tracker.websocket.max_message_bytes", c.Tracker.WebSocket.MaxMessageBytes, 16 << 20},
+	} {
+		if l.n != 0 {
+			check(checkInt(l.key, l.n, 1, l.max))
+		}
 	}
 	check(checkInt("fetch.max_feed_bytes", c.Fetch.MaxFeedBytes, 1, maxFeedBytes))
 	check(checkInt("fetch.max_enclosure_bytes", c.Fetch.MaxEnclosureBytes, 1, maxEnclosureBytes))

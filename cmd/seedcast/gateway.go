@@ -275,14 +275,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer unlock()
 
-	trk := tracker.New(tracker.Config{
-		AnnounceInterval:        cfg.AnnounceInterval(),
-		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
-		RateLimitExempt:         ownAddresses(log),
-		TrustedProxies:          cfg.HTTP.TrustedProxyPrefixes(),
-		MaxDownloadRate:         cfg.Tracker.MaxDownloadRate,
-		SelfUserAgent:           cfg.Fetch.UserAgent,
-	}, st, log.With("component", "tracker"), nil)
+	trk := tracker.New(trackerConfig(cfg, log), st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	mux.Handle("GET /announce", trk.AnnounceHandler())
 	mux.Handle("GET /scrape", trk.ScrapeHandler())
@@ -475,6 +468,20 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// trackerConfig is the embedded tracker's configuration from cfg.
+func trackerConfig(cfg *config.Config, log *slog.Logger) tracker.Config {
+	return tracker.Config{
+		AnnounceInterval:        cfg.AnnounceInterval(),
+		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
+		RateLimitExempt:         ownAddresses(log),
+		TrustedProxies:          cfg.HTTP.TrustedProxyPrefixes(),
+		MaxDownloadRate:         cfg.Tracker.MaxDownloadRate,
+		SelfUserAgent:           cfg.Fetch.UserAgent,
+		WebSocket: tracker.WebSocketConfig{MaxConns: cfg.Tracker.WebSocket.MaxConns, MaxConnsPerIP: cfg.Tracker.WebSocket.MaxConnsPerIP,
+			MaxOffers: cfg.Tracker.WebSocket.MaxOffers, MaxMessageBytes: cfg.Tracker.WebSocket.MaxMessageBytes},
+	}
 }
 
 // trackerStats gives the pages the embedded tracker's swarm figures.
