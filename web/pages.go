@@ -196,6 +196,7 @@ type directoryPage struct {
 	Podcasts  []podcastCard
 	OPML      []link
 	Truncated bool
+	Pager     pager
 }
 
 type searchHit struct {
@@ -211,7 +212,8 @@ func (h *Handler) serveDirectory(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "directory", err)
 		return
 	}
-	page.Podcasts = cards
+	from, to, pg := paginate(r, len(cards), h.cfg.DirectoryPage)
+	page.Podcasts, page.Pager = cards[from:to], pg
 	if q, ok := r.URL.Query()["q"]; ok {
 		page.Searched = true
 		page.Query = strings.TrimSpace(q[0])
@@ -301,6 +303,7 @@ type podcastPage struct {
 	Podcast  podcastCard
 	Episodes []episodeView
 	Newest   *episodeView
+	Pager    pager
 }
 
 func (h *Handler) servePodcast(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +321,9 @@ func (h *Handler) servePodcast(w http.ResponseWriter, r *http.Request) {
 	its := items(eps)
 	page := podcastPage{Podcast: h.card(f, its)}
 	page.Title = page.Podcast.Title
-	for _, it := range its {
+	from, to, pg := paginate(r, len(its), h.cfg.EpisodesPage)
+	page.Pager = pg
+	for _, it := range its[from:to] {
 		page.Episodes = append(page.Episodes, h.episode(it[0], false))
 	}
 	csp := cspPage

@@ -55,6 +55,9 @@ type Config struct {
 	Links publisher.Config
 	// ArtDir caches the podcasts' images (data_dir/art); "" serves the placeholder for all.
 	ArtDir string
+	// DirectoryPage and EpisodesPage are the directory's podcasts and a podcast page's episodes
+	// per page (0: 48 and 100).
+	DirectoryPage, EpisodesPage int
 }
 
 const (
@@ -90,6 +93,12 @@ type Handler struct {
 // podcast art (it must be SSRF-guarded: the image URL is the feed's, a stranger's).
 func New(cfg Config, st Store, stats Stats, client *http.Client, log *slog.Logger) *Handler {
 	cfg.Links.PublicURL = strings.TrimRight(cfg.Links.PublicURL, "/")
+	if cfg.DirectoryPage <= 0 {
+		cfg.DirectoryPage = defaultDirectoryPage
+	}
+	if cfg.EpisodesPage <= 0 {
+		cfg.EpisodesPage = defaultEpisodesPage
+	}
 	h := &Handler{cfg: cfg, st: st, stats: stats, log: log, pages: parsePages(), notes: newNotesPolicy(),
 		searches: make(chan struct{}, maxSearches), wait: searchWait, now: time.Now}
 	h.art = newArtCache(cfg.ArtDir, client, log)
