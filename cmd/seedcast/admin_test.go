@@ -28,14 +28,27 @@ import (
 
 const testAdminToken = "correct-horse-battery-staple"
 
-// adminOrigin serves a good feed, a malformed one and a locked one.
+// adminOrigin serves a good feed, a malformed one, a flaky one and one whose episode stalls
+// half way until the test ends.
 func adminOrigin(t *testing.T) *httptest.Server {
 	var srv *httptest.Server
+	stall := make(chan struct{})
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/good.xml", "/pinned.xml":
 			fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Good Show</title>
 <item><guid>e1</guid><title>One</title><enclosure url="%s/e1.mp3" length="4" type="audio/mpeg"/></item></channel></rss>`, srv.URL)
+		case "/slow.xml":
+			fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Slow Show</title>
+<item><guid>s1</guid><title>Slow One</title><enclosure url="%s/slow.mp3" length="4194304" type="audio/mpeg"/></item></channel></rss>`, srv.URL)
+		case "/slow.mp3":
+			w.Header().Set("Content-Length", "4194304")
+			io.WriteString(w, strings.Repeat("s", 2<<20))
+			w.(http.Flusher).Flush()
+			select {
+			case <-stall:
+			case <-r.Context().Done():
+			}
 		case "/flaky.xml":
 			fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Flaky Show</title>
 <item><guid>f1</guid><title>Broken One</title><enclosure url="%s/broken.mp3" length="4" type="audio/mpeg"/></item></channel></rss>`, srv.URL)
@@ -50,6 +63,7 @@ func adminOrigin(t *testing.T) *httptest.Server {
 		}
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stall) }) // before srv.Close, which waits for the handler
 	return srv
 }
 
@@ -249,6 +263,8 @@ func TestAdminOffWithoutToken(t *testing.T) {
 		}
 	}
 }
+
+var progressRE = regexp.MustCompile(`data-progress="([0-9.]+)"`)
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`)
 
@@ -458,5 +474,36 @@ func TestAdminShowsLiveFigures(t *testing.T) {
 	}
 	if code, _ := call(t, "POST", base+"/api/v1/feeds/pinned/retry", testAdminToken, `{"key": "guid:nope"}`); code != 404 {
 		t.Fatalf("retry of an unknown episode: %d, want 404", code)
+	}
+}
+
+// The live downloads page shows a download in flight with its progress and reloads itself.
+func TestAdminDownloadsPage(t *testing.T) {
+	srv, origin := adminServer(t, testAdminToken)
+	if code, out := call(t, "POST", srv.URL+"/api/v1/feeds", testAdminToken, `{"url": "`+origin.URL+`/slow.xml", "slug": "slow"}`); code != 201 {
+		t.Fatalf("add: %d %v", code, out)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", srv.URL+"/admin/downloads", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(b)
+		// Half the file was sent; what has reached the disk is between a byte and that half.
+		if m := progressRE.FindStringSubmatch(page); m != nil && m[1] != "0.000" {
+			if !strings.Contains(page, `http-equiv="refresh"`) || !strings.Contains(page, "Slow One") || !strings.Contains(page, "of 4.2 MB") || m[1] > "0.500" {
+				t.Fatalf("downloads page:\n%s", page)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled download never showed progress:\n%s", page)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -37,6 +37,7 @@ func (h *Handler) pageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/login", h.login)
 	mux.Handle("POST /admin/logout", h.pageAuth(h.logout))
 	mux.Handle("GET /admin", h.pageAuth(h.dashboard))
+	mux.Handle("GET /admin/downloads", h.pageAuth(h.downloads))
 	mux.Handle("POST /admin/feeds", h.pageAuth(h.addFeed))
 	mux.Handle("POST /admin/feeds/{slug}/{action}", h.pageAuth(h.feedAction))
 }
@@ -293,6 +294,33 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, a authed) {
 	}
 	d.Notice = notices[r.URL.Query().Get("done")]
 	h.render(w, http.StatusOK, "dashboard", d)
+}
+
+// downloadsRow is one download in flight on the live downloads page.
+type downloadsRow struct {
+	Feed string
+	Download
+}
+
+// downloads is the page of downloads in flight, reloading itself every few seconds (a meta
+// refresh: the dashboard runs no script).
+func (h *Handler) downloads(w http.ResponseWriter, r *http.Request, a authed) {
+	var rows []downloadsRow
+	if h.cfg.Live != nil {
+		live, err := h.cfg.Live.FeedLive(r.Context())
+		if err != nil {
+			h.log.Error("admin: downloads", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		for slug, l := range live {
+			for _, d := range l.Downloading {
+				rows = append(rows, downloadsRow{Feed: slug, Download: d})
+			}
+		}
+	}
+	slices.SortFunc(rows, func(a, b downloadsRow) int { return strings.Compare(a.Feed+a.Title, b.Feed+b.Title) })
+	h.render(w, http.StatusOK, "downloads", map[string]any{"Rows": rows, "Now": h.cfg.Now()})
 }
 
 // notices are the fixed messages a redirect may ask for (never text from the query itself).
