@@ -65,6 +65,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	ErrRefused = errors.New("the gateway would refuse this feed")
 	ErrPaused  = errors.New("feed is paused")
+	// ErrUnreachable: the check could not fetch the feed (network, status, size), so nothing was
+	// added; the message says why, as the poll's error would.
+	ErrUnreachable = errors.New("the feed could not be fetched")
 )
 
 // RefusedError is ErrRefused with the check's findings, so a page can show them.
@@ -237,7 +240,7 @@ func (m *Manager) Add(ctx context.Context, feedURL, slug string, ownerConsent bo
 	}
 	rep, err := m.cfg.Check(ctx, feedURL)
 	if err != nil {
-		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("checking %s: %w", safehttp.RedactURL(feedURL), err)
+		return store.Feed{}, feedcheck.Report{}, fmt.Errorf("%w: checking %s: %w", ErrUnreachable, safehttp.RedactURL(feedURL), err)
 	}
 	if rep.Refused && !(rep.Locked && ownerConsent) {
 		return store.Feed{}, rep, &RefusedError{Report: rep}

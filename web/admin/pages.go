@@ -178,6 +178,7 @@ type dashboardData struct {
 	Feeds    []feedRow
 	Nodes    []store.Node
 	Notice   string
+	Failed   bool // the notice says what went wrong
 	Findings *Findings
 	Form     struct{ URL, Slug string }
 	Now      time.Time
@@ -275,7 +276,7 @@ func (h *Handler) addFeed(w http.ResponseWriter, r *http.Request, a authed) {
 	}
 	d.Form.URL, d.Form.Slug = feedURL, slug
 	code := status(err)
-	d.Notice = "Not added: " + err.Error()
+	d.Notice, d.Failed = "Not added: "+err.Error(), true
 	if code == http.StatusInternalServerError {
 		h.log.Error("admin: add feed", "err", err)
 		d.Notice = "Not added: internal error."
