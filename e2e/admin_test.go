@@ -43,7 +43,7 @@ func TestAdminDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(g.cfgPath, append(b, "admin:\n  token: "+adminToken+"\n"...), 0o644); err != nil {
+	if err := os.WriteFile(g.cfgPath, append(b, "node:\n  name: seedbox-1\nadmin:\n  token: "+adminToken+"\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g.start()
@@ -54,6 +54,14 @@ func TestAdminDashboard(t *testing.T) {
 	d.pause("show")
 	d.brokenFeed()
 	d.unreachable(fmt.Sprintf("http://127.0.0.1:%d/feed.xml", freePort(t)))
+	// The node's next heartbeat (every 10 s) counts the two torrents it now seeds.
+	waitFor(t, 30*time.Second, "the Nodes table to show the node seeding both episodes", func() error {
+		d.do("reloading", chromedp.Navigate(d.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("#nodes")))
+		if n := d.text("#nodes tbody"); !strings.Contains(n, "seedbox-1") || !strings.Contains(n, "2 torrents") || !strings.Contains(n, "KiB") {
+			return fmt.Errorf("nodes table %q", n)
+		}
+		return nil
+	})
 	d.refused(half.URL + "/feed.xml")
 	if *updateDocs {
 		d.screenshot("../docs/admin-dashboard.png")
@@ -278,9 +286,10 @@ func adminHTTPChecks(t *testing.T, base, feedURL string) {
 		}
 	}
 
-	// CSRF: the signed-in session, but no token (or a wrong one) in the form.
+	// CSRF: the signed-in session, but no token (or a wrong one) in the form, for a feed that
+	// would be added (a URL not yet subscribed).
 	for _, csrf := range []string{"", strings.Repeat("0", 64)} {
-		form := url.Values{"url": {feedURL}, "slug": {"csrf-show"}}
+		form := url.Values{"url": {feedURL + "?via=no-csrf"}, "slug": {"csrf-show"}}
 		if csrf != "" {
 			form.Set("csrf", csrf)
 		}
