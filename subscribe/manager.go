@@ -67,6 +67,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	ErrRefused = errors.New("the gateway would refuse this feed")
 	ErrPaused  = errors.New("feed is paused")
+	// ErrUnreachable: the check could not fetch the feed (network, status, size), so nothing was
+	// added; the message says why, as the poll's error would.
+	ErrUnreachable = errors.New("the feed could not be fetched")
 )
 
 // RefusedError is ErrRefused with the check's findings, so a page can show them.
@@ -229,8 +232,8 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // maxFeedURL bounds a submitted URL: a real feed URL is far shorter.
 const maxFeedURL = 2048
 
-// Check is `seedcast check` on feedURL: what the gateway would publish. A feed that cannot be
-// fetched is a refusal saying why, like one that cannot be read.
+// Check is `seedcast check` on feedURL: what the gateway would publish (a *RefusedError with the
+// findings when it would not); ErrUnreachable when the feed cannot be fetched at all.
 func (m *Manager) Check(ctx context.Context, feedURL string) (feedcheck.Report, error) {
 	u, err := url.Parse(feedURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(feedURL) > maxFeedURL {
@@ -242,9 +245,7 @@ func (m *Manager) Check(ctx context.Context, feedURL string) (feedcheck.Report, 
 		if ctx.Err() != nil {
 			return rep, err
 		}
-		why := fmt.Sprintf("could not fetch %s: %v", safehttp.RedactURL(feedURL), err)
-		rep = feedcheck.Report{Refused: true, Refusal: why, Problems: []string{"refused: " + why}, Items: []feedcheck.Item{}}
-		return rep, &RefusedError{Report: rep}
+		return feedcheck.Report{}, fmt.Errorf("%w: checking %s: %w", ErrUnreachable, safehttp.RedactURL(feedURL), err)
 	}
 	return rep, nil
 }

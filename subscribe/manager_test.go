@@ -130,6 +130,14 @@ func TestAddPollsAtOnceAndPauseRemove(t *testing.T) {
 		}
 	}
 
+	// A feed the check cannot fetch is not added, and says so.
+	if _, _, err := e.m.Add(ctx, o.srv.URL+"/nothing-here.xml", "gone", false); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("Add of a URL answering 404 = %v, want ErrUnreachable with the status", err)
+	}
+	if _, err := e.st.Feed(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the unreachable feed was stored: %v", err)
+	}
+
 	if err := e.m.SetPaused(ctx, f.Slug, true); err != nil {
 		t.Fatal(err)
 	}

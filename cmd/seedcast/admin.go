@@ -105,6 +105,7 @@ func (e kindErr) Unwrap() []error { return []error{e.kind, e.err} }
 func adminErr(err error) error {
 	for _, m := range []struct{ from, to error }{
 		{subscribe.ErrInvalid, admin.ErrInvalid}, {subscribe.ErrRefused, admin.ErrRefused}, {subscribe.ErrPaused, admin.ErrPaused},
+		{subscribe.ErrUnreachable, admin.ErrUnreachable},
 	} {
 		if errors.Is(err, m.from) {
 			return kindErr{err, m.to}

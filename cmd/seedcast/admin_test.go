@@ -193,7 +193,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("check: %d %v", code, out)
 	}
 	code, out = call(t, "POST", base+"/api/v1/check", testAdminToken, `{"url": "http://127.0.0.1:1/feed.xml"}`)
-	if msg, _ := out["error"].(string); code != 422 || !strings.Contains(msg, "could not fetch") {
+	if msg, _ := out["error"].(string); code != 502 || !strings.Contains(msg, "could not be fetched") {
 		t.Fatalf("check of an unreachable feed: %d %v", code, out)
 	}
 	// Added: 201 with the feed and where it is; polled at once.

@@ -26,6 +26,8 @@ var (
 	ErrInvalid = errors.New("invalid input")                      // 400: the message names the field
 	ErrRefused = errors.New("the gateway would refuse this feed") // 422: the findings say why
 	ErrPaused  = errors.New("feed is paused")                     // 409
+	// ErrUnreachable: the feed could not be fetched to check it (502; the message says why).
+	ErrUnreachable = errors.New("the feed could not be fetched")
 )
 
 // Findings are what checking a feed found (as `seedcast check` prints them).

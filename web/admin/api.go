@@ -237,6 +237,8 @@ func status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrRefused):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrUnreachable):
+		return http.StatusBadGateway
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrPinned), errors.Is(err, ErrPaused):

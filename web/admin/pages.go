@@ -27,7 +27,20 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	"size": size,
 }).ParseFS(templates, "templates/*.html"))
+
+// size says a byte count the way an operator reads disk use: "340.5 KiB".
+func size(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, unit := float64(n)/1024, 0
+	for v >= 1024 && unit < 4 {
+		v, unit = v/1024, unit+1
+	}
+	return fmt.Sprintf("%.1f %s", v, [...]string{"KiB", "MiB", "GiB", "TiB", "PiB"}[unit])
+}
 
 // csp: the dashboard runs no script and loads only the site's stylesheet.
 const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -185,6 +198,7 @@ type dashboardData struct {
 	Feeds    []feedRow
 	Nodes    []store.Node
 	Notice   string
+	Failed   bool // the notice says what went wrong
 	Findings *Findings
 	Form     struct {
 		URL, Slug string
@@ -356,7 +370,7 @@ func (h *Handler) addFeed(w http.ResponseWriter, r *http.Request, a authed) {
 		return
 	}
 	code := status(err)
-	d.Notice = "Not added: " + err.Error()
+	d.Notice, d.Failed = "Not added: "+err.Error(), true
 	if code == http.StatusInternalServerError {
 		h.log.Error("admin: add feed", "err", err)
 		d.Notice = "Not added: internal error."
