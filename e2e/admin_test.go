@@ -148,7 +148,18 @@ func (d *dashboard) addAndPublish(g *gateway, feedURL string) {
 	d.t.Helper()
 	d.do("adding a feed", chromedp.SetValue(chromedp.CSS(`#add input[name=url]`), feedURL),
 		chromedp.SetValue(chromedp.CSS(`#add input[name=slug]`), "show"))
-	d.submit("adding a feed", `#add button[type=submit]`)
+	// Check first: the findings and a Subscribe button, nothing added yet.
+	d.submit("checking a feed", `#add #check`)
+	if n, f := d.text("#notice"), d.text("#findings"); !strings.Contains(n, "nothing added yet") || !strings.Contains(f, "2 items, 2 enclosures") {
+		d.t.Fatalf("after checking, the notice says %q and the findings %q", n, f)
+	}
+	if row := d.eval(`String(!!document.querySelector("#feed-show"))`); row != "false" {
+		d.t.Fatal("checking added the feed")
+	}
+	if b := d.text("#add #subscribe"); b != "Subscribe" {
+		d.t.Fatalf("the add button after a check says %q", b)
+	}
+	d.submit("subscribing", `#add #subscribe`)
 	if n := d.text("#notice"); !strings.Contains(n, "Feed added") {
 		d.t.Fatalf("after adding, the notice says %q", n)
 	}
@@ -212,7 +223,7 @@ func (d *dashboard) refused(feedURL string) {
 	d.t.Helper()
 	d.do("adding a refused feed", chromedp.SetValue(chromedp.CSS(`#add input[name=url]`), feedURL),
 		chromedp.SetValue(chromedp.CSS(`#add input[name=slug]`), "half"))
-	d.submit("adding a refused feed", `#add button[type=submit]`)
+	d.submit("adding a refused feed", `#add #subscribe`)
 	if n := d.text("#notice"); !strings.HasPrefix(n, "Not added:") {
 		d.t.Fatalf("refused feed's notice: %q", n)
 	}
@@ -233,7 +244,7 @@ func (d *dashboard) unreachable(feedURL string) {
 	d.t.Helper()
 	d.do("adding an unreachable feed", chromedp.SetValue(chromedp.CSS(`#add input[name=url]`), feedURL),
 		chromedp.SetValue(chromedp.CSS(`#add input[name=slug]`), "nowhere"))
-	d.submit("adding an unreachable feed", `#add button[type=submit]`)
+	d.submit("adding an unreachable feed", `#add #subscribe`)
 	if n := d.text("#notice"); !strings.HasPrefix(n, "Not added: the feed could not be fetched") || !strings.Contains(n, "refused") {
 		d.t.Fatalf("unreachable feed's notice: %q", n)
 	}

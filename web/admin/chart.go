@@ -20,6 +20,7 @@ type Bar struct {
 // Chart is a server-side bar chart (no script, allowed by the CSP).
 type Chart struct {
 	Width, Height int
+	Baseline      int // y of the bars' foot
 	Bars          []Bar
 	Max           int64
 }
@@ -27,7 +28,7 @@ type Chart struct {
 // completionsChart lays out per-day counts for the chartDays days up to now.
 func completionsChart(perDay map[string]int64, now time.Time) Chart {
 	const w, h, top, bottom = 560, 160, 10, 20
-	c := Chart{Width: w, Height: h}
+	c := Chart{Width: w, Height: h, Baseline: h - bottom}
 	today := now.UTC().Truncate(24 * time.Hour)
 	var days []string
 	for i := chartDays - 1; i >= 0; i-- {

@@ -214,6 +214,9 @@ type dashboardData struct {
 // dashboardTorrents bounds the torrent table: the newest are what an operator watches.
 const dashboardTorrents = 50
 
+// dashboardEvents is how many of the node's recent log events the dashboard lists.
+const dashboardEvents = 20
+
 func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error) {
 	d := dashboardData{CSRF: a.sess.CSRF, Now: h.cfg.Now()}
 	fs, err := h.st.Feeds(r.Context())
@@ -251,6 +254,7 @@ func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error
 		return d, err
 	}
 	d.Events = h.cfg.Events.Recent()
+	d.Events = d.Events[:min(len(d.Events), dashboardEvents)]
 	if h.cfg.Live == nil {
 		return d, nil
 	}
