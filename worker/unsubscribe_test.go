@@ -46,19 +46,11 @@ func TestPausedFeedIsNotPolled(t *testing.T) {
 // and a poll still scheduled for it afterwards does not bring it back.
 func TestUnsubscribeRuntimeFeed(t *testing.T) {
 	ctx := context.Background()
-	o := newTestOrigin(t)
 	dir := t.TempDir()
 	st := openTestStore(t, dir)
 	w, seeder := startSeedingWorker(t, dir, st, "boot")
 	defer seeder.Close()
-	o.setFeed(fmt.Sprintf(`<item><guid>g1</guid><title>One</title><enclosure url="%s/ep.mp3" length="1" type="audio/mpeg"/></item>`, o.srv.URL), "")
-	f := Feed{Slug: "added", URL: o.srv.URL + "/feed.xml", Runtime: true}
-	if err := st.AddFeed(ctx, f.Slug, f.URL, false, time.Unix(0, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Poll(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	o, f := pollRuntimeFeed(t, w, st)
 	pub, err := st.Published(ctx, "added")
 	if err != nil || len(pub) != 1 || len(seeder.Stats().Torrents) != 1 {
 		t.Fatalf("published %v (%v), seeding %d", pub, err, len(seeder.Stats().Torrents))
@@ -96,16 +88,8 @@ func TestUnsubscribeRuntimeFeed(t *testing.T) {
 // Keeping media on unsubscribe leaves the files where they are.
 func TestUnsubscribeKeepsMedia(t *testing.T) {
 	ctx := context.Background()
-	o := newTestOrigin(t)
 	w, st, dir := newTestWorker(t)
-	o.setFeed(fmt.Sprintf(`<item><guid>g1</guid><title>One</title><enclosure url="%s/ep.mp3" length="1" type="audio/mpeg"/></item>`, o.srv.URL), "")
-	f := Feed{Slug: "added", URL: o.srv.URL + "/feed.xml", Runtime: true}
-	if err := st.AddFeed(ctx, f.Slug, f.URL, false, time.Unix(0, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Poll(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	pollRuntimeFeed(t, w, st)
 	pub, _ := st.Published(ctx, "added")
 	if len(pub) != 1 {
 		t.Fatalf("published %d", len(pub))
@@ -122,19 +106,11 @@ func TestUnsubscribeKeepsMedia(t *testing.T) {
 // that does not find its torrents in the store.
 func TestReconcileDropsTorrentsOfRemovedFeeds(t *testing.T) {
 	ctx := context.Background()
-	o := newTestOrigin(t)
 	dir := t.TempDir()
 	st := openTestStore(t, dir)
 	w, seeder := startSeedingWorker(t, dir, st, "boot")
 	defer seeder.Close()
-	o.setFeed(fmt.Sprintf(`<item><guid>g1</guid><title>One</title><enclosure url="%s/ep.mp3" length="1" type="audio/mpeg"/></item>`, o.srv.URL), "")
-	f := Feed{Slug: "added", URL: o.srv.URL + "/feed.xml", Runtime: true}
-	if err := st.AddFeed(ctx, f.Slug, f.URL, false, time.Unix(0, 1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Poll(ctx, f); err != nil {
-		t.Fatal(err)
-	}
+	pollRuntimeFeed(t, w, st)
 	if err := w.Reconcile(ctx); err != nil || len(seeder.Stats().Torrents) != 1 {
 		t.Fatalf("a stored torrent was dropped: %v, seeding %d", err, len(seeder.Stats().Torrents))
 	}
@@ -147,4 +123,19 @@ func TestReconcileDropsTorrentsOfRemovedFeeds(t *testing.T) {
 	if err := w.Reconcile(ctx); err != nil || len(seeder.Stats().Torrents) != 0 {
 		t.Fatalf("second reconcile after removal: %v, seeding %d (want 0)", err, len(seeder.Stats().Torrents))
 	}
+}
+
+// pollRuntimeFeed adds a run-time feed of one episode, from an origin of its own, and polls it.
+func pollRuntimeFeed(t *testing.T, w *Worker, st store.Store) (*testOrigin, Feed) {
+	t.Helper()
+	o := newTestOrigin(t)
+	o.setFeed(fmt.Sprintf(`<item><guid>g1</guid><title>One</title><enclosure url="%s/ep.mp3" length="1" type="audio/mpeg"/></item>`, o.srv.URL), "")
+	f := Feed{Slug: "added", URL: o.srv.URL + "/feed.xml", Runtime: true}
+	if err := st.AddFeed(context.Background(), f.Slug, f.URL, false, time.Unix(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Poll(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	return o, f
 }
