@@ -41,11 +41,13 @@ func feedChecker(cfg *config.Config) subscribe.Checker {
 }
 
 // serveAdmin registers /admin and /api/v1 on mux.
-func serveAdmin(cfg *config.Config, mux *http.ServeMux, st store.Store, m *subscribe.Manager, trk *tracker.Tracker, log *slog.Logger) {
+func serveAdmin(cfg *config.Config, mux *http.ServeMux, st store.Store, m *subscribe.Manager, trk *tracker.Tracker, log *slog.Logger) *admin.Handler {
 	hash, ok := cfg.Admin.TokenHash()
 	acfg := admin.Config{TokenHash: hash, HasToken: ok, Secure: strings.HasPrefix(cfg.HTTP.PublicURL, "https:"),
 		ClientIP: func(r *http.Request) netip.Addr { a, _ := trk.ClientAddr(r); return a }}
-	admin.New(acfg, st, adminManager{m}, log).Routes(mux)
+	ah := admin.New(acfg, st, adminManager{m}, log)
+	ah.Routes(mux)
+	return ah
 }
 
 // adminManager is the manager in the vocabulary of the admin pages, which import only the store.

@@ -291,7 +291,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
 		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
-	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
+	report.NewHandler(st, reportAuth(cfg, st), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
 	}
@@ -405,7 +405,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
 	}
 	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
-	serveAdmin(cfg, mux, st, mgr, trk, log.With("component", "admin"))
+	ah := serveAdmin(cfg, mux, st, mgr, trk, log.With("component", "admin"))
+	serveSubmissions(cfg, mux, st, mgr, ah, trk, log.With("component", "submit"))
 	all, err := mgr.AllFeeds(runCtx)
 	if err != nil {
 		srv.Close()
