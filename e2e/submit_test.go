@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestSubmitSelfService: a podcaster submits their feed to the running gateway, puts the token
@@ -24,7 +28,7 @@ func TestSubmitSelfService(t *testing.T) {
 	}
 	f.WriteString("submissions: verify\n")
 	f.Close()
-	g.start()
+	startServing(t, g)
 
 	post := func(path, body string) (int, map[string]any) {
 		t.Helper()
@@ -85,3 +89,75 @@ func httpGet(t *testing.T, u string) string {
 	return string(b)
 }
 
+
+// TestSubmitFormInBrowser: /submit and the owner's Verify button in Chromium (no script on
+// the pages, CSRF cookies, strict CSP): the form leads to the token, and Verify to the feeds.
+func TestSubmitFormInBrowser(t *testing.T) {
+	o := newOrigin(t, 1, 100<<10)
+	g := newGateway(t)
+	f, err := os.OpenFile(g.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("submissions: verify\n")
+	f.Close()
+	startServing(t, g)
+	tab := browser(t)
+	if err := chromedp.Do(tab, chromedp.Navigate(g.baseURL()+"/submit")); err != nil {
+		t.Fatal(err)
+	}
+	submit := `(() => { document.getElementById("url").value = ` + jsString(o.feedURL()) + `;
+		setTimeout(() => document.getElementById("submit").requestSubmit(), 0); return true })()`
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](submit)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, tab, `!!document.getElementById("token-tag")`, "the owner's page with the token")
+	tag, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("token-tag").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.feedBody.Store(strings.Replace(o.feed(), "<channel>", "<channel>"+tag, 1))
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](
+		`(() => { setTimeout(() => document.getElementById("verify-form").requestSubmit(), 0); return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, tab, `!!document.querySelector("#done a[href$='/feeds/origin-show.rss']")`, "the torrent feed links")
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// waitPage waits until cond (JavaScript) holds on the tab's page; the page may be navigating
+// meanwhile (a form's redirect), so an evaluation that fails is tried again.
+func waitPage(t *testing.T, tab context.Context, cond, what string) {
+	t.Helper()
+	var err error
+	waitFor(t, 30*time.Second, what, func() error {
+		ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+		defer cancel()
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond)); err != nil {
+			return err
+		}
+		if !ok {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+			return fmt.Errorf("not yet; page:\n%s", body)
+		}
+		return nil
+	})
+}
+
+// startServing starts the gateway and waits until it has registered everything: /healthz
+// answers as soon as it listens, /submit only once the feed manager exists.
+func startServing(t *testing.T, g *gateway) {
+	t.Helper()
+	g.start()
+	waitFor(t, 30*time.Second, "seedcast serving", func() error {
+		if !strings.Contains(g.logs.String(), "seedcast serving") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+}
