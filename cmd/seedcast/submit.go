@@ -25,18 +25,19 @@ func reportAuth(cfg *config.Config, st submit.Store) *report.Auth {
 }
 
 // serveSubmissions registers /submit, /submissions/{id} and /api/v1/submissions (submissions:
-// verify or approve), and the operator's side of them on the admin handler ah.
+// verify or approve), and the operator's side of them on the admin handler ah (always).
 func serveSubmissions(cfg *config.Config, mux *http.ServeMux, st submit.Store, m *subscribe.Manager, ah *admin.Handler,
 	trk *tracker.Tracker, log *slog.Logger) {
+	svc := newSubmitService(cfg, st, m, log)
+	// The operator's list stays, submissions off or not: earlier ones may still wait for a decision.
+	ah.SubmissionRoutes(mux, adminSubmissions{svc})
 	if cfg.Submissions == config.SubmissionsOff {
 		return
 	}
-	svc := newSubmitService(cfg, st, m, log)
 	hcfg := submit.Config{PublicURL: cfg.HTTP.PublicURL, FeedLinks: feedLinks(cfg.HTTP.PublicURL),
 		Secure:   strings.HasPrefix(cfg.HTTP.PublicURL, "https:"),
 		ClientIP: func(r *http.Request) netip.Addr { a, _ := trk.ClientAddr(r); return a }}
 	submit.NewHandler(hcfg, svc, log).Routes(mux)
-	ah.SubmissionRoutes(mux, adminSubmissions{svc})
 }
 
 func newSubmitService(cfg *config.Config, st submit.Store, m *subscribe.Manager, log *slog.Logger) *submit.Service {

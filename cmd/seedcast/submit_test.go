@@ -313,6 +313,18 @@ func TestSubmitApproveMode(t *testing.T) {
 	if subs, _ := list.body["submissions"].([]any); list.code != 200 || len(subs) != 1 {
 		t.Errorf("list: %d %v", list.code, list.body)
 	}
+	// The dashboard's list offers Approve (by Bearer here; a session's form carries its CSRF token).
+	req, _ := http.NewRequest("GET", e.srv.URL+"/admin/submissions", nil)
+	req.Header.Set("Authorization", "Bearer "+submitAdminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Contains(page, []byte(`action="/admin/submissions/`+id+`/approve"`)) {
+		t.Errorf("/admin/submissions: %d\n%s", res.StatusCode, page)
+	}
 	a := e.call(t, "POST", "/api/v1/submissions/"+id+"/approve", "", "", "Authorization", "Bearer "+submitAdminToken)
 	if a.code != http.StatusOK || a.str("status") != store.SubmissionDone || a.str("slug") != "my-own-show" {
 		t.Fatalf("approve: %d %v", a.code, a.body)
@@ -390,5 +402,20 @@ func TestSubmitForm(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !bytes.Contains(b, []byte("/feeds/my-own-show.rss")) {
 		t.Fatalf("verify button: %d:\n%s", res.StatusCode, b)
+	}
+}
+
+func TestSubmitOff(t *testing.T) {
+	o := newSubmitOrigin(t)
+	e := newSubmitEnv(t, "off", true)
+	if a := e.call(t, "POST", "/api/v1/submissions", `{"url":"`+o.srv.URL+`/feed.xml"}`, ""); a.code != http.StatusMethodNotAllowed {
+		// Only the operator's GET is there.
+		t.Errorf("POST /api/v1/submissions with submissions off: %d", a.code)
+	}
+	if a := e.call(t, "GET", "/submit", "", ""); a.code != http.StatusNotFound {
+		t.Errorf("GET /submit with submissions off: %d", a.code)
+	}
+	if a := e.call(t, "GET", "/api/v1/submissions", "", "", "Authorization", "Bearer "+submitAdminToken); a.code != http.StatusOK {
+		t.Errorf("the operator's list with submissions off: %d", a.code)
 	}
 }
