@@ -89,7 +89,6 @@ func httpGet(t *testing.T, u string) string {
 	return string(b)
 }
 
-
 // TestSubmitFormInBrowser: /submit and the owner's Verify button in Chromium (no script on
 // the pages, CSRF cookies, strict CSP): the form leads to the token, and Verify to the feeds.
 func TestSubmitFormInBrowser(t *testing.T) {
