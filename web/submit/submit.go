@@ -249,6 +249,10 @@ func (s *Service) subscribe(ctx context.Context, sub store.Submission, title, st
 		return s.update(ctx, sub, stay, "", "Verified, but the gateway cannot take the feed: "+err.Error())
 	}
 	if err != nil {
+		if f, ok, cerr := s.carried(ctx, sub.URL); cerr == nil && ok {
+			// Another node subscribed it a moment ago.
+			return s.update(ctx, sub, store.SubmissionDone, f.Slug, "Verified. The feed was already carried.")
+		}
 		s.log.Error("submission: subscribe", "submission", sub.ID, "err", err)
 		return s.update(ctx, sub, stay, "", "Verified, but subscribing failed on the gateway's side: try again later.")
 	}
