@@ -41,6 +41,8 @@ type Config struct {
 	Cluster  Cluster   `yaml:"cluster"`
 	Admin    Admin     `yaml:"admin"`
 	Push     Push      `yaml:"push"`
+	// Submissions lets podcasters add their own feed (off, verify or approve; default off).
+	Submissions string `yaml:"submissions"`
 }
 
 // Admin guards the operator endpoints (GET /metrics). Token and TokenSHA256 are the same secret
@@ -277,6 +279,9 @@ func sectionName(typ string) string {
 }
 
 func (c *Config) applyDefaults() {
+	if c.Submissions == "" {
+		c.Submissions = SubmissionsOff
+	}
 	if c.DataDir == "" {
 		c.DataDir = "./data"
 	}
@@ -506,6 +511,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateStore()...)
 	errs = append(errs, c.validatePush()...)
+	errs = append(errs, c.validateSubmissions()...)
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -15,9 +16,21 @@ type Sponsor struct {
 	Feeds       []string
 }
 
+// Owners finds the feed a podcaster's owner token (from a verified submission) gives access to.
+type Owners interface {
+	OwnerFeed(ctx context.Context, token string) (slug string, ok bool)
+}
+
 // Auth decides who may read which feed's report.
 type Auth struct {
 	sponsors []Sponsor
+	owners   Owners
+}
+
+// WithOwners lets the owners of submitted feeds read their own feed's report too.
+func (a *Auth) WithOwners(o Owners) *Auth {
+	a.owners = o
+	return a
 }
 
 // NewAuth returns an Auth for these sponsors.
@@ -56,11 +69,26 @@ func (a *Auth) Check(r *http.Request, slug string) (int, string) {
 		}
 	}
 	if match < 0 {
-		return http.StatusUnauthorized, ""
+		return a.checkOwner(r, tok, slug)
 	}
 	s := a.sponsors[match]
 	if !slices.Contains(s.Feeds, slug) {
 		return http.StatusForbidden, s.Name
 	}
 	return http.StatusOK, s.Name
+}
+
+// checkOwner admits the owner of slug's submission, by name "owner".
+func (a *Auth) checkOwner(r *http.Request, tok, slug string) (int, string) {
+	if a.owners == nil {
+		return http.StatusUnauthorized, ""
+	}
+	owned, ok := a.owners.OwnerFeed(r.Context(), tok)
+	switch {
+	case !ok:
+		return http.StatusUnauthorized, ""
+	case owned != slug:
+		return http.StatusForbidden, "owner"
+	}
+	return http.StatusOK, "owner"
 }

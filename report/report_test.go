@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
@@ -433,5 +434,34 @@ func TestHandlerWithStore(t *testing.T) {
 	mux2.ServeHTTP(rec, req)
 	if rec.Code != 404 {
 		t.Errorf("unknown feed: %d", rec.Code)
+	}
+}
+
+// ownerMap gives each token one feed, as verified submissions do.
+type ownerMap map[string]string
+
+func (m ownerMap) OwnerFeed(_ context.Context, tok string) (string, bool) {
+	s, ok := m[tok]
+	return s, ok
+}
+
+func TestAuthOwners(t *testing.T) {
+	a := NewAuth([]Sponsor{{Name: "acme", TokenSHA256: sha256.Sum256([]byte("sponsor-token")), Feeds: []string{"show"}}})
+	req := func(tok string) *http.Request {
+		return httptest.NewRequest("GET", "/reports/show?token="+tok, nil)
+	}
+	if code, _ := a.Check(req("owner-token"), "show"); code != http.StatusUnauthorized {
+		t.Errorf("owner token without owners: %d", code)
+	}
+	a.WithOwners(ownerMap{"owner-token": "show"})
+	for _, tc := range []struct {
+		tok, slug string
+		code      int
+	}{
+		{"owner-token", "show", 200}, {"owner-token", "other", 403}, {"sponsor-token", "show", 200}, {"nobody", "show", 401},
+	} {
+		if code, _ := a.Check(req(tc.tok), tc.slug); code != tc.code {
+			t.Errorf("%s on %s: %d, want %d", tc.tok, tc.slug, code, tc.code)
+		}
 	}
 }

@@ -56,6 +56,8 @@ type SubmissionStore interface {
 	Submissions(ctx context.Context, limit int) ([]Submission, error)
 	// UpdateSubmission sets a submission's status, slug and note.
 	UpdateSubmission(ctx context.Context, id, status, slug, note string, at time.Time) error
+	// CountSubmissions counts those in status created at or after since (for caps).
+	CountSubmissions(ctx context.Context, status string, since time.Time) (int, error)
 }
 
 // Episodes are the episodes and their state machine: pending → published (or failed, retried);

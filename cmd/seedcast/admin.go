@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/feedcheck"
@@ -42,11 +43,13 @@ func feedChecker(cfg *config.Config) subscribe.Checker {
 
 // serveAdmin registers /admin and /api/v1 on mux; live and events may be nil (tests).
 func serveAdmin(cfg *config.Config, mux *http.ServeMux, st store.Store, m *subscribe.Manager, trk *tracker.Tracker,
-	live admin.Live, events *admin.Events, log *slog.Logger) {
+	live admin.Live, events *admin.Events, log *slog.Logger) *admin.Handler {
 	hash, ok := cfg.Admin.TokenHash()
 	acfg := admin.Config{TokenHash: hash, HasToken: ok, Secure: strings.HasPrefix(cfg.HTTP.PublicURL, "https:"),
 		ClientIP: func(r *http.Request) netip.Addr { a, _ := trk.ClientAddr(r); return a }, Live: live, Events: events}
-	admin.New(acfg, st, adminManager{m}, log).Routes(mux)
+	ah := admin.New(acfg, st, adminManager{m}, log)
+	ah.Routes(mux)
+	return ah
 }
 
 // adminManager is the manager in the vocabulary of the admin pages, which import only the store.
@@ -113,3 +116,42 @@ func adminErr(err error) error {
 	}
 	return err
 }
+
+// late is a mux whose routes are registered after the server started serving.
+type late struct {
+	mux   *http.ServeMux
+	ready chan struct{}
+}
+
+// lateStartWait bounds how long a request waits for the gateway to finish starting.
+const lateStartWait = time.Minute
+
+// lateRoutes sends the given patterns of mux to a mux filled later; requests wait until open
+// (503 after wait).
+func lateRoutes(mux *http.ServeMux, wait time.Duration, patterns ...string) *late {
+	l := &late{mux: http.NewServeMux(), ready: make(chan struct{})}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-l.ready:
+			l.mux.ServeHTTP(w, r)
+			return
+		default:
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-l.ready:
+			l.mux.ServeHTTP(w, r)
+		case <-t.C:
+			w.Header().Set("Retry-After", "10")
+			http.Error(w, "the gateway is starting: try again shortly", http.StatusServiceUnavailable)
+		case <-r.Context().Done():
+		}
+	})
+	for _, p := range patterns {
+		mux.Handle(p, h)
+	}
+	return l
+}
+
+func (l *late) open() { close(l.ready) }

@@ -507,3 +507,28 @@ func TestAdminDownloadsPage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A request to a late route is answered 503 with Retry-After while the gateway starts (here
+// after a wait of 1 ns), and by the late routes once they are open.
+func TestLateRoutesWaitForStart(t *testing.T) {
+	mux := http.NewServeMux()
+	l := lateRoutes(mux, time.Nanosecond, "/admin/")
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func() *http.Response {
+		resp, err := http.Get(srv.URL + "/admin/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("before open: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	l.mux.HandleFunc("GET /admin/x", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	l.open()
+	if resp := get(); resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("after open: %d", resp.StatusCode)
+	}
+}

@@ -277,6 +277,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 	trk := tracker.New(trackerConfig(cfg, log), st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
+	// The operator's and podcasters' routes need the worker, made after the listener opens:
+	// until then their requests wait (see lateRoutes), never a 404 from a gateway starting up.
+	late := lateRoutes(mux, lateStartWait, "/admin", "/admin/", "/api/v1/", "/submit", "/submissions/")
 	mux.Handle("GET /announce", trk.AnnounceHandler())
 	mux.Handle("GET /scrape", trk.ScrapeHandler())
 	var trackers []string
@@ -289,7 +292,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
 		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
-	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
+	report.NewHandler(st, reportAuth(cfg, st), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
 	}
@@ -403,7 +406,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
 	}
 	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
-	serveAdmin(cfg, mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log.With("component", "admin"))
+	ah := serveAdmin(cfg, late.mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log.With("component", "admin"))
+	serveSubmissions(cfg, late.mux, st, mgr, ah, trk, log.With("component", "submit"))
+	late.open()
 	all, err := mgr.AllFeeds(runCtx)
 	if err != nil {
 		srv.Close()

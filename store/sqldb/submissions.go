@@ -75,3 +75,14 @@ func (s *DB) UpdateSubmission(ctx context.Context, id, status, slug, note string
 	}
 	return nil
 }
+
+// CountSubmissions counts the submissions in status created at or after since.
+func (s *DB) CountSubmissions(ctx context.Context, status string, since time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM submissions WHERE status=$1 AND created_at>=$2`,
+		status, unix(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count submissions: %w", err)
+	}
+	return n, nil
+}

@@ -236,6 +236,15 @@ func testSubmissions(t *testing.T, open Opener) {
 	if got.Status != store.SubmissionDone || got.Slug != "show-one" || got.Note != "token found" || !got.UpdatedAt.Equal(at) {
 		t.Fatalf("after update = %+v", got)
 	}
+	if n, err := s.CountSubmissions(ctx, store.SubmissionAwaiting, time.Time{}); err != nil || n != 2 {
+		t.Fatalf("awaiting submissions = %d, %v; want 2", n, err)
+	}
+	if n, err := s.CountSubmissions(ctx, store.SubmissionDone, time.Time{}); err != nil || n != 1 {
+		t.Fatalf("subscribed submissions = %d, %v; want 1", n, err)
+	}
+	if n, err := s.CountSubmissions(ctx, store.SubmissionAwaiting, got.CreatedAt.Add(time.Nanosecond)); err != nil || n != 1 {
+		t.Fatalf("awaiting submissions created after sub-1 = %d, %v; want 1", n, err)
+	}
 	if _, err := s.Submission(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown submission: %v", err)
 	}
