@@ -275,6 +275,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer unlock()
 
+	geo, closeGeo, err := openGeoIP(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
 	trk := tracker.New(tracker.Config{
 		AnnounceInterval:        cfg.AnnounceInterval(),
 		AnnouncesPerIPPerMinute: cfg.Tracker.AnnouncesPerIPPerMinute,
@@ -282,6 +287,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		TrustedProxies:          cfg.HTTP.TrustedProxyPrefixes(),
 		MaxDownloadRate:         cfg.Tracker.MaxDownloadRate,
 		SelfUserAgent:           cfg.Fetch.UserAgent,
+		SelfAddrs:               selfAddrs(log),
+		Locator:                 geo,
 	}, st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	mux.Handle("GET /announce", trk.AnnounceHandler())
