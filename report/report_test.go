@@ -56,6 +56,12 @@ func fixture() Input {
 					{Tracker: external, At: ago(2*Day + time.Hour), Downloaded: 2},
 					{Tracker: external, At: ago(time.Hour), Complete: 1, Downloaded: 5},
 				},
+				CompletionEvents: 4,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-28", Kind: store.ListenStart, Client: "WebTorrent", Country: "unknown", N: 2},
+					{Day: "2026-03-28", Kind: store.ListenDownload, Client: "WebTorrent", Country: "unknown", N: 1},
+				},
+				Listens: []store.Listen{listen("L1", 30*time.Minute), listen("L4", 2*Day+6*time.Hour)},
 			},
 			{
 				Episode: store.Episode{ItemKey: "i1", Key: "i1", Position: 0, State: store.StatePublished,
@@ -71,6 +77,18 @@ func fixture() Input {
 					{Tracker: external, At: ago(2 * Day), Downloaded: 3}, // reset: tracker restarted
 					{Tracker: external, At: ago(time.Hour), Complete: 2, Incomplete: 1, Downloaded: 7},
 				},
+				CompletionEvents: 7,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-02", Kind: store.ListenDownload, Client: "libtorrent", Country: "unknown", N: 1},
+					{Day: "2026-03-25", Kind: store.ListenStart, Client: "aria2", Country: "DE", N: 5},
+					{Day: "2026-03-25", Kind: store.ListenDownload, Client: "aria2", Country: "DE", N: 1},
+					{Day: "2026-03-31", Kind: store.ListenStart, Client: "qBittorrent", Country: "FR", N: 3},
+					{Day: "2026-03-31", Kind: store.ListenDownload, Client: "qBittorrent", Country: "FR", N: 2},
+					{Day: "2026-04-01", Kind: store.ListenStart, Client: "qBittorrent", Country: "FR", N: 9}, // future: ignored
+				},
+				// L1 on two days is one listener over 7 days; L3 only within 30.
+				Listens: []store.Listen{listen("L3", 29*Day), listen("L1", 6*Day), listen("L1", 23*time.Hour),
+					listen("L2", time.Minute), listen("L9", -time.Hour) /* future: ignored */},
 			},
 			{
 				Episode: store.Episode{ItemKey: "i2", Key: "i2", Position: 1, State: store.StatePublished,
@@ -80,9 +98,20 @@ func fixture() Input {
 				Snapshots: []store.Snapshot{
 					{Tracker: external, At: ago(Day + time.Hour), Downloaded: 4},
 				},
+				CompletionEvents: 2,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-29", Kind: store.ListenStart, Client: "Transmission", Country: "DE", N: 4},
+					{Day: "2026-03-30", Kind: store.ListenDownload, Client: "Transmission", Country: "DE", N: 2},
+				},
+				// L4 also downloaded the superseded torrent: one listener of the item.
+				Listens: []store.Listen{listen("L4", Day+2*time.Hour)},
 			},
 		},
 	}
+}
+
+func listen(who string, age time.Duration) store.Listen {
+	return store.Listen{Kind: store.ListenDownload, Listener: who, At: ago(age)}
 }
 
 func TestWindowsOnFixedClock(t *testing.T) {
@@ -311,7 +340,7 @@ func TestTableAndHTML(t *testing.T) {
 		t.Errorf("page lacks episode two's torrent rows")
 	}
 	// One release marker: episode two (episode one is before the chart).
-	if n := strings.Count(page, "<circle"); n != 1 {
+	if n := strings.Count(page, `<circle class="release"`); n != 1 {
 		t.Errorf("%d release markers, want 1", n)
 	}
 }
