@@ -103,11 +103,11 @@ type Tracker struct {
 
 // Totals sums the feed's episodes, tracker by tracker.
 type Totals struct {
-	Episodes     int            `json:"episodes"`
-	Downloads    int64          `json:"downloads"`
-	Downloads24h int64          `json:"downloads_24h"`
-	Downloads7d  int64          `json:"downloads_7d"`
-	Downloads30d int64          `json:"downloads_30d"`
+	Episodes     int   `json:"episodes"`
+	Downloads    int64 `json:"downloads"`
+	Downloads24h int64 `json:"downloads_24h"`
+	Downloads7d  int64 `json:"downloads_7d"`
+	Downloads30d int64 `json:"downloads_30d"`
 	Audience
 	// UniqueListeners counts distinct listeners across the feed (not a sum of episodes').
 	UniqueListeners Windows        `json:"unique_listeners"`
