@@ -401,6 +401,20 @@ func TestHandlerWithStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Audience rows as the tracker stores them: two starts, two downloads by one listener on
+	// two days (one unique listener), one of them from a listener's row past the window.
+	for _, l := range []store.Listen{
+		{Kind: store.ListenStart, Listener: "A", Client: "aria2", Country: "DE", At: ago(Day + 2*time.Hour)},
+		{Kind: store.ListenStart, Listener: "B", Client: "qBittorrent", Country: "unknown", At: ago(2 * time.Hour)},
+		{Kind: store.ListenDownload, Listener: "A", Client: "aria2", Country: "DE", At: ago(Day + time.Hour)},
+		{Kind: store.ListenDownload, Listener: "A", Client: "aria2", Country: "DE", At: ago(time.Hour)},
+		{Kind: store.ListenDownload, Listener: "C", Client: "qBittorrent", Country: "unknown", At: ago(31 * Day)},
+	} {
+		l.InfoHash = hashOne
+		if _, err := st.RecordListen(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := st.AddSnapshots(ctx, []store.Snapshot{
 		{Tracker: external, InfoHash: hashOne, At: ago(40 * Day), Downloaded: 1},
 		{Tracker: external, InfoHash: hashOne, At: ago(35 * Day), Downloaded: 2}, // the 30d baseline
@@ -443,6 +457,11 @@ func TestHandlerWithStore(t *testing.T) {
 	e := rep.Episodes[0]
 	if e.Downloads != 3 || e.Downloads24h != 1 || e.Downloads7d != 3 || len(e.Trackers) != 1 || e.Trackers[0].Downloaded30d != 7 {
 		t.Errorf("episode = %+v", e)
+	}
+	if e.Completions != 3 || e.Starts != 2 || *e.CompletionRate != 1.5 || e.UniqueListeners != (Windows{1, 1, 1}) ||
+		e.Clients["aria2"] != 2 || e.Clients["qBittorrent"] != 1 || e.Countries["DE"] != 2 || e.Countries["unknown"] != 1 ||
+		e.SinceRelease != (Windows{2, 3, 3}) /* one before the stated release counts */ || rep.Totals.UniqueListeners != (Windows{1, 1, 1}) {
+		t.Errorf("episode audience = %+v, uniques %+v, since release %+v", e.Audience, e.UniqueListeners, e.SinceRelease)
 	}
 	if resp, body := get("/reports/show.csv?token=acme-token-0123456789", ""); resp.StatusCode != 200 ||
 		!strings.HasPrefix(body, "feed,guid,title,published,info_hash,downloads,") {
