@@ -326,7 +326,11 @@ func TestTableAndHTML(t *testing.T) {
 	}
 	page := hb.String()
 	for _, want := range []string{"<svg", `fill="#1f6feb"`, `stroke="#d9480f"`, "<table>", "How a download is counted",
-		"The &lt;Show&gt; &amp; Co", "&lt;script&gt;", "show.json?token=a&amp;b", external} {
+		"The &lt;Show&gt; &amp; Co", "&lt;script&gt;", "show.json?token=a&amp;b", external,
+		// audience: the uniques line, the app and country charts, the cards
+		`<polyline points="`, "2026-03-30: 2 unique listeners", "Downloads by app", "Downloads by country",
+		"qBittorrent: 2 downloads (28.6%)", "DE: 3 downloads (42.9%)", "71.4%", "unique listeners, 30 days",
+		"2 / 2 / 3", "0 / 1 / 2"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
