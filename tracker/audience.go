@@ -91,6 +91,9 @@ func (t *Tracker) recordListen(ctx context.Context, l store.Listen) {
 
 // recordStart stores a started download: a listener's announce with bytes left.
 func (t *Tracker) recordStart(ctx context.Context, req announceRequest, now time.Time) {
+	if t.store == nil {
+		return // the audience figures live in the store only
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	t.recordListen(ctx, t.listen(ctx, req, store.ListenStart, now))

@@ -3,7 +3,11 @@ package tracker
 import (
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,5 +143,53 @@ func TestPruneListensPastRetention(t *testing.T) {
 	}
 	if ls := listens[ih]; len(ls) != 1 || !ls[0].At.Equal(clk.now().Add(-time.Hour)) {
 		t.Fatalf("after pruning: %+v; want only the row of an hour ago", ls)
+	}
+}
+
+// TestAudienceThroughTrustedProxy: peers arriving through a trusted reverse proxy are placed
+// in countries by their X-Forwarded-For address (loopback ones, which the test database maps),
+// not by the proxy's.
+func TestAudienceThroughTrustedProxy(t *testing.T) {
+	st := openStore(t)
+	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
+	publishA(t, st, clk.now())
+	geo, err := geoip.Open(geoiptest.Write(t, t.TempDir(), map[string]string{
+		"127.0.0.1/32": "US", "127.0.5.0/24": "DE", "127.1.0.0/16": "FR"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer geo.Close()
+	tr := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, AnnouncesPerIPPerMinute: -1,
+		Locator: geo}, st, testLogger(t), clk.now)
+	if err := tr.Allow(t.Context(), hashA, 0); err != nil {
+		t.Fatal(err)
+	}
+	h := tr.AnnounceHandler()
+	announce := func(xff, id string, left int) {
+		t.Helper()
+		v := url.Values{"info_hash": {string(hashA[:])}, "peer_id": {id}, "port": {"7000"}, "left": {fmt.Sprint(left)}}
+		r := httptest.NewRequest(http.MethodGet, "/announce?"+v.Encode(), nil)
+		r.RemoteAddr = "127.0.0.1:5000"
+		r.Header.Set("X-Forwarded-For", xff)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if strings.Contains(w.Body.String(), "failure") {
+			t.Fatalf("announce from %s: %s", xff, w.Body)
+		}
+	}
+	announce("127.0.5.9", "-TR4060-pq0l9k8j7h6g", 10)
+	announce("127.1.2.3", "-LT2090-abcdefghijkl", 10)
+	clk.advance(time.Minute)
+	announce("127.0.5.9", "-TR4060-pq0l9k8j7h6g", 0)
+	announce("127.1.2.3", "-LT2090-abcdefghijkl", 0)
+	counts, err := st.FeedAudienceCounts(t.Context(), "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(counts[hex.EncodeToString(hashA[:])])
+	want := "[{2026-11-01 download Transmission DE 1} {2026-11-01 download libtorrent FR 1} " +
+		"{2026-11-01 start Transmission DE 1} {2026-11-01 start libtorrent FR 1}]"
+	if got != want {
+		t.Fatalf("audience counts:\n got %s\nwant %s", got, want)
 	}
 }
