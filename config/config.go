@@ -42,7 +42,8 @@ type Config struct {
 	Admin    Admin     `yaml:"admin"`
 	Push     Push      `yaml:"push"`
 	// Submissions lets podcasters add their own feed (off, verify or approve; default off).
-	Submissions string `yaml:"submissions"`
+	Submissions string   `yaml:"submissions"`
+	Audience    Audience `yaml:"audience"`
 }
 
 // Admin guards the operator endpoints (GET /metrics). Token and TokenSHA256 are the same secret
@@ -512,6 +513,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateStore()...)
 	errs = append(errs, c.validatePush()...)
 	errs = append(errs, c.validateSubmissions()...)
+	errs = append(errs, c.validateAudience()...)
 	return errors.Join(errs...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,6 +46,14 @@ func WriteCSV(w io.Writer, r Report) error {
 	header := []string{"feed", "guid", "title", "published", "info_hash", "downloads",
 		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers",
 		"torrent_state", "torrent_published_at", "evicted_at"}
+	header = append(header, audienceHeader...)
+	countries := countryColumns(r)
+	for _, a := range ClientApps {
+		header = append(header, "client "+a)
+	}
+	for _, c := range countries {
+		header = append(header, "country "+c)
+	}
 	urls := trackerURLs(r)
 	for _, u := range urls {
 		header = append(header, u+" complete", u+" incomplete", u+" downloaded", u+" scraped_at")
@@ -59,6 +68,13 @@ func WriteCSV(w io.Writer, r Report) error {
 			row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), t.InfoHash,
 				itoa(t.Downloads), itoa(t.Downloads24h), itoa(t.Downloads7d), itoa(t.Downloads30d),
 				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt)}
+			row = append(row, audienceCells(t.Audience, e.UniqueListeners)...)
+			for _, a := range ClientApps {
+				row = append(row, itoa(t.Clients[a]))
+			}
+			for _, c := range countries {
+				row = append(row, itoa(t.Countries[c]))
+			}
 			for _, u := range urls {
 				var tr Tracker
 				for _, x := range t.Trackers {
@@ -76,6 +92,43 @@ func WriteCSV(w io.Writer, r Report) error {
 		return fmt.Errorf("report: csv: %w", err)
 	}
 	return nil
+}
+
+// audienceHeader names the audience columns of a CSV row: the torrent's own figures, but
+// unique listeners are the episode's (an item's torrents share its listeners), repeated on
+// each of its rows.
+var audienceHeader = []string{"completions", "starts", "completion_rate", "unique_listeners_24h",
+	"unique_listeners_7d", "unique_listeners_30d", "since_release_24h", "since_release_7d", "since_release_30d"}
+
+func audienceCells(a Audience, u Windows) []string {
+	return []string{itoa(a.Completions), itoa(a.Starts), rateText(a.CompletionRate), itoa(u.H24), itoa(u.D7),
+		itoa(u.D30), itoa(a.SinceRelease.H24), itoa(a.SinceRelease.D7), itoa(a.SinceRelease.D30)}
+}
+
+// rateText is a completion rate with four decimals; empty without starts.
+func rateText(r *float64) string {
+	if r == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*r, 'f', 4, 64)
+}
+
+// percent is a completion rate as a percentage; "—" without starts.
+func percent(r *float64) string {
+	if r == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(*r*100, 'f', 1, 64) + "%"
+}
+
+// countryColumns are the countries with downloads in the report, by code ("unknown" last).
+func countryColumns(r Report) []string {
+	var out []string
+	for _, s := range sortedShares(r.Totals.Countries, nil) {
+		out = append(out, s.Name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // cell keeps a feed's text from being run as a spreadsheet formula.
@@ -101,17 +154,24 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "%s (%s), generated %s\n", r.Title, r.Feed, r.GeneratedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "downloads: %d total, %d in 24h, %d in 7d, %d in 30d, %d episodes\n\n",
 		r.Totals.Downloads, r.Totals.Downloads24h, r.Totals.Downloads7d, r.Totals.Downloads30d, r.Totals.Episodes)
+	fmt.Fprintf(&b, "unique listeners: %d in 24h, %d in 7d, %d in 30d; starts %d, completion rate %s, raw completions %d\n",
+		r.Totals.UniqueListeners.H24, r.Totals.UniqueListeners.D7, r.Totals.UniqueListeners.D30, r.Totals.Starts,
+		percent(r.Totals.CompletionRate), r.Totals.Completions)
+	fmt.Fprintf(&b, "clients: %s\ncountries: %s\n\n", sharesText(sortedShares(r.Totals.Clients, ClientApps)),
+		sharesText(sortedShares(r.Totals.Countries, nil)))
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\t\tepisode")
+	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\tstarts\trate\tuniques 30d\tfirst 7d\t\tepisode")
 	for _, e := range r.Episodes {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
-			e.Downloads30d, e.Seeders, e.Leechers, oneLine(e.Title))
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
+			e.Downloads30d, e.Seeders, e.Leechers, e.Starts, percent(e.CompletionRate), e.UniqueListeners.D30,
+			e.SinceRelease.D7, oneLine(e.Title))
 		if len(e.Torrents) < 2 {
 			continue
 		}
 		for _, t := range e.Torrents {
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
-				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, t.State, t.InfoHash, evicted(t))
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\t%d\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
+				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, t.Starts, percent(t.CompletionRate),
+				t.SinceRelease.D7, t.State, t.InfoHash, evicted(t))
 		}
 	}
 	tw.Flush()
@@ -129,6 +189,18 @@ func WriteTable(w io.Writer, r Report) error {
 		return fmt.Errorf("report: table: %w", err)
 	}
 	return nil
+}
+
+// sharesText lists a breakdown on one line ("none" when empty).
+func sharesText(ss []Share) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, s := range ss {
+		parts = append(parts, fmt.Sprintf("%s %d", oneLine(s.Name), s.Downloads))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // evicted notes a torrent whose media retention removed.
@@ -160,6 +232,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		return t.UTC().Format("2006-01-02")
 	},
 	"evicted": evicted,
+	"percent": percent,
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -174,12 +247,15 @@ type page struct {
 	Chart  chart
 	Links  map[string]string // format -> URL of the same report
 	Extern bool              // any tracker besides the embedded one
+	// Clients and Countries are the feed's downloads by app and by country.
+	Clients, Countries shareChart
 }
 
 // WriteHTML renders the report page. links maps "json" and "csv" to the
 // URLs of the same report in those formats.
 func WriteHTML(w io.Writer, r Report, links map[string]string) error {
-	p := page{Report: r, Chart: newChart(r), Links: links}
+	p := page{Report: r, Chart: newChart(r), Links: links,
+		Clients: newShareChart(sortedShares(r.Totals.Clients, ClientApps)), Countries: newShareChart(sortedShares(r.Totals.Countries, nil))}
 	for _, t := range r.Totals.Trackers {
 		p.Extern = p.Extern || !t.Embedded
 	}
@@ -201,6 +277,15 @@ type chart struct {
 	Ticks                                          []tick
 	Labels                                         []xLabel
 	Markers                                        []marker
+	// Uniques are the daily unique listeners, a line over the bars.
+	Uniques []dot
+	Line    string // the polyline's points
+}
+
+type dot struct {
+	X, Y int
+	Date string
+	N    int64
 }
 
 type bar struct {
@@ -235,7 +320,7 @@ func newChart(r Report) chart {
 	}
 	var peak int64 = 1
 	for _, d := range r.Daily {
-		peak = max(peak, d.Downloads)
+		peak = max(peak, d.Downloads, d.UniqueListeners)
 	}
 	top := niceCeil(peak)
 	slot := c.PlotW / n
@@ -243,6 +328,10 @@ func newChart(r Report) chart {
 		h := int(int64(c.PlotH) * d.Downloads / top)
 		c.Bars = append(c.Bars, bar{X: c.Left + i*slot + 2, Y: c.Top + c.PlotH - h, W: slot - 4, H: h,
 			Date: d.Date, N: d.Downloads})
+		u := dot{X: c.Left + i*slot + slot/2, Y: c.Top + c.PlotH - int(int64(c.PlotH)*d.UniqueListeners/top),
+			Date: d.Date, N: d.UniqueListeners}
+		c.Uniques = append(c.Uniques, u)
+		c.Line += fmt.Sprintf("%d,%d ", u.X, u.Y)
 		if (n-1-i)%7 == 0 { // weekly, counted back from today
 
 			c.Labels = append(c.Labels, xLabel{X: c.Left + i*slot + slot/2, Label: d.Date[5:]})

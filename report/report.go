@@ -46,6 +46,9 @@ type Episode struct {
 	// Torrents are the episode's torrents, current first, then the
 	// superseded ones, newest first; their figures add up to the episode's.
 	Torrents []Torrent `json:"torrents"`
+	// UniqueListeners counts distinct listeners of the whole item: every enclosure
+	// (rendition) and replaced torrent of it, so an item's several rows show the same figure.
+	UniqueListeners Windows `json:"unique_listeners"`
 }
 
 // Figures are the counts of one torrent, or their sums over an episode's
@@ -59,6 +62,7 @@ type Figures struct {
 	// gateway's own seeder included); zero before the first scrape.
 	Seeders  int64 `json:"seeders"`
 	Leechers int64 `json:"leechers"`
+	Audience
 	// Trackers are summed tracker by tracker over an episode's torrents (the
 	// latest scrape time shown), never across trackers.
 	Trackers []Tracker `json:"trackers"`
@@ -99,12 +103,15 @@ type Tracker struct {
 
 // Totals sums the feed's episodes, tracker by tracker.
 type Totals struct {
-	Episodes     int            `json:"episodes"`
-	Downloads    int64          `json:"downloads"`
-	Downloads24h int64          `json:"downloads_24h"`
-	Downloads7d  int64          `json:"downloads_7d"`
-	Downloads30d int64          `json:"downloads_30d"`
-	Trackers     []TrackerTotal `json:"trackers"`
+	Episodes     int   `json:"episodes"`
+	Downloads    int64 `json:"downloads"`
+	Downloads24h int64 `json:"downloads_24h"`
+	Downloads7d  int64 `json:"downloads_7d"`
+	Downloads30d int64 `json:"downloads_30d"`
+	Audience
+	// UniqueListeners counts distinct listeners across the feed (not a sum of episodes').
+	UniqueListeners Windows        `json:"unique_listeners"`
+	Trackers        []TrackerTotal `json:"trackers"`
 }
 
 // TrackerTotal is one tracker's download counter summed over the episodes.
@@ -118,6 +125,8 @@ type TrackerTotal struct {
 type DayCount struct {
 	Date      string `json:"date"` // YYYY-MM-DD
 	Downloads int64  `json:"downloads"`
+	// UniqueListeners is the distinct listeners with a download that day, across the feed.
+	UniqueListeners int64 `json:"unique_listeners"`
 }
 
 // Input is everything Build needs: no I/O happens after it is gathered.
@@ -137,6 +146,12 @@ type EpisodeInput struct {
 	Episode     store.Episode
 	Completions []time.Time      // the embedded tracker's deduplicated completions
 	Snapshots   []store.Snapshot // scrape history, at least the last Month plus each tracker's baseline
+	// CompletionEvents is the raw completions (before the per-listener, per-day dedupe).
+	CompletionEvents int64
+	// Audience is the torrent's start and download counts by day, client and country.
+	Audience []store.AudienceCount
+	// Listens is the torrent's download listens of at least the last Month.
+	Listens []store.Listen
 }
 
 // Build computes the report. Completions and snapshots after Now are ignored,
@@ -144,12 +159,24 @@ type EpisodeInput struct {
 func Build(in Input) Report {
 	now := in.Now.UTC()
 	r := Report{Feed: in.Feed.Slug, Title: in.Feed.Title, GeneratedAt: now, Episodes: []Episode{}}
+	r.Totals.Audience = newAudience()
+	byItem := map[string][]store.Listen{}
+	var all []store.Listen
 	today := now.Truncate(Day)
 	c := counter{now: now, first: today.Add(-(ChartDays - 1) * Day), daily: make([]int64, ChartDays), embedded: in.Embedded}
 	totals := map[string]*TrackerTotal{}
 	var order []string
-	for _, g := range versions(in.Episodes) {
+	groups := versions(in.Episodes)
+	for _, g := range groups {
+		for _, v := range g {
+			byItem[itemOf(g[0].Episode)] = append(byItem[itemOf(g[0].Episode)], v.Listens...)
+			all = append(all, v.Listens...)
+		}
+	}
+	for _, g := range groups {
 		ep := c.episode(g)
+		ep.UniqueListeners = uniques(byItem[itemOf(g[0].Episode)], now)
+		r.Totals.addAudience(ep.Audience)
 		for _, t := range ep.Trackers {
 			tt := totals[t.URL]
 			if tt == nil {
@@ -166,12 +193,16 @@ func Build(in Input) Report {
 		r.Totals.Downloads7d += ep.Downloads7d
 		r.Totals.Downloads30d += ep.Downloads30d
 	}
+	r.Totals.rate(r.Totals.Downloads)
+	r.Totals.UniqueListeners = uniques(all, now)
 	r.Totals.Trackers = []TrackerTotal{}
 	for _, u := range sortTrackers(order, in.Embedded) {
 		r.Totals.Trackers = append(r.Totals.Trackers, *totals[u])
 	}
+	du := dailyUniques(all, c.first, now)
 	for i, n := range c.daily {
-		r.Daily = append(r.Daily, DayCount{Date: c.first.Add(time.Duration(i) * Day).Format(time.DateOnly), Downloads: n})
+		r.Daily = append(r.Daily, DayCount{Date: c.first.Add(time.Duration(i) * Day).Format(time.DateOnly),
+			Downloads: n, UniqueListeners: du[i]})
 	}
 	return r
 }
@@ -245,21 +276,22 @@ func (c *counter) episode(g []EpisodeInput) Episode {
 		published = e.PublishedAt
 	}
 	ep := Episode{GUID: e.GUID, Title: e.Title, Published: published.UTC(), InfoHash: e.InfoHash,
-		Figures: Figures{Trackers: []Tracker{}}, Torrents: []Torrent{}}
+		Figures: Figures{Trackers: []Tracker{}, Audience: newAudience()}, Torrents: []Torrent{}}
 	for _, v := range g {
 		if v.Episode.InfoHash == "" {
 			continue // an item without an enclosure has no torrent
 		}
-		t := c.torrent(v)
+		t := c.torrent(v, published)
 		ep.add(t.Figures)
 		ep.Torrents = append(ep.Torrents, t)
 	}
 	slices.SortStableFunc(ep.Trackers, func(a, b Tracker) int { return compareTrackers(a.URL, b.URL, c.embedded) })
+	ep.rate(ep.Downloads)
 	return ep
 }
 
-// torrent is one torrent's own figures.
-func (c *counter) torrent(v EpisodeInput) Torrent {
+// torrent is one torrent's own figures; release is its episode's.
+func (c *counter) torrent(v EpisodeInput, release time.Time) Torrent {
 	e := v.Episode
 	t := Torrent{InfoHash: e.InfoHash, State: TorrentCurrent, PublishedAt: e.PublishedAt.UTC(),
 		EvictedAt: e.EvictedAt.UTC(), Figures: Figures{Trackers: []Tracker{}}}
@@ -279,6 +311,8 @@ func (c *counter) torrent(v EpisodeInput) Torrent {
 			c.daily[d]++
 		}
 	}
+	t.Audience = torrentAudience(v, release, c.now)
+	t.rate(t.Downloads)
 	for _, tr := range trackerFigures(v.Snapshots, c.embedded, e.PublishedAt, c.now) {
 		if tr.Embedded {
 			t.Seeders, t.Leechers = tr.Complete, tr.Incomplete
@@ -296,6 +330,7 @@ func (f *Figures) add(o Figures) {
 	f.Downloads30d += o.Downloads30d
 	f.Seeders += o.Seeders
 	f.Leechers += o.Leechers
+	f.addAudience(o.Audience)
 	for _, t := range o.Trackers {
 		i := slices.IndexFunc(f.Trackers, func(x Tracker) bool { return x.URL == t.URL })
 		if i < 0 {
@@ -411,6 +446,9 @@ type Source interface {
 	Reported(ctx context.Context, slug string) ([]store.Episode, error)
 	FeedCompletions(ctx context.Context, slug string) (map[string][]time.Time, error)
 	FeedSnapshotsSince(ctx context.Context, slug string, since time.Time) (map[string][]store.Snapshot, error)
+	FeedCompletionEvents(ctx context.Context, slug string) (map[string]int64, error)
+	FeedAudienceCounts(ctx context.Context, slug string) (map[string][]store.AudienceCount, error)
+	FeedListens(ctx context.Context, slug string, since time.Time) (map[string][]store.Listen, error)
 }
 
 var _ Source = store.Store(nil)
@@ -434,10 +472,24 @@ func Load(ctx context.Context, src Source, slug, embedded string, now time.Time)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}
+	events, err := src.FeedCompletionEvents(ctx, slug)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
+	counts, err := src.FeedAudienceCounts(ctx, slug)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
+	// The 30-day window starts before the chart's first day (29 whole days and today).
+	listens, err := src.FeedListens(ctx, slug, now.Add(-Month))
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
 	in := Input{Feed: f, Embedded: embedded, Now: now}
 	for _, e := range eps {
 		in.Episodes = append(in.Episodes, EpisodeInput{Episode: e,
-			Completions: completions[e.InfoHash], Snapshots: snapshots[e.InfoHash]})
+			Completions: completions[e.InfoHash], Snapshots: snapshots[e.InfoHash],
+			CompletionEvents: events[e.InfoHash], Audience: counts[e.InfoHash], Listens: listens[e.InfoHash]})
 	}
 	return Build(in), nil
 }

@@ -57,6 +57,12 @@ func fixture() Input {
 					{Tracker: external, At: ago(2*Day + time.Hour), Downloaded: 2},
 					{Tracker: external, At: ago(time.Hour), Complete: 1, Downloaded: 5},
 				},
+				CompletionEvents: 4,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-28", Kind: store.ListenStart, Client: "WebTorrent", Country: "unknown", N: 2},
+					{Day: "2026-03-28", Kind: store.ListenDownload, Client: "WebTorrent", Country: "unknown", N: 1},
+				},
+				Listens: []store.Listen{listen("L1", 30*time.Minute), listen("L4", 2*Day+6*time.Hour)},
 			},
 			{
 				Episode: store.Episode{ItemKey: "i1", Key: "i1", Position: 0, State: store.StatePublished,
@@ -72,6 +78,18 @@ func fixture() Input {
 					{Tracker: external, At: ago(2 * Day), Downloaded: 3}, // reset: tracker restarted
 					{Tracker: external, At: ago(time.Hour), Complete: 2, Incomplete: 1, Downloaded: 7},
 				},
+				CompletionEvents: 7,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-02", Kind: store.ListenDownload, Client: "libtorrent", Country: "unknown", N: 1},
+					{Day: "2026-03-25", Kind: store.ListenStart, Client: "aria2", Country: "DE", N: 5},
+					{Day: "2026-03-25", Kind: store.ListenDownload, Client: "aria2", Country: "DE", N: 1},
+					{Day: "2026-03-31", Kind: store.ListenStart, Client: "qBittorrent", Country: "FR", N: 3},
+					{Day: "2026-03-31", Kind: store.ListenDownload, Client: "qBittorrent", Country: "FR", N: 2},
+					{Day: "2026-04-01", Kind: store.ListenStart, Client: "qBittorrent", Country: "FR", N: 9}, // future: ignored
+				},
+				// L1 on two days is one listener over 7 days; L3 only within 30.
+				Listens: []store.Listen{listen("L3", 29*Day), listen("L1", 6*Day), listen("L1", 23*time.Hour),
+					listen("L2", time.Minute), listen("L9", -time.Hour) /* future: ignored */},
 			},
 			{
 				Episode: store.Episode{ItemKey: "i2", Key: "i2", Position: 1, State: store.StatePublished,
@@ -81,9 +99,20 @@ func fixture() Input {
 				Snapshots: []store.Snapshot{
 					{Tracker: external, At: ago(Day + time.Hour), Downloaded: 4},
 				},
+				CompletionEvents: 2,
+				Audience: []store.AudienceCount{
+					{Day: "2026-03-29", Kind: store.ListenStart, Client: "Transmission", Country: "DE", N: 4},
+					{Day: "2026-03-30", Kind: store.ListenDownload, Client: "Transmission", Country: "DE", N: 2},
+				},
+				// L4 also downloaded the superseded torrent: one listener of the item.
+				Listens: []store.Listen{listen("L4", Day+2*time.Hour)},
 			},
 		},
 	}
+}
+
+func listen(who string, age time.Duration) store.Listen {
+	return store.Listen{Kind: store.ListenDownload, Listener: who, At: ago(age)}
 }
 
 func TestWindowsOnFixedClock(t *testing.T) {
@@ -298,7 +327,11 @@ func TestTableAndHTML(t *testing.T) {
 	}
 	page := hb.String()
 	for _, want := range []string{"<svg", `fill="#1f6feb"`, `stroke="#d9480f"`, "<table>", "How a download is counted",
-		"The &lt;Show&gt; &amp; Co", "&lt;script&gt;", "show.json?token=a&amp;b", external} {
+		"The &lt;Show&gt; &amp; Co", "&lt;script&gt;", "show.json?token=a&amp;b", external,
+		// audience: the uniques line, the app and country charts, the cards
+		`<polyline points="`, "2026-03-30: 2 unique listeners", "Downloads by app", "Downloads by country",
+		"qBittorrent: 2 downloads (28.6%)", "DE: 3 downloads (42.9%)", "71.4%", "unique listeners, 30 days",
+		"2 / 2 / 3", "0 / 1 / 2"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -312,7 +345,7 @@ func TestTableAndHTML(t *testing.T) {
 		t.Errorf("page lacks episode two's torrent rows")
 	}
 	// One release marker: episode two (episode one is before the chart).
-	if n := strings.Count(page, "<circle"); n != 1 {
+	if n := strings.Count(page, `<circle class="release"`); n != 1 {
 		t.Errorf("%d release markers, want 1", n)
 	}
 }
@@ -373,6 +406,20 @@ func TestHandlerWithStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Audience rows as the tracker stores them: two starts, two downloads by one listener on
+	// two days (one unique listener), one of them from a listener's row past the window.
+	for _, l := range []store.Listen{
+		{Kind: store.ListenStart, Listener: "A", Client: "aria2", Country: "DE", At: ago(Day + 2*time.Hour)},
+		{Kind: store.ListenStart, Listener: "B", Client: "qBittorrent", Country: "unknown", At: ago(2 * time.Hour)},
+		{Kind: store.ListenDownload, Listener: "A", Client: "aria2", Country: "DE", At: ago(Day + time.Hour)},
+		{Kind: store.ListenDownload, Listener: "A", Client: "aria2", Country: "DE", At: ago(time.Hour)},
+		{Kind: store.ListenDownload, Listener: "C", Client: "qBittorrent", Country: "unknown", At: ago(31 * Day)},
+	} {
+		l.InfoHash = hashOne
+		if _, err := st.RecordListen(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := st.AddSnapshots(ctx, []store.Snapshot{
 		{Tracker: external, InfoHash: hashOne, At: ago(40 * Day), Downloaded: 1},
 		{Tracker: external, InfoHash: hashOne, At: ago(35 * Day), Downloaded: 2}, // the 30d baseline
@@ -415,6 +462,11 @@ func TestHandlerWithStore(t *testing.T) {
 	e := rep.Episodes[0]
 	if e.Downloads != 3 || e.Downloads24h != 1 || e.Downloads7d != 3 || len(e.Trackers) != 1 || e.Trackers[0].Downloaded30d != 7 {
 		t.Errorf("episode = %+v", e)
+	}
+	if e.Completions != 3 || e.Starts != 2 || *e.CompletionRate != 1.5 || e.UniqueListeners != (Windows{1, 1, 1}) ||
+		e.Clients["aria2"] != 2 || e.Clients["qBittorrent"] != 1 || e.Countries["DE"] != 2 || e.Countries["unknown"] != 1 ||
+		e.SinceRelease != (Windows{2, 3, 3}) /* one before the stated release counts */ || rep.Totals.UniqueListeners != (Windows{1, 1, 1}) {
+		t.Errorf("episode audience = %+v, uniques %+v, since release %+v", e.Audience, e.UniqueListeners, e.SinceRelease)
 	}
 	if resp, body := get("/reports/show.csv?token=acme-token-0123456789", ""); resp.StatusCode != 200 ||
 		!strings.HasPrefix(body, "feed,guid,title,published,info_hash,downloads,") {

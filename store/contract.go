@@ -114,6 +114,28 @@ type Measurements interface {
 	FeedSnapshotsSince(ctx context.Context, slug string, since time.Time) (map[string][]Snapshot, error)
 }
 
+// Audience is what the sponsor figures beyond counted downloads are made of: starts, unique
+// listeners (per-listener rows kept AudienceRetention), and per client and country counts.
+type Audience interface {
+	// AudienceSalt returns the salt of the AudiencePeriod holding at, storing fresh when that
+	// period has none, and deletes the salts of the periods before the previous one.
+	AudienceSalt(ctx context.Context, at time.Time, fresh []byte) ([]byte, error)
+	// RecordListen stores l unless its listener already has one of that kind for the torrent on
+	// l.At's UTC day; when new, it also adds one to the day's AudienceCount of its client and
+	// country. It reports whether it was new.
+	RecordListen(ctx context.Context, l Listen) (bool, error)
+	// PruneListens deletes the per-listener rows from before before and reports how many.
+	PruneListens(ctx context.Context, before time.Time) (int64, error)
+	// FeedListens lists the ListenDownload rows from since onwards of every torrent the feed
+	// has had, by info hash, oldest first (Client and Country empty).
+	FeedListens(ctx context.Context, slug string, since time.Time) (map[string][]Listen, error)
+	// FeedAudienceCounts lists the AudienceCounts of every torrent the feed has had, by info
+	// hash, by day.
+	FeedAudienceCounts(ctx context.Context, slug string) (map[string][]AudienceCount, error)
+	// FeedCompletionEvents is CompletionEvents for every torrent the feed has had.
+	FeedCompletionEvents(ctx context.Context, slug string) (map[string]int64, error)
+}
+
 // TrackerState is the embedded tracker's swarms, kept while the gateway is stopped.
 type TrackerState interface {
 	SaveTrackerPeers(ctx context.Context, peers []TrackerPeer) error
@@ -173,6 +195,7 @@ type Store interface {
 	Episodes
 	Directory
 	Measurements
+	Audience
 	TrackerState
 	Nodes
 	Push

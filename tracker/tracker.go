@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/seedcast/seedcast/store"
 )
 
 // Config tunes the tracker. Zero values get the defaults documented on each field.
@@ -55,6 +57,12 @@ type Config struct {
 	// MeshFlush is how often announces' changes are sent to the cluster's other nodes; default
 	// 1 s. A newly tracked torrent is sent at once, whatever this is.
 	MeshFlush time.Duration
+	// SelfAddrs are the gateway's own nodes' addresses: their announces are never a start, a
+	// download or a listener, whatever they say (its seeders also only ever seed, which never
+	// counts either).
+	SelfAddrs []netip.Addr
+	// Locator places listeners in countries for the audience figures; nil: "unknown".
+	Locator Locator
 }
 
 func (c Config) withDefaults() Config {
@@ -103,6 +111,10 @@ type Store interface {
 	// ListenerSalt returns day's salt of listener keys, storing fresh when it has none,
 	// and deletes the salts of the days before the previous one.
 	ListenerSalt(ctx context.Context, day time.Time, fresh []byte) ([]byte, error)
+	// AudienceSalt, RecordListen and PruneListens keep the audience figures (store.Audience).
+	AudienceSalt(ctx context.Context, at time.Time, fresh []byte) ([]byte, error)
+	RecordListen(ctx context.Context, l store.Listen) (bool, error)
+	PruneListens(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Stats is what a scrape reports for one torrent.
@@ -145,6 +157,10 @@ type Tracker struct {
 	saltMu      sync.Mutex
 	salt        daySalt
 	saltUnsaved bool // salt not yet in the store: try again on the next key
+	// aSalt keys the audience figures' listeners (audience.go), under saltMu too.
+	aSalt        periodSalt
+	aSaltUnsaved bool
+	lastPrune    time.Time // only Run touches it
 
 	// mesh shares the swarms with the cluster's other nodes (nil: one node); outbox holds the
 	// changes of local announces until the next flush (under mu).
@@ -324,6 +340,7 @@ func (t *Tracker) Run(ctx context.Context) {
 		case <-tick.C:
 			t.sweep()
 			t.retryPending(ctx)
+			t.pruneListens(ctx)
 		case <-flush:
 			t.flushMesh(ctx)
 		case <-t.flushNow:
@@ -444,7 +461,7 @@ func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceRe
 	req.infoHash = t.canonicalLocked(req.infoHash)
 	t.mu.Unlock()
 	now := t.now()
-	completed, err := t.updatePeer(req, now)
+	completed, started, err := t.updatePeer(req, now)
 	if errors.Is(err, errUnknownInfoHash) && t.mesh != nil && !req.ws {
 		// In a cluster a torrent just published on another node may not have reached this one
 		// yet, and a client retries a refused announce only after a minute or more: answer
@@ -453,6 +470,9 @@ func (t *Tracker) announce(ctx context.Context, req announceRequest) (announceRe
 	}
 	if err != nil {
 		return announceResponse{}, err
+	}
+	if started {
+		t.recordStart(ctx, req, now)
 	}
 	if completed {
 		t.recordCompletion(ctx, req, now)
@@ -480,14 +500,15 @@ func (t *Tracker) numWant(n int) int {
 }
 
 // updatePeer applies req to the swarm and reports whether it completes a download
-// that has to be recorded.
-func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool, err error) {
+// that has to be recorded, or starts one (the peer's first announce with bytes left).
+func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed, started bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sw, ok := t.swarms[req.infoHash]
 	if !ok {
-		return false, errUnknownInfoHash
+		return false, false, errUnknownInfoHash
 	}
+	self := t.self(req.addr.Addr())
 	s := sw
 	if req.ws {
 		s = sw.webSet()
@@ -495,19 +516,19 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	seeder := req.left == 0
 	p, known := s.peers[req.peerID]
 	if known && p.addr.Addr() != req.addr.Addr() {
-		return false, errPeerIDInUse
+		return false, false, errPeerIDInUse
 	}
 	var l listener
 	if !known {
 		// A newcomer may be a peer evicted (or expired) while downloading: its
 		// listener's start is kept for it.
 		l = listenerOf(req.addr.Addr(), req.peerID)
-		p = &peer{id: req.peerID, addr: req.addr, src: capPrefix(req.addr.Addr())}
-		if at, ok := s.starts[l]; ok {
+		p = &peer{id: req.peerID, addr: req.addr, src: capPrefix(req.addr.Addr()), seedOnly: self}
+		if at, ok := s.starts[l]; ok && !self {
 			p.wasLeecher, p.startedAt = true, at.first
 		}
 	}
-	if seeder && p.wasLeecher && !p.counted {
+	if seeder && p.wasLeecher && !p.counted && !self {
 		p.counted = true
 		completed = t.plausible(sw, p, req, now)
 		if !known {
@@ -522,7 +543,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 			s.remove(req.peerID)
 			t.npeers--
 		}
-		return completed, nil
+		return completed, false, nil
 	}
 	if !known {
 		t.makeRoom(s, p.src, now)
@@ -535,6 +556,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	s.setSeeder(p, seeder)
 	if !seeder && !p.wasLeecher && !p.seedOnly {
 		p.wasLeecher, p.startedAt = true, now
+		started = true
 	}
 	p.addr = req.addr
 	p.lastSeen = now
@@ -542,7 +564,7 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed bool
 	if !req.ws {
 		t.queueLocked(req.infoHash, p, 0, now)
 	}
-	return completed, nil
+	return completed, started, nil
 }
 
 // plausible reports whether p's completion now could have moved the
@@ -571,15 +593,17 @@ func (t *Tracker) recordCompletion(ctx context.Context, req announceRequest, now
 	defer cancel()
 	key := t.listenerKey(ctx, listenerOf(req.addr.Addr(), req.peerID), now)
 	if t.store != nil {
+		l := t.listen(ctx, req, store.ListenDownload, now)
 		added, err := t.store.RecordCompletion(ctx, infoHash, key, now)
 		if err != nil {
 			t.log.Error("tracker: record completion; kept to write again", "info_hash", infoHash, "err", err)
-			t.keepPending(pendingCompletion{infoHash: req.infoHash, listener: key, at: now})
+			t.keepPending(pendingCompletion{infoHash: req.infoHash, listener: key, at: now, listen: l})
 			return
 		}
 		if !added {
 			return
 		}
+		t.recordListen(ctx, l)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -608,6 +632,7 @@ type pendingCompletion struct {
 	infoHash [20]byte
 	listener string
 	at       time.Time
+	listen   store.Listen // its audience row, stored once the completion is
 }
 
 func (t *Tracker) keepPending(c pendingCompletion) {
@@ -638,6 +663,9 @@ func (t *Tracker) retryPending(ctx context.Context) {
 		t.pending = t.pending[1:]
 		written++
 		if added {
+			lctx, cancel := context.WithTimeout(ctx, storeTimeout)
+			t.recordListen(lctx, c.listen)
+			cancel()
 			t.mu.Lock()
 			t.countedLocked(c.infoHash)
 			t.mu.Unlock()

@@ -275,7 +275,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer unlock()
 
-	trk := tracker.New(trackerConfig(cfg, log), st, log.With("component", "tracker"), nil)
+	geo, closeGeo, err := openGeoIP(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+	tcfg := trackerConfig(cfg, log)
+	tcfg.SelfAddrs, tcfg.Locator = selfAddrs(log), geo
+	trk := tracker.New(tcfg, st, log.With("component", "tracker"), nil)
 	mux := http.NewServeMux()
 	// The operator's and podcasters' routes need the worker, made after the listener opens:
 	// until then their requests wait (see lateRoutes), never a 404 from a gateway starting up.

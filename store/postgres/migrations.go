@@ -165,4 +165,29 @@ var migrations = []string{
 		feed_slug TEXT PRIMARY KEY REFERENCES feeds(slug),
 		version BIGINT NOT NULL
 	);`,
+	// Sponsor audience figures (issue 16): per-listener rows (starts and counted downloads, one
+	// per torrent, kind, listener and UTC day, kept store.AudienceRetention), their aggregates
+	// by client and country (kept), and the salts of the listener keys (one per 30-day period).
+	`CREATE TABLE audience_salts (
+		period TEXT PRIMARY KEY,
+		salt BYTEA NOT NULL
+	);
+	CREATE TABLE audience_listens (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		listener TEXT NOT NULL,
+		at BIGINT NOT NULL,
+		PRIMARY KEY (info_hash, day, kind, listener)
+	);
+	CREATE INDEX audience_listens_at ON audience_listens(at);
+	CREATE TABLE audience_counts (
+		info_hash TEXT NOT NULL,
+		day TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		client TEXT NOT NULL,
+		country TEXT NOT NULL,
+		n BIGINT NOT NULL,
+		PRIMARY KEY (info_hash, day, kind, client, country)
+	);`,
 }

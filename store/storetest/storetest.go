@@ -45,6 +45,8 @@ func Run(t *testing.T, open Opener) {
 		{"Submissions", testSubmissions},
 		{"PushSubscriptions", testPushSubscriptions},
 		{"PushAnnouncements", testPushAnnouncements},
+		{"AudienceSaltPerPeriod", testAudienceSaltPerPeriod},
+		{"AudienceListens", testAudienceListens},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
