@@ -10,7 +10,7 @@ import (
 // copyTables are every table of the schema, a table before those that refer to it.
 var copyTables = []string{"feeds", "episodes", "completions", "completion_events", "listener_salts",
 	"snapshots", "tracker_peers", "torrent_files", "nodes",
-	"admin_sessions", "submissions", "push_subscriptions", "push_announced"}
+	"admin_sessions", "submissions", "push_subscriptions", "push_announced", "seeder_uploads"}
 
 // Copy copies every row of src into dst, which must hold no feed, in one transaction: an
 // installation moves from SQLite to PostgreSQL with every feed, episode, completion, salt,

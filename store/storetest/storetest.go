@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Submissions", testSubmissions},
 		{"PushSubscriptions", testPushSubscriptions},
 		{"PushAnnouncements", testPushAnnouncements},
+		{"SeederUploads", testSeederUploads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
