@@ -453,6 +453,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
+	// What the seeder uploaded, for the reports' bandwidth figures: added to the store each minute
+	// and once more at shutdown.
+	uploads := worker.NewUploads(cfg.Node.Name, seeder, st, log.With("component", "uploads"))
+	if err := sched.Add(worker.Job{Name: "record uploads", Spec: "@every 1m", Run: uploads.Flush}); err != nil {
+		srv.Close()
+		return err
+	}
 	sched.Start()
 	log.Info("seedcast serving", "feeds", len(mgr.Feeds()), "version", version)
 
@@ -469,6 +476,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	sched.Stop()
+	// The seeder closed first, so its counts are final (Close again, deferred, does nothing).
+	if err := seeder.Close(); err != nil {
+		log.Warn("seeder close", "err", err)
+	}
+	if err := uploads.Flush(shutCtx); err != nil {
+		log.Error("record seeder uploads", "err", err)
+	}
 	// After the HTTP server stopped and the UDP tracker was told to: the swarms as they ended.
 	if err := st.SaveTrackerPeers(shutCtx, trk.Peers()); err != nil {
 		log.Error("save tracker peers", "err", err)
