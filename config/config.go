@@ -41,6 +41,7 @@ type Config struct {
 	Cluster  Cluster   `yaml:"cluster"`
 	Admin    Admin     `yaml:"admin"`
 	Push     Push      `yaml:"push"`
+	Audience Audience  `yaml:"audience"`
 }
 
 // Admin guards the operator endpoints (GET /metrics). Token and TokenSHA256 are the same secret
@@ -482,6 +483,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateStore()...)
 	errs = append(errs, c.validatePush()...)
+	errs = append(errs, c.validateAudience()...)
 	return errors.Join(errs...)
 }
 

@@ -44,7 +44,7 @@ func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	header := []string{"feed", "guid", "title", "published", "info_hash", "downloads",
 		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers",
-		"torrent_state", "torrent_published_at", "evicted_at"}
+		"torrent_state", "torrent_published_at", "evicted_at", "seedbox_bytes", "delivered_bytes", "listener_share"}
 	urls := trackerURLs(r)
 	for _, u := range urls {
 		header = append(header, u+" complete", u+" incomplete", u+" downloaded", u+" scraped_at")
@@ -58,7 +58,8 @@ func WriteCSV(w io.Writer, r Report) error {
 		for _, t := range ts {
 			row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), t.InfoHash,
 				itoa(t.Downloads), itoa(t.Downloads24h), itoa(t.Downloads7d), itoa(t.Downloads30d),
-				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt)}
+				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt),
+				itoa(t.Bandwidth.SeedboxBytes), itoa(t.Bandwidth.DeliveredBytes), share(t.Bandwidth.ListenerShare)}
 			for _, u := range urls {
 				var tr Tracker
 				for _, x := range t.Trackers {
@@ -88,6 +89,9 @@ func cell(s string) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// share is a listener share as a fraction with four decimals.
+func share(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+
 func csvTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -101,17 +105,20 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "%s (%s), generated %s\n", r.Title, r.Feed, r.GeneratedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "downloads: %d total, %d in 24h, %d in 7d, %d in 30d, %d episodes\n\n",
 		r.Totals.Downloads, r.Totals.Downloads24h, r.Totals.Downloads7d, r.Totals.Downloads30d, r.Totals.Episodes)
+	bw := r.Bandwidth
+	fmt.Fprintf(&b, "bandwidth: %d bytes delivered, %d from the seedbox, listener share %.1f%%; saved %.2f at %g %s\n\n",
+		bw.DeliveredBytes, bw.SeedboxBytes, 100*bw.ListenerShare, bw.CostSaved, bw.CostPerGB, bw.CostUnit)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\t\tepisode")
+	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\tlisteners' share\t\tepisode")
 	for _, e := range r.Episodes {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
-			e.Downloads30d, e.Seeders, e.Leechers, oneLine(e.Title))
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
+			e.Downloads30d, e.Seeders, e.Leechers, 100*e.Bandwidth.ListenerShare, oneLine(e.Title))
 		if len(e.Torrents) < 2 {
 			continue
 		}
 		for _, t := range e.Torrents {
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
-				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, t.State, t.InfoHash, evicted(t))
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
+				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, 100*t.Bandwidth.ListenerShare, t.State, t.InfoHash, evicted(t))
 		}
 	}
 	tw.Flush()
@@ -160,6 +167,9 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		return t.UTC().Format("2006-01-02")
 	},
 	"evicted": evicted,
+	"percent": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	"gb":      func(n int64) string { return strconv.FormatFloat(float64(n)/1e9, 'f', 3, 64) },
+	"money":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -172,6 +182,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 type page struct {
 	Report
 	Chart  chart
+	Share  shareChart
 	Links  map[string]string // format -> URL of the same report
 	Extern bool              // any tracker besides the embedded one
 }
@@ -179,7 +190,7 @@ type page struct {
 // WriteHTML renders the report page. links maps "json" and "csv" to the
 // URLs of the same report in those formats.
 func WriteHTML(w io.Writer, r Report, links map[string]string) error {
-	p := page{Report: r, Chart: newChart(r), Links: links}
+	p := page{Report: r, Chart: newChart(r), Share: newShareChart(r), Links: links}
 	for _, t := range r.Totals.Trackers {
 		p.Extern = p.Extern || !t.Embedded
 	}

@@ -25,12 +25,14 @@ const (
 
 // Report is one feed's figures at one moment.
 type Report struct {
-	Feed        string     `json:"feed"`
-	Title       string     `json:"title"`
-	GeneratedAt time.Time  `json:"generated_at"`
-	Episodes    []Episode  `json:"episodes"`
-	Totals      Totals     `json:"totals"`
-	Daily       []DayCount `json:"daily"`
+	Feed        string    `json:"feed"`
+	Title       string    `json:"title"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Episodes    []Episode `json:"episodes"`
+	Totals      Totals    `json:"totals"`
+	// Bandwidth is the feed's: every episode's torrents summed, priced at Input.CostPerGB.
+	Bandwidth FeedBandwidth `json:"bandwidth"`
+	Daily     []DayCount    `json:"daily"`
 }
 
 // Episode is one episode's figures: the sum of every torrent it has had. An
@@ -62,6 +64,8 @@ type Figures struct {
 	// Trackers are summed tracker by tracker over an episode's torrents (the
 	// latest scrape time shown), never across trackers.
 	Trackers []Tracker `json:"trackers"`
+	// Bandwidth is who carried the downloads (all time, whatever the windows).
+	Bandwidth Bandwidth `json:"bandwidth"`
 }
 
 // Torrent states in a report.
@@ -127,7 +131,9 @@ type Input struct {
 	// Embedded is the announce URL of the gateway's own tracker as it
 	// appears in snapshots.
 	Embedded string
-	Now      time.Time
+	// CostPerGB prices the bytes listeners carried (audience.cost_per_gb).
+	CostPerGB float64
+	Now       time.Time
 }
 
 // EpisodeInput is one torrent of an episode (a store row: the current one
@@ -137,6 +143,8 @@ type EpisodeInput struct {
 	Episode     store.Episode
 	Completions []time.Time      // the embedded tracker's deduplicated completions
 	Snapshots   []store.Snapshot // scrape history, at least the last Month plus each tracker's baseline
+	// SeedboxBytes are what the gateway's seeders uploaded of this torrent, every node summed.
+	SeedboxBytes int64
 }
 
 // Build computes the report. Completions and snapshots after Now are ignored,
@@ -148,8 +156,10 @@ func Build(in Input) Report {
 	c := counter{now: now, first: today.Add(-(ChartDays - 1) * Day), daily: make([]int64, ChartDays), embedded: in.Embedded}
 	totals := map[string]*TrackerTotal{}
 	var order []string
+	var feed Bandwidth
 	for _, g := range versions(in.Episodes) {
 		ep := c.episode(g)
+		feed.add(ep.Bandwidth)
 		for _, t := range ep.Trackers {
 			tt := totals[t.URL]
 			if tt == nil {
@@ -166,6 +176,7 @@ func Build(in Input) Report {
 		r.Totals.Downloads7d += ep.Downloads7d
 		r.Totals.Downloads30d += ep.Downloads30d
 	}
+	r.Bandwidth = feedBandwidth(feed, in.CostPerGB)
 	r.Totals.Trackers = []TrackerTotal{}
 	for _, u := range sortTrackers(order, in.Embedded) {
 		r.Totals.Trackers = append(r.Totals.Trackers, *totals[u])
@@ -279,6 +290,8 @@ func (c *counter) torrent(v EpisodeInput) Torrent {
 			c.daily[d]++
 		}
 	}
+	// The media's size (as seeded) per counted download: the bytes a complete download took.
+	t.Bandwidth = newBandwidth(v.SeedboxBytes, e.MediaSize*t.Downloads)
 	for _, tr := range trackerFigures(v.Snapshots, c.embedded, e.PublishedAt, c.now) {
 		if tr.Embedded {
 			t.Seeders, t.Leechers = tr.Complete, tr.Incomplete
@@ -296,6 +309,7 @@ func (f *Figures) add(o Figures) {
 	f.Downloads30d += o.Downloads30d
 	f.Seeders += o.Seeders
 	f.Leechers += o.Leechers
+	f.Bandwidth.add(o.Bandwidth)
 	for _, t := range o.Trackers {
 		i := slices.IndexFunc(f.Trackers, func(x Tracker) bool { return x.URL == t.URL })
 		if i < 0 {
@@ -411,12 +425,14 @@ type Source interface {
 	Reported(ctx context.Context, slug string) ([]store.Episode, error)
 	FeedCompletions(ctx context.Context, slug string) (map[string][]time.Time, error)
 	FeedSnapshotsSince(ctx context.Context, slug string, since time.Time) (map[string][]store.Snapshot, error)
+	FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error)
 }
 
 var _ Source = store.Store(nil)
 
-// Load gathers a feed's measurements from src and builds its report.
-func Load(ctx context.Context, src Source, slug, embedded string, now time.Time) (Report, error) {
+// Load gathers a feed's measurements from src and builds its report; costPerGB prices the
+// bytes listeners carried.
+func Load(ctx context.Context, src Source, slug, embedded string, costPerGB float64, now time.Time) (Report, error) {
 	f, err := src.Feed(ctx, slug)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
@@ -434,10 +450,14 @@ func Load(ctx context.Context, src Source, slug, embedded string, now time.Time)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}
-	in := Input{Feed: f, Embedded: embedded, Now: now}
+	uploads, err := src.FeedSeederUploads(ctx, slug)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
+	in := Input{Feed: f, Embedded: embedded, CostPerGB: costPerGB, Now: now}
 	for _, e := range eps {
-		in.Episodes = append(in.Episodes, EpisodeInput{Episode: e,
-			Completions: completions[e.InfoHash], Snapshots: snapshots[e.InfoHash]})
+		in.Episodes = append(in.Episodes, EpisodeInput{Episode: e, Completions: completions[e.InfoHash],
+			Snapshots: snapshots[e.InfoHash], SeedboxBytes: uploads[e.InfoHash]})
 	}
 	return Build(in), nil
 }

@@ -296,7 +296,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
 		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
-	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
+	report.NewHandler(st, report.NewAuth(sponsors(cfg)), embeddedAnnounce(cfg), cfg.Audience.CostPerGBOrDefault(), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
 	}
