@@ -169,6 +169,15 @@ func TestListenerShareOfASwarmMatchesTheSeeder(t *testing.T) {
 	})
 
 	uploads := NewUploads("a", seeder, st, slog.New(slog.DiscardHandler))
+	// A write that fails adds nothing, and what it would have added goes with the next one.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := uploads.Flush(cancelled); err == nil {
+		t.Fatal("a flush with a cancelled context succeeded")
+	}
+	if got, err := st.FeedSeederUploads(ctx, "bw"); err != nil || len(got) != 0 {
+		t.Fatalf("after a failed flush the store has %v, %v; want nothing", got, err)
+	}
 	if err := uploads.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
