@@ -22,3 +22,30 @@ func TestAudienceGeoIPDB(t *testing.T) {
 		}
 	}
 }
+
+func TestAudienceCostPerGB(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Audience.CostPerGBOrDefault(); got != 0.05 {
+		t.Errorf("default cost_per_gb = %v, want 0.05", got)
+	}
+	for v, want := range map[string]float64{"0": 0, "0.02": 0.02, "12": 12} {
+		c, err := Parse([]byte("audience:\n  cost_per_gb: " + v + "\n"))
+		if err != nil {
+			t.Fatalf("cost_per_gb %s: %v", v, err)
+		}
+		if got := c.Audience.CostPerGBOrDefault(); got != want {
+			t.Errorf("cost_per_gb %s read as %v", v, got)
+		}
+	}
+	for _, v := range []string{"-1", ".nan", "1e9"} {
+		if _, err := Parse([]byte("audience:\n  cost_per_gb: " + v + "\n")); err == nil || !strings.Contains(err.Error(), "audience.cost_per_gb") {
+			t.Errorf("cost_per_gb %s: %v, want an error naming audience.cost_per_gb", v, err)
+		}
+	}
+	if _, err := Parse([]byte("audience:\n  cost_per_gib: 1\n")); err == nil || !strings.Contains(err.Error(), "cost_per_gib") {
+		t.Errorf("a typo under audience: %v, want it named", err)
+	}
+}

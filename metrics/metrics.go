@@ -116,7 +116,7 @@ var (
 	descSeeders  = prometheus.NewDesc("seedcast_tracker_seeders", "Seeders in the tracked swarms, summed.", nil, nil)
 	descLeechers = prometheus.NewDesc("seedcast_tracker_leechers", "Leechers in the tracked swarms, summed.", nil, nil)
 	descUploaded = prometheus.NewDesc("seedcast_seeder_uploaded_bytes_total",
-		"Piece bytes the seeder sent to peers, over the torrents it seeds now.", nil, nil)
+		"Piece bytes the seeder sent to peers since the gateway started, torrents no longer seeded included.", nil, nil)
 	descPeers        = prometheus.NewDesc("seedcast_seeder_peers", "Peers connected to the seeder.", nil, nil)
 	descScrapeErrors = prometheus.NewDesc("seedcast_tracker_scrape_errors_total",
 		"Scrapes of a torrent tracker (embedded or extra) that failed.", nil, nil)

@@ -14,20 +14,21 @@ import (
 
 // Handler serves /reports/{slug}, /reports/{slug}.json and /reports/{slug}.csv.
 type Handler struct {
-	src      Source
-	auth     *Auth
-	embedded string
-	log      *slog.Logger
-	now      func() time.Time
+	src       Source
+	auth      *Auth
+	embedded  string
+	costPerGB float64
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // NewHandler returns the report handler. embedded is the announce URL of the
-// gateway's own tracker; now nil means time.Now.
-func NewHandler(src Source, auth *Auth, embedded string, log *slog.Logger, now func() time.Time) *Handler {
+// gateway's own tracker, costPerGB audience.cost_per_gb; now nil means time.Now.
+func NewHandler(src Source, auth *Auth, embedded string, costPerGB float64, log *slog.Logger, now func() time.Time) *Handler {
 	if now == nil {
 		now = time.Now
 	}
-	return &Handler{src: src, auth: auth, embedded: embedded, log: log, now: now}
+	return &Handler{src: src, auth: auth, embedded: embedded, costPerGB: costPerGB, log: log, now: now}
 }
 
 // Routes registers the report endpoints on mux.
@@ -59,7 +60,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this token does not give access to that feed's report", code)
 		return
 	}
-	rep, err := Load(r.Context(), h.src, slug, h.embedded, h.now())
+	rep, err := Load(r.Context(), h.src, slug, h.embedded, h.costPerGB, h.now())
 	if errors.Is(err, store.ErrNotFound) {
 		http.Error(w, "no such feed (yet)", http.StatusNotFound)
 		return

@@ -45,7 +45,7 @@ func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	header := []string{"feed", "guid", "title", "published", "info_hash", "downloads",
 		"downloads_24h", "downloads_7d", "downloads_30d", "seeders", "leechers",
-		"torrent_state", "torrent_published_at", "evicted_at"}
+		"torrent_state", "torrent_published_at", "evicted_at", "seedbox_bytes", "delivered_bytes", "listener_share"}
 	header = append(header, audienceHeader...)
 	countries := countryColumns(r)
 	for _, a := range ClientApps {
@@ -67,7 +67,8 @@ func WriteCSV(w io.Writer, r Report) error {
 		for _, t := range ts {
 			row := []string{r.Feed, cell(e.GUID), cell(e.Title), csvTime(e.Published), t.InfoHash,
 				itoa(t.Downloads), itoa(t.Downloads24h), itoa(t.Downloads7d), itoa(t.Downloads30d),
-				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt)}
+				itoa(t.Seeders), itoa(t.Leechers), t.State, csvTime(t.PublishedAt), csvTime(t.EvictedAt),
+				itoa(t.Bandwidth.SeedboxBytes), itoa(t.Bandwidth.DeliveredBytes), share(t.Bandwidth.ListenerShare)}
 			row = append(row, audienceCells(t.Audience, e.UniqueListeners)...)
 			for _, a := range ClientApps {
 				row = append(row, itoa(t.Clients[a]))
@@ -141,6 +142,9 @@ func cell(s string) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// share is a listener share as a fraction with four decimals.
+func share(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+
 func csvTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -157,21 +161,24 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "unique listeners: %d in 24h, %d in 7d, %d in 30d; starts %d, completion rate %s, raw completions %d\n",
 		r.Totals.UniqueListeners.H24, r.Totals.UniqueListeners.D7, r.Totals.UniqueListeners.D30, r.Totals.Starts,
 		percent(r.Totals.CompletionRate), r.Totals.Completions)
-	fmt.Fprintf(&b, "clients: %s\ncountries: %s\n\n", sharesText(sortedShares(r.Totals.Clients, ClientApps)),
+	fmt.Fprintf(&b, "clients: %s\ncountries: %s\n", sharesText(sortedShares(r.Totals.Clients, ClientApps)),
 		sharesText(sortedShares(r.Totals.Countries, nil)))
+	bw := r.Bandwidth
+	fmt.Fprintf(&b, "bandwidth: %d bytes delivered, %d from the seedbox, listener share %.1f%%; saved %.2f at %g %s\n\n",
+		bw.DeliveredBytes, bw.SeedboxBytes, 100*bw.ListenerShare, bw.CostSaved, bw.CostPerGB, bw.CostUnit)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\tstarts\trate\tuniques 30d\tfirst 7d\t\tepisode")
+	fmt.Fprintln(tw, "downloads\t24h\t7d\t30d\tseeders\tleechers\tstarts\trate\tuniques 30d\tfirst 7d\tlisteners' share\t\tepisode")
 	for _, e := range r.Episodes {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%.1f%%\t\t%s\n", e.Downloads, e.Downloads24h, e.Downloads7d,
 			e.Downloads30d, e.Seeders, e.Leechers, e.Starts, percent(e.CompletionRate), e.UniqueListeners.D30,
-			e.SinceRelease.D7, oneLine(e.Title))
+			e.SinceRelease.D7, 100*e.Bandwidth.ListenerShare, oneLine(e.Title))
 		if len(e.Torrents) < 2 {
 			continue
 		}
 		for _, t := range e.Torrents {
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\t%d\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\t%d\t%.1f%%\t\t  of which %s torrent %s%s\n", t.Downloads, t.Downloads24h,
 				t.Downloads7d, t.Downloads30d, t.Seeders, t.Leechers, t.Starts, percent(t.CompletionRate),
-				t.SinceRelease.D7, t.State, t.InfoHash, evicted(t))
+				t.SinceRelease.D7, 100*t.Bandwidth.ListenerShare, t.State, t.InfoHash, evicted(t))
 		}
 	}
 	tw.Flush()
@@ -233,6 +240,9 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"evicted": evicted,
 	"percent": percent,
+	"pct":     func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	"gb":      func(n int64) string { return strconv.FormatFloat(float64(n)/1e9, 'f', 3, 64) },
+	"money":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
@@ -245,6 +255,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 type page struct {
 	Report
 	Chart  chart
+	Share  bandwidthChart
 	Links  map[string]string // format -> URL of the same report
 	Extern bool              // any tracker besides the embedded one
 	// Clients and Countries are the feed's downloads by app and by country.
@@ -254,7 +265,7 @@ type page struct {
 // WriteHTML renders the report page. links maps "json" and "csv" to the
 // URLs of the same report in those formats.
 func WriteHTML(w io.Writer, r Report, links map[string]string) error {
-	p := page{Report: r, Chart: newChart(r), Links: links,
+	p := page{Report: r, Chart: newChart(r), Links: links, Share: newBandwidthChart(r),
 		Clients: newShareChart(sortedShares(r.Totals.Clients, ClientApps)), Countries: newShareChart(sortedShares(r.Totals.Countries, nil))}
 	for _, t := range r.Totals.Trackers {
 		p.Extern = p.Extern || !t.Embedded

@@ -70,7 +70,7 @@ func TestReplacedEpisodeFromStore(t *testing.T) {
 	}
 	load := func() Report {
 		t.Helper()
-		r, err := Load(ctx, st, "show", embedded, now)
+		r, err := Load(ctx, st, "show", embedded, DefaultCostPerGB, now)
 		if err != nil {
 			t.Fatal(err)
 		}

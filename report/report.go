@@ -25,12 +25,14 @@ const (
 
 // Report is one feed's figures at one moment.
 type Report struct {
-	Feed        string     `json:"feed"`
-	Title       string     `json:"title"`
-	GeneratedAt time.Time  `json:"generated_at"`
-	Episodes    []Episode  `json:"episodes"`
-	Totals      Totals     `json:"totals"`
-	Daily       []DayCount `json:"daily"`
+	Feed        string    `json:"feed"`
+	Title       string    `json:"title"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Episodes    []Episode `json:"episodes"`
+	Totals      Totals    `json:"totals"`
+	// Bandwidth is the feed's: every episode's torrents summed, priced at Input.CostPerGB.
+	Bandwidth FeedBandwidth `json:"bandwidth"`
+	Daily     []DayCount    `json:"daily"`
 }
 
 // Episode is one episode's figures: the sum of every torrent it has had. An
@@ -66,6 +68,8 @@ type Figures struct {
 	// Trackers are summed tracker by tracker over an episode's torrents (the
 	// latest scrape time shown), never across trackers.
 	Trackers []Tracker `json:"trackers"`
+	// Bandwidth is who carried the downloads (all time, whatever the windows).
+	Bandwidth Bandwidth `json:"bandwidth"`
 }
 
 // Torrent states in a report.
@@ -136,7 +140,9 @@ type Input struct {
 	// Embedded is the announce URL of the gateway's own tracker as it
 	// appears in snapshots.
 	Embedded string
-	Now      time.Time
+	// CostPerGB prices the bytes listeners carried (audience.cost_per_gb).
+	CostPerGB float64
+	Now       time.Time
 }
 
 // EpisodeInput is one torrent of an episode (a store row: the current one
@@ -152,6 +158,8 @@ type EpisodeInput struct {
 	Audience []store.AudienceCount
 	// Listens is the torrent's download listens of at least the last Month.
 	Listens []store.Listen
+	// SeedboxBytes are what the gateway's seeders uploaded of this torrent, every node summed.
+	SeedboxBytes int64
 }
 
 // Build computes the report. Completions and snapshots after Now are ignored,
@@ -173,10 +181,12 @@ func Build(in Input) Report {
 			all = append(all, v.Listens...)
 		}
 	}
+	var feed Bandwidth
 	for _, g := range groups {
 		ep := c.episode(g)
 		ep.UniqueListeners = uniques(byItem[itemOf(g[0].Episode)], now)
 		r.Totals.addAudience(ep.Audience)
+		feed.add(ep.Bandwidth)
 		for _, t := range ep.Trackers {
 			tt := totals[t.URL]
 			if tt == nil {
@@ -195,6 +205,7 @@ func Build(in Input) Report {
 	}
 	r.Totals.rate(r.Totals.Downloads)
 	r.Totals.UniqueListeners = uniques(all, now)
+	r.Bandwidth = feedBandwidth(feed, in.CostPerGB)
 	r.Totals.Trackers = []TrackerTotal{}
 	for _, u := range sortTrackers(order, in.Embedded) {
 		r.Totals.Trackers = append(r.Totals.Trackers, *totals[u])
@@ -313,6 +324,8 @@ func (c *counter) torrent(v EpisodeInput, release time.Time) Torrent {
 	}
 	t.Audience = torrentAudience(v, release, c.now)
 	t.rate(t.Downloads)
+	// The media's size (as seeded) per counted download: the bytes a complete download took.
+	t.Bandwidth = newBandwidth(v.SeedboxBytes, e.MediaSize*t.Downloads)
 	for _, tr := range trackerFigures(v.Snapshots, c.embedded, e.PublishedAt, c.now) {
 		if tr.Embedded {
 			t.Seeders, t.Leechers = tr.Complete, tr.Incomplete
@@ -331,6 +344,7 @@ func (f *Figures) add(o Figures) {
 	f.Seeders += o.Seeders
 	f.Leechers += o.Leechers
 	f.addAudience(o.Audience)
+	f.Bandwidth.add(o.Bandwidth)
 	for _, t := range o.Trackers {
 		i := slices.IndexFunc(f.Trackers, func(x Tracker) bool { return x.URL == t.URL })
 		if i < 0 {
@@ -449,12 +463,14 @@ type Source interface {
 	FeedCompletionEvents(ctx context.Context, slug string) (map[string]int64, error)
 	FeedAudienceCounts(ctx context.Context, slug string) (map[string][]store.AudienceCount, error)
 	FeedListens(ctx context.Context, slug string, since time.Time) (map[string][]store.Listen, error)
+	FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error)
 }
 
 var _ Source = store.Store(nil)
 
-// Load gathers a feed's measurements from src and builds its report.
-func Load(ctx context.Context, src Source, slug, embedded string, now time.Time) (Report, error) {
+// Load gathers a feed's measurements from src and builds its report; costPerGB prices the
+// bytes listeners carried.
+func Load(ctx context.Context, src Source, slug, embedded string, costPerGB float64, now time.Time) (Report, error) {
 	f, err := src.Feed(ctx, slug)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
@@ -485,11 +501,16 @@ func Load(ctx context.Context, src Source, slug, embedded string, now time.Time)
 	if err != nil {
 		return Report{}, fmt.Errorf("report: %w", err)
 	}
-	in := Input{Feed: f, Embedded: embedded, Now: now}
+	uploads, err := src.FeedSeederUploads(ctx, slug)
+	if err != nil {
+		return Report{}, fmt.Errorf("report: %w", err)
+	}
+	in := Input{Feed: f, Embedded: embedded, CostPerGB: costPerGB, Now: now}
 	for _, e := range eps {
 		in.Episodes = append(in.Episodes, EpisodeInput{Episode: e,
 			Completions: completions[e.InfoHash], Snapshots: snapshots[e.InfoHash],
-			CompletionEvents: events[e.InfoHash], Audience: counts[e.InfoHash], Listens: listens[e.InfoHash]})
+			CompletionEvents: events[e.InfoHash], Audience: counts[e.InfoHash], Listens: listens[e.InfoHash],
+			SeedboxBytes: uploads[e.InfoHash]})
 	}
 	return Build(in), nil
 }

@@ -43,15 +43,17 @@ func ago(d time.Duration) time.Time { return now.Add(-d) }
 // title checks escaping.
 func fixture() Input {
 	return Input{
-		Feed:     store.Feed{Slug: "show", Title: "The <Show> & Co"},
-		Embedded: embedded,
-		Now:      now,
+		Feed:      store.Feed{Slug: "show", Title: "The <Show> & Co"},
+		Embedded:  embedded,
+		CostPerGB: 0.05,
+		Now:       now,
 		Episodes: []EpisodeInput{
 			{
 				Episode: store.Episode{ItemKey: "i2", Key: "i2@" + hashOld, Position: 0, State: store.StateSuperseded,
 					GUID: "g2", Title: "Two (old title)", InfoHash: hashOld,
-					Published: ago(3 * Day), PublishedAt: ago(3 * Day), EvictedAt: ago(Day)},
-				Completions: []time.Time{ago(3*Day - time.Hour), ago(2*Day + 6*time.Hour), ago(30 * time.Minute)},
+					Published: ago(3 * Day), PublishedAt: ago(3 * Day), EvictedAt: ago(Day), MediaSize: 1_000_000},
+				SeedboxBytes: 4_000_000, // more than its downloads took: the share is 0, not negative
+				Completions:  []time.Time{ago(3*Day - time.Hour), ago(2*Day + 6*time.Hour), ago(30 * time.Minute)},
 				Snapshots: []store.Snapshot{
 					{Tracker: embedded, At: ago(2 * time.Hour), Complete: 1, Downloaded: 3},
 					{Tracker: external, At: ago(2*Day + time.Hour), Downloaded: 2},
@@ -67,7 +69,8 @@ func fixture() Input {
 			{
 				Episode: store.Episode{ItemKey: "i1", Key: "i1", Position: 0, State: store.StatePublished,
 					GUID: "g1", Title: "=cmd|' /C calc'!A0", InfoHash: hashOne,
-					Published: ago(40 * Day), PublishedAt: ago(40 * Day)},
+					Published: ago(40 * Day), PublishedAt: ago(40 * Day), MediaSize: 2_000_000_000},
+				SeedboxBytes: 3_000_000_000,
 				Completions: []time.Time{ago(35 * Day), ago(29 * Day), ago(6 * Day), ago(23 * time.Hour),
 					ago(time.Minute), now.Add(time.Hour) /* future: ignored */},
 				Snapshots: []store.Snapshot{
@@ -94,7 +97,7 @@ func fixture() Input {
 			{
 				Episode: store.Episode{ItemKey: "i2", Key: "i2", Position: 1, State: store.StatePublished,
 					GUID: "g2", Title: `Two <script>alert("x")</script>`, InfoHash: hashTwo,
-					Published: ago(3 * Day), PublishedAt: ago(2 * Day)},
+					Published: ago(3 * Day), PublishedAt: ago(2 * Day), MediaSize: 1_500_000},
 				Completions: []time.Time{ago(Day + 2*time.Hour), ago(2*Day - time.Hour)},
 				Snapshots: []store.Snapshot{
 					{Tracker: external, At: ago(Day + time.Hour), Downloaded: 4},
@@ -428,7 +431,7 @@ func TestHandlerWithStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	NewHandler(st, sponsorsFixture(), embedded, slog.New(slog.DiscardHandler), func() time.Time { return now }).Routes(mux)
+	NewHandler(st, sponsorsFixture(), embedded, DefaultCostPerGB, slog.New(slog.DiscardHandler), func() time.Time { return now }).Routes(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -480,7 +483,7 @@ func TestHandlerWithStore(t *testing.T) {
 	// A sponsor given a feed that has not been polled yet gets 404, not 500.
 	a := NewAuth([]Sponsor{{Name: "x", TokenSHA256: sha256.Sum256([]byte("x-token-0123456789")), Feeds: []string{"later"}}})
 	mux2 := http.NewServeMux()
-	NewHandler(st, a, embedded, slog.New(slog.DiscardHandler), nil).Routes(mux2)
+	NewHandler(st, a, embedded, DefaultCostPerGB, slog.New(slog.DiscardHandler), nil).Routes(mux2)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/reports/later.json?token=x-token-0123456789", nil)
 	mux2.ServeHTTP(rec, req)

@@ -95,6 +95,9 @@ type Seeder struct {
 	mu       sync.Mutex
 	closed   bool
 	torrents map[metainfo.Hash]seeded
+	// retired is what torrents no longer seeded (removed, dropped by a failed verification,
+	// stopped by Close) uploaded, per info hash, so Uploaded never goes down.
+	retired map[metainfo.Hash]int64
 }
 
 // seeded is one torrent being seeded and the file it reads.
@@ -229,6 +232,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		ln:        ln,
 		pc:        pc,
 		torrents:  make(map[metainfo.Hash]seeded),
+		retired:   make(map[metainfo.Hash]int64),
 	}, nil
 }
 
@@ -334,7 +338,9 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 		return err
 	}
 	if err := waitComplete(ctx, t); err != nil {
-		t.Drop()
+		s.mu.Lock()
+		s.retireLocked(ih, t) // it may have served a peer that found it before it failed
+		s.mu.Unlock()
 		if s.stopAdds.Err() != nil {
 			return ErrClosed
 		}
@@ -525,14 +531,12 @@ func (s *Seeder) forgetPieces(ih metainfo.Hash, numPieces int) error {
 // may have dropped it already) and reports whether it was.
 func (s *Seeder) dropIfCurrent(ih metainfo.Hash, t *torrent.Torrent) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	cur, ok := s.torrents[ih]
 	ok = ok && cur.t == t
 	if ok {
 		delete(s.torrents, ih)
-	}
-	s.mu.Unlock()
-	if ok {
-		t.Drop()
+		s.retireLocked(ih, t)
 	}
 	return ok
 }
@@ -563,27 +567,28 @@ func settledIncomplete(ctx context.Context, t *torrent.Torrent) ([]int, error) {
 // costs no hashing.
 func (s *Seeder) Remove(infoHash metainfo.Hash) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sd, ok := s.torrents[infoHash]
-	delete(s.torrents, infoHash)
-	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("seedbox: remove %s: %w", infoHash.HexString(), ErrUnknownTorrent)
 	}
-	sd.t.Drop()
+	delete(s.torrents, infoHash)
+	s.retireLocked(infoHash, sd.t)
 	return nil
 }
 
-// Stats returns a snapshot of every seeded torrent plus totals.
+// Stats returns a snapshot of every seeded torrent plus totals. A row's BytesUploaded counts from
+// when the torrent was added; the total BytesUploaded also counts the torrents no longer seeded,
+// so it never goes down (see Uploaded).
 func (s *Seeder) Stats() SeederStats {
-	s.mu.Lock()
-	ts := make([]*torrent.Torrent, 0, len(s.torrents))
-	for _, sd := range s.torrents {
-		ts = append(ts, sd.t)
-	}
-	s.mu.Unlock()
-
 	var out SeederStats
-	for _, t := range ts {
+	s.mu.Lock()
+	// Read under s.mu, as retireLocked moves a torrent's bytes to retired: none counted twice.
+	for _, n := range s.retired {
+		out.BytesUploaded += n
+	}
+	for _, sd := range s.torrents {
+		t := sd.t
 		st := t.Stats()
 		row := TorrentStats{
 			InfoHash:      t.InfoHash(),
@@ -597,11 +602,37 @@ func (s *Seeder) Stats() SeederStats {
 		out.BytesUploaded += row.BytesUploaded
 		out.Peers += row.Peers
 	}
+	s.mu.Unlock()
 	slices.SortFunc(out.Torrents, func(a, b TorrentStats) int {
 		return bytes.Compare(a.InfoHash[:], b.InfoHash[:])
 	})
 	out.BytesHashed = s.BytesHashed()
 	return out
+}
+
+// Uploaded is the piece bytes sent to peers since NewSeeder, per info hash: those of torrents no
+// longer seeded too, so each figure only grows, and after Close it is final.
+func (s *Seeder) Uploaded() map[metainfo.Hash]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[metainfo.Hash]int64, len(s.retired)+len(s.torrents))
+	for ih, n := range s.retired {
+		out[ih] = n
+	}
+	for ih, sd := range s.torrents {
+		st := sd.t.Stats()
+		out[ih] += st.BytesWrittenData.Int64()
+	}
+	return out
+}
+
+// retireLocked stops t and keeps what it uploaded under ih. s.mu must be held: Stats and
+// Uploaded then never see the bytes in both places or in neither.
+func (s *Seeder) retireLocked(ih metainfo.Hash, t *torrent.Torrent) {
+	t.Drop()
+	// After Drop no connection is left to add to the counter: this is its final value.
+	st := t.Stats()
+	s.retired[ih] += st.BytesWrittenData.Int64()
 }
 
 // BytesHashed is the number of bytes the client has read to verify pieces since NewSeeder.
@@ -623,6 +654,7 @@ func (s *Seeder) Close() error {
 		return nil
 	}
 	s.closed = true
+	open := s.torrents
 	s.torrents = nil
 	s.mu.Unlock()
 
@@ -632,6 +664,14 @@ func (s *Seeder) Close() error {
 	defer s.addMu.Unlock()
 	s.dht.close()
 	errs := s.cl.Close()
+	// After the client closed, no more bytes go out: Uploaded after Close is the final count,
+	// for the shutdown's last write of it.
+	s.mu.Lock()
+	for ih, sd := range open {
+		st := sd.t.Stats()
+		s.retired[ih] += st.BytesWrittenData.Int64()
+	}
+	s.mu.Unlock()
 	if err := s.ln.Close(); err != nil {
 		errs = append(errs, err)
 	}

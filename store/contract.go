@@ -136,6 +136,16 @@ type Audience interface {
 	FeedCompletionEvents(ctx context.Context, slug string) (map[string]int64, error)
 }
 
+// SeederUploads are the piece bytes each node's seeder sent to peers, per torrent, kept across
+// restarts: what the report's bandwidth figures count as the gateway's share of the delivery.
+type SeederUploads interface {
+	// AddSeederUploads adds bytes (per info hash, what node's seeder uploaded since its last
+	// call) to node's running totals, all in one transaction: a failed call added nothing.
+	AddSeederUploads(ctx context.Context, node string, bytes map[string]int64) error
+	// FeedSeederUploads is every node's total for every torrent a feed has had, by info hash.
+	FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error)
+}
+
 // TrackerState is the embedded tracker's swarms, kept while the gateway is stopped.
 type TrackerState interface {
 	SaveTrackerPeers(ctx context.Context, peers []TrackerPeer) error
@@ -196,6 +206,7 @@ type Store interface {
 	Directory
 	Measurements
 	Audience
+	SeederUploads
 	TrackerState
 	Nodes
 	Push

@@ -155,7 +155,7 @@ func run(ctx context.Context, feeds, episodes, completions, runs, requests int, 
 	// The same figures from both, or the comparison means nothing.
 	var want string
 	for _, d := range drivers {
-		rep, err := report.Load(ctx, d.st, slug, embedded, now)
+		rep, err := report.Load(ctx, d.st, slug, embedded, report.DefaultCostPerGB, now)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)
 		}
@@ -347,7 +347,7 @@ func measure(ctx context.Context, st store.Store, slug string, torrents, request
 	out["304"] = time.Since(start) / time.Duration(requests)
 
 	start = time.Now()
-	if _, err := report.Load(ctx, st, slug, embedded, now); err != nil {
+	if _, err := report.Load(ctx, st, slug, embedded, report.DefaultCostPerGB, now); err != nil {
 		return nil, err
 	}
 	out["report"] = time.Since(start)

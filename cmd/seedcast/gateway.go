@@ -299,7 +299,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
 	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
 		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
-	report.NewHandler(st, reportAuth(cfg, st), embeddedAnnounce(cfg), log.With("component", "report"), nil).Routes(mux)
+	report.NewHandler(st, reportAuth(cfg, st), embeddedAnnounce(cfg), cfg.Audience.CostPerGBOrDefault(), log.With("component", "report"), nil).Routes(mux)
 	if cfg.DemoEnabled() {
 		demo.New(cfg.HTTP.PublicURL).Routes(mux)
 	}
@@ -458,6 +458,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
+	// What the seeder uploaded, for the reports' bandwidth figures: added to the store each minute
+	// and once more at shutdown.
+	uploads := worker.NewUploads(cfg.Node.Name, seeder, st, log.With("component", "uploads"))
+	if err := sched.Add(worker.Job{Name: "record uploads", Spec: "@every 1m", Run: uploads.Flush}); err != nil {
+		srv.Close()
+		return err
+	}
 	sched.Start()
 	log.Info("seedcast serving", "feeds", len(mgr.Feeds()), "version", version)
 
@@ -474,6 +481,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	sched.Stop()
+	// The seeder closed first, so its counts are final (Close again, deferred, does nothing).
+	if err := seeder.Close(); err != nil {
+		log.Warn("seeder close", "err", err)
+	}
+	if err := uploads.Flush(shutCtx); err != nil {
+		log.Error("record seeder uploads", "err", err)
+	}
 	// After the HTTP server stopped and the UDP tracker was told to: the swarms as they ended.
 	if err := st.SaveTrackerPeers(shutCtx, trk.Peers()); err != nil {
 		log.Error("save tracker peers", "err", err)

@@ -87,7 +87,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	rep, err := report.Load(ctx, st, *slug, embeddedAnnounce(cfg), time.Now())
+	rep, err := report.Load(ctx, st, *slug, embeddedAnnounce(cfg), cfg.Audience.CostPerGBOrDefault(), time.Now())
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func newSubmitEnv(t *testing.T, mode string, allowPrivate bool) *submitEnv {
 	mux := http.NewServeMux()
 	ah := serveAdmin(cfg, mux, st, m, trk, nil, nil, nil)
 	serveSubmissions(cfg, mux, st, m, ah, trk, nil)
-	report.NewHandler(st, reportAuth(cfg, st), "", slog.New(slog.DiscardHandler), nil).Routes(mux)
+	report.NewHandler(st, reportAuth(cfg, st), "", cfg.Audience.CostPerGBOrDefault(), slog.New(slog.DiscardHandler), nil).Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &submitEnv{srv: srv, st: st}

@@ -190,4 +190,13 @@ var migrations = []string{
 		n BIGINT NOT NULL,
 		PRIMARY KEY (info_hash, day, kind, client, country)
 	);`,
+	// The bytes each node's seeder uploaded per torrent (store.SeederUploads), added every
+	// minute and at shutdown, for the reports' bandwidth figures.
+	`CREATE TABLE seeder_uploads (
+		node TEXT NOT NULL,
+		info_hash TEXT NOT NULL,
+		bytes BIGINT NOT NULL,
+		PRIMARY KEY (node, info_hash)
+	);
+	CREATE INDEX seeder_uploads_info_hash ON seeder_uploads(info_hash);`,
 }

@@ -203,6 +203,15 @@ var migrations = []string{
 		n INTEGER NOT NULL,
 		PRIMARY KEY (info_hash, day, kind, client, country)
 	);`,
+	// The bytes each node's seeder uploaded per torrent (store.SeederUploads), added every
+	// minute and at shutdown, for the reports' bandwidth figures.
+	`CREATE TABLE seeder_uploads (
+		node TEXT NOT NULL,
+		info_hash TEXT NOT NULL,
+		bytes INTEGER NOT NULL,
+		PRIMARY KEY (node, info_hash)
+	);
+	CREATE INDEX seeder_uploads_info_hash ON seeder_uploads(info_hash);`,
 }
 
 // countedDownloads makes a counted download one per torrent, listener and UTC

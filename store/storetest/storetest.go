@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"PushAnnouncements", testPushAnnouncements},
 		{"AudienceSaltPerPeriod", testAudienceSaltPerPeriod},
 		{"AudienceListens", testAudienceListens},
+		{"SeederUploads", testSeederUploads},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

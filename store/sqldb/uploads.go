@@ -1,0 +1,57 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// AddSeederUploads adds what node's seeder uploaded since its last call to its totals, in one
+// transaction, so a call that fails adds nothing and the caller can send the same bytes again.
+func (s *DB) AddSeederUploads(ctx context.Context, node string, bytes map[string]int64) error {
+	if len(bytes) == 0 {
+		return nil
+	}
+	// Sorted: two nodes' transactions take their rows in the same order.
+	hashes := slices.Sorted(maps.Keys(bytes))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, ih := range hashes {
+			n := bytes[ih]
+			if n <= 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO seeder_uploads(node, info_hash, bytes) VALUES($1, $2, $3)
+				ON CONFLICT(node, info_hash) DO UPDATE SET bytes = seeder_uploads.bytes + excluded.bytes`,
+				node, ih, n); err != nil {
+				return fmt.Errorf("torrent %s: %w", ih, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: add seeder uploads of node %s: %w", node, err)
+	}
+	return nil
+}
+
+// FeedSeederUploads sums every node's uploads of every torrent the feed has had, in one query.
+func (s *DB) FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT info_hash, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads
+		WHERE info_hash IN (`+feedHashes+`) GROUP BY info_hash`, slug)
+	if err != nil {
+		return nil, fmt.Errorf("store: seeder uploads of feed %s: %w", slug, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var ih string
+		var n int64
+		if err := rows.Scan(&ih, &n); err != nil {
+			return nil, fmt.Errorf("store: seeder uploads of feed %s: %w", slug, err)
+		}
+		out[ih] = n
+	}
+	return out, rows.Err()
+}
