@@ -22,6 +22,7 @@ type Store interface {
 	Torrents(ctx context.Context) ([]store.Torrent, error)
 	CompletionCount(ctx context.Context, infoHash string) (int64, error)
 	FeedCompletions(ctx context.Context, slug string) (map[string][]time.Time, error)
+	DailySeederUploads(ctx context.Context, since time.Time) (map[string]int64, error)
 }
 
 // Swarms are the tracker's figures.
@@ -106,6 +107,11 @@ func (s *Stats) Torrents(ctx context.Context, limit int) ([]admin.TorrentRow, er
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// DailyUploads are every node's seeder bytes per UTC day since since.
+func (s *Stats) DailyUploads(ctx context.Context, since time.Time) (map[string]int64, error) {
+	return s.st.DailySeederUploads(ctx, since)
 }
 
 // DailyCompletions counts every feed's counted downloads per UTC day since since.

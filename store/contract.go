@@ -141,9 +141,12 @@ type Audience interface {
 type SeederUploads interface {
 	// AddSeederUploads adds bytes (per info hash, what node's seeder uploaded since its last
 	// call) to node's running totals, all in one transaction: a failed call added nothing.
-	AddSeederUploads(ctx context.Context, node string, bytes map[string]int64) error
+	// at's UTC day gets their sum in the daily series.
+	AddSeederUploads(ctx context.Context, node string, at time.Time, bytes map[string]int64) error
 	// FeedSeederUploads is every node's total for every torrent a feed has had, by info hash.
 	FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error)
+	// DailySeederUploads is every node's bytes per UTC day ("2006-01-02") from since's day on.
+	DailySeederUploads(ctx context.Context, since time.Time) (map[string]int64, error)
 }
 
 // TrackerState is the embedded tracker's swarms, kept while the gateway is stopped.

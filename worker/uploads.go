@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 )
@@ -17,7 +18,7 @@ type UploadCounter interface {
 
 // UploadStore keeps each node's uploads (store.SeederUploads).
 type UploadStore interface {
-	AddSeederUploads(ctx context.Context, node string, bytes map[string]int64) error
+	AddSeederUploads(ctx context.Context, node string, at time.Time, bytes map[string]int64) error
 }
 
 // Uploads writes what this node's seeder uploaded into the store as it grows, so the reports'
@@ -59,7 +60,7 @@ func (u *Uploads) Flush(ctx context.Context) error {
 	if len(delta) == 0 {
 		return nil
 	}
-	if err := u.st.AddSeederUploads(ctx, u.node, delta); err != nil {
+	if err := u.st.AddSeederUploads(ctx, u.node, time.Now(), delta); err != nil {
 		return fmt.Errorf("recording seeder uploads (%d bytes kept for the next try): %w", total, err)
 	}
 	for ih, n := range now {

@@ -20,6 +20,7 @@ import (
 	"github.com/seedcast/seedcast/config"
 	"github.com/seedcast/seedcast/livestats"
 	"github.com/seedcast/seedcast/seedbox"
+	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/store/sqlite"
 	"github.com/seedcast/seedcast/tracker"
 	"github.com/seedcast/seedcast/web/admin"
@@ -69,7 +70,7 @@ func adminOrigin(t *testing.T) *httptest.Server {
 
 // adminServer is the gateway's /admin and /api/v1 as serve wires them, on a real store, worker,
 // scheduler and feed manager; token "" leaves admin.token unset.
-func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server) {
+func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server, store.Store) {
 	origin := adminOrigin(t)
 	dir := t.TempDir()
 	adminYAML := ""
@@ -113,7 +114,7 @@ func adminServer(t *testing.T, token string) (*httptest.Server, *httptest.Server
 	serveAdmin(cfg, mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv, origin
+	return srv, origin, st
 }
 
 // call sends a JSON request and decodes the JSON answer into a map.
@@ -155,7 +156,7 @@ func feedSlugs(t *testing.T, base string) []string {
 }
 
 func TestAdminAPI(t *testing.T) {
-	srv, origin := adminServer(t, testAdminToken)
+	srv, origin, _ := adminServer(t, testAdminToken)
 	base := srv.URL
 	// Auth: none 401 with a challenge, wrong 403.
 	if code, _ := call(t, "GET", base+"/api/v1/feeds", "", ""); code != 401 {
@@ -251,7 +252,7 @@ func TestAdminAPI(t *testing.T) {
 }
 
 func TestAdminOffWithoutToken(t *testing.T) {
-	srv, _ := adminServer(t, "")
+	srv, _, _ := adminServer(t, "")
 	for _, p := range []string{"/api/v1/feeds", "/admin", "/admin/login"} {
 		resp, err := http.Get(srv.URL + p)
 		if err != nil {
@@ -307,7 +308,7 @@ func sessionCookie(c *http.Client, base string) string {
 }
 
 func TestAdminSignInSessionsAndCSRF(t *testing.T) {
-	srv, origin := adminServer(t, testAdminToken)
+	srv, origin, _ := adminServer(t, testAdminToken)
 	base := srv.URL
 	c := browserish(t)
 	if resp, _ := getPage(t, c, base+"/admin"); resp.StatusCode != 303 || resp.Header.Get("Location") != "/admin/login" {
@@ -415,7 +416,7 @@ func TestAdminSignInSessionsAndCSRF(t *testing.T) {
 }
 
 func TestAdminSignInRateLimited(t *testing.T) {
-	srv, _ := adminServer(t, testAdminToken)
+	srv, _, _ := adminServer(t, testAdminToken)
 	c := browserish(t)
 	last := 0
 	for range 12 {
@@ -432,7 +433,7 @@ func TestAdminSignInRateLimited(t *testing.T) {
 // The dashboard shows what the running gateway knows: the torrent with its figures, the
 // downloads chart, a failed episode with its retry button, this node's recent events.
 func TestAdminShowsLiveFigures(t *testing.T) {
-	srv, origin := adminServer(t, testAdminToken)
+	srv, origin, st := adminServer(t, testAdminToken)
 	base := srv.URL
 	if code, out := call(t, "POST", base+"/api/v1/feeds", testAdminToken, `{"url": "`+origin.URL+`/flaky.xml", "slug": "flaky"}`); code != 201 {
 		t.Fatalf("add: %d %v", code, out)
@@ -448,6 +449,10 @@ func TestAdminShowsLiveFigures(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
+	// A node's seeder bytes for today, as its upload recorder writes them.
+	if err := st.AddSeederUploads(t.Context(), "node-x", time.Now(), map[string]int64{strings.Repeat("ab", 20): 5000}); err != nil {
+		t.Fatal(err)
+	}
 	var p string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -460,7 +465,7 @@ func TestAdminShowsLiveFigures(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, want := range []string{`id="completions-chart"`, `id="torrents"`, "seeding 1 (4 B)", "Broken One", "500", `id="events"`, "feed added"} {
+	for _, want := range []string{`id="completions-chart"`, `id="uploads-chart"`, "Highest day: 5.0 kB", `id="torrents"`, "seeding 1 (4 B)", "Broken One", "500", `id="events"`, "feed added"} {
 		if !strings.Contains(p, want) {
 			t.Fatalf("dashboard lacks %q:\n%s", want, p)
 		}
@@ -479,7 +484,7 @@ func TestAdminShowsLiveFigures(t *testing.T) {
 
 // The live downloads page shows a download in flight with its progress and reloads itself.
 func TestAdminDownloadsPage(t *testing.T) {
-	srv, origin := adminServer(t, testAdminToken)
+	srv, origin, _ := adminServer(t, testAdminToken)
 	if code, out := call(t, "POST", srv.URL+"/api/v1/feeds", testAdminToken, `{"url": "`+origin.URL+`/slow.xml", "slug": "slow"}`); code != 201 {
 		t.Fatalf("add: %d %v", code, out)
 	}

@@ -199,4 +199,11 @@ var migrations = []string{
 		PRIMARY KEY (node, info_hash)
 	);
 	CREATE INDEX seeder_uploads_info_hash ON seeder_uploads(info_hash);`,
+	// The same bytes per UTC day and node, for the dashboard's chart of bytes uploaded.
+	`CREATE TABLE seeder_uploads_daily (
+		day TEXT NOT NULL,
+		node TEXT NOT NULL,
+		bytes BIGINT NOT NULL,
+		PRIMARY KEY (day, node)
+	);`,
 }

@@ -11,7 +11,8 @@ import (
 var copyTables = []string{"feeds", "episodes", "completions", "completion_events", "listener_salts",
 	"snapshots", "tracker_peers", "torrent_files", "nodes",
 	"admin_sessions", "submissions", "push_subscriptions", "push_announced",
-	"audience_salts", "audience_listens", "audience_counts", "seeder_uploads"}
+	"audience_salts", "audience_listens", "audience_counts", "seeder_uploads",
+	"seeder_uploads_daily"}
 
 // Copy copies every row of src into dst, which must hold no feed, in one transaction: an
 // installation moves from SQLite to PostgreSQL with every feed, episode, completion, salt,

@@ -6,29 +6,38 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // AddSeederUploads adds what node's seeder uploaded since its last call to its totals, in one
 // transaction, so a call that fails adds nothing and the caller can send the same bytes again.
-func (s *DB) AddSeederUploads(ctx context.Context, node string, bytes map[string]int64) error {
+func (s *DB) AddSeederUploads(ctx context.Context, node string, at time.Time, bytes map[string]int64) error {
 	if len(bytes) == 0 {
 		return nil
 	}
 	// Sorted: two nodes' transactions take their rows in the same order.
 	hashes := slices.Sorted(maps.Keys(bytes))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var sum int64
 		for _, ih := range hashes {
 			n := bytes[ih]
 			if n <= 0 {
 				continue
 			}
+			sum += n
 			if _, err := tx.ExecContext(ctx, `INSERT INTO seeder_uploads(node, info_hash, bytes) VALUES($1, $2, $3)
 				ON CONFLICT(node, info_hash) DO UPDATE SET bytes = seeder_uploads.bytes + excluded.bytes`,
 				node, ih, n); err != nil {
 				return fmt.Errorf("torrent %s: %w", ih, err)
 			}
 		}
-		return nil
+		if sum == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO seeder_uploads_daily(day, node, bytes) VALUES($1, $2, $3)
+			ON CONFLICT(day, node) DO UPDATE SET bytes = seeder_uploads_daily.bytes + excluded.bytes`,
+			at.UTC().Format(time.DateOnly), node, sum)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: add seeder uploads of node %s: %w", node, err)
@@ -52,6 +61,26 @@ func (s *DB) FeedSeederUploads(ctx context.Context, slug string) (map[string]int
 			return nil, fmt.Errorf("store: seeder uploads of feed %s: %w", slug, err)
 		}
 		out[ih] = n
+	}
+	return out, rows.Err()
+}
+
+// DailySeederUploads sums every node's uploads per UTC day, from since's day on.
+func (s *DB) DailySeederUploads(ctx context.Context, since time.Time) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT day, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads_daily
+		WHERE day >= $1 GROUP BY day`, since.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("store: daily seeder uploads: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var day string
+		var n int64
+		if err := rows.Scan(&day, &n); err != nil {
+			return nil, fmt.Errorf("store: daily seeder uploads: %w", err)
+		}
+		out[day] = n
 	}
 	return out, rows.Err()
 }

@@ -40,15 +40,15 @@ func testSeederUploads(t *testing.T, open Opener) {
 		InfoHash: hash(9), TorrentPath: "torrents/9.torrent", TorrentSize: 1, MediaPath: "media/one/a2", MediaSize: 2, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddSeederUploads(ctx, "node-a", map[string]int64{hash(0): 100, hash(1): 7, hash(9): 0}); err != nil {
+	if err := s.AddSeederUploads(ctx, "node-a", t0, map[string]int64{hash(0): 100, hash(1): 7, hash(9): 0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddSeederUploads(ctx, "node-a", nil); err != nil {
+	if err := s.AddSeederUploads(ctx, "node-a", t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Node a again after a restart (another handle), and node b, each adding its own.
 	s2 := another()
-	if err := s2.AddSeederUploads(ctx, "node-a", map[string]int64{hash(0): 50, hash(9): 5}); err != nil {
+	if err := s2.AddSeederUploads(ctx, "node-a", t0.Add(24*time.Hour), map[string]int64{hash(0): 50, hash(9): 5}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -57,7 +57,7 @@ func testSeederUploads(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- s2.AddSeederUploads(ctx, "node-b", map[string]int64{hash(0): 1, hash(9): 2})
+			errs <- s2.AddSeederUploads(ctx, "node-b", t0.Add(24*time.Hour), map[string]int64{hash(0): 1, hash(9): 2})
 		}()
 	}
 	wg.Wait()
@@ -73,5 +73,13 @@ func testSeederUploads(t *testing.T, open Opener) {
 	}
 	if got, err := s.FeedSeederUploads(ctx, "two"); err != nil || !maps.Equal(got, map[string]int64{hash(1): 7}) {
 		t.Fatalf("feed two = %v, %v; want only its own torrent's 7", got, err)
+	}
+	// Per UTC day, every node summed: t0's day had 107, the next 55 + 20 × 3.
+	day0, day1 := t0.UTC().Format(time.DateOnly), t0.Add(24*time.Hour).UTC().Format(time.DateOnly)
+	if got, err := s.DailySeederUploads(ctx, t0.Add(-time.Hour)); err != nil || !maps.Equal(got, map[string]int64{day0: 107, day1: 115}) {
+		t.Fatalf("daily = %v, %v", got, err)
+	}
+	if got, err := s.DailySeederUploads(ctx, t0.Add(24*time.Hour)); err != nil || !maps.Equal(got, map[string]int64{day1: 115}) {
+		t.Fatalf("daily since the second day = %v, %v", got, err)
 	}
 }

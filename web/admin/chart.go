@@ -25,8 +25,13 @@ type Chart struct {
 	Max           int64
 }
 
-// completionsChart lays out per-day counts for the chartDays days up to now.
+// completionsChart lays out per-day counted downloads for the chartDays days up to now.
 func completionsChart(perDay map[string]int64, now time.Time) Chart {
+	return dayChart(perDay, now, func(n int64) string { return fmt.Sprintf("%d downloads", n) })
+}
+
+// dayChart lays out per-day figures for the chartDays days up to now; say words a figure.
+func dayChart(perDay map[string]int64, now time.Time, say func(int64) string) Chart {
 	const w, h, top, bottom = 560, 160, 10, 20
 	c := Chart{Width: w, Height: h, Baseline: h - bottom}
 	today := now.UTC().Truncate(24 * time.Hour)
@@ -45,7 +50,7 @@ func completionsChart(perDay map[string]int64, now time.Time) Chart {
 			bh = int(n * int64(h-top-bottom) / c.Max)
 		}
 		c.Bars = append(c.Bars, Bar{Day: d, Count: n, X: i*slot + 4, W: slot - 8, H: bh, Y: h - bottom - bh,
-			LabelX: i*slot + slot/2, Label: d[5:], Title: fmt.Sprintf("%s: %d downloads", d, n)})
+			LabelX: i*slot + slot/2, Label: d[5:], Title: d + ": " + say(n)})
 	}
 	return c
 }

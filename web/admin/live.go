@@ -15,6 +15,8 @@ type Live interface {
 	Torrents(ctx context.Context, limit int) ([]TorrentRow, error)
 	// DailyCompletions are counted downloads per UTC day (keyed "2006-01-02"), every feed.
 	DailyCompletions(ctx context.Context, since time.Time) (map[string]int64, error)
+	// DailyUploads are the bytes every node's seeder uploaded per UTC day.
+	DailyUploads(ctx context.Context, since time.Time) (map[string]int64, error)
 }
 
 // FeedLive is one feed's work in progress and what it seeds.

@@ -208,6 +208,7 @@ type dashboardData struct {
 	Now      time.Time
 	Torrents []TorrentRow
 	Chart    Chart
+	Uploads  Chart
 	Events   []Event
 }
 
@@ -274,6 +275,11 @@ func (h *Handler) dashboardData(r *http.Request, a authed) (dashboardData, error
 		return d, err
 	}
 	d.Chart = completionsChart(perDay, d.Now)
+	up, err := h.cfg.Live.DailyUploads(r.Context(), d.Now.AddDate(0, 0, -chartDays))
+	if err != nil {
+		return d, err
+	}
+	d.Uploads = dayChart(up, d.Now, humanBytes)
 	return d, nil
 }
 
