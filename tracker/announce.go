@@ -334,4 +334,3 @@ func (s *swarm) pick(req announceRequest, n int, cutoff time.Time) []peerInfo {
 	}
 	return out
 }
-
