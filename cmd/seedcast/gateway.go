@@ -17,13 +17,9 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/config"
-	"github.com/seedcast/seedcast/demo"
 	"github.com/seedcast/seedcast/livestats"
-	"github.com/seedcast/seedcast/publisher"
 	"github.com/seedcast/seedcast/push"
-	"github.com/seedcast/seedcast/report"
 	"github.com/seedcast/seedcast/safehttp"
-	"github.com/seedcast/seedcast/seedbox"
 	"github.com/seedcast/seedcast/store/postgres"
 	"github.com/seedcast/seedcast/store/sqldb"
 	"github.com/seedcast/seedcast/store/sqlite"
@@ -253,7 +249,7 @@ func cmdPoll(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 // cmdServe runs the daemon until SIGINT or SIGTERM.
-func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cf commonFlags
@@ -287,50 +283,24 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	// The operator's and podcasters' routes need the worker, made after the listener opens:
 	// until then their requests wait (see lateRoutes), never a 404 from a gateway starting up.
 	late := lateRoutes(mux, lateStartWait, "/admin", "/admin/", "/api/v1/", "/submit", "/submissions/")
-	mux.Handle("GET /announce", trk.AnnounceHandler())
-	mux.Handle("GET /scrape", trk.ScrapeHandler())
-	var trackers []string
-	for _, tier := range announceList(cfg) {
-		trackers = append(trackers, tier...)
-	}
-	links := publisher.Config{PublicURL: cfg.HTTP.PublicURL, DataDir: cfg.DataDir, Trackers: trackers,
-		Hub: cfg.Push.WebSubHub, Podping: cfg.Push.PodpingURL != ""}
-	publisher.New(links, st, log.With("component", "publisher")).Routes(mux)
-	// The public pages; podcast art is fetched with the feeds' SSRF-guarded client.
-	web.New(web.Config{Links: links, ArtDir: filepath.Join(cfg.DataDir, "art")}, st, trackerStats(trk),
-		clients(cfg).Feed, log.With("component", "web")).Routes(mux)
-	report.NewHandler(st, reportAuth(cfg, st), embeddedAnnounce(cfg), cfg.Audience.CostPerGBOrDefault(), log.With("component", "report"), nil).Routes(mux)
-	if cfg.DemoEnabled() {
-		demo.New(cfg.HTTP.PublicURL).Routes(mux)
-	}
+	publicRoutes(cfg, mux, st, trk, log)
 
 	// Listen before anything polls: the demo feed is served by this server.
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	srv, httpErr, err := listenHTTP(cfg, mux, log)
 	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(ln) }()
-	log.Info("http listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
-	if cfg.HTTP.PprofListen != "" {
-		pln, err := net.Listen("tcp", cfg.HTTP.PprofListen)
+	defer func() {
 		if err != nil {
 			srv.Close()
-			return fmt.Errorf("http.pprof_listen %s: %w", cfg.HTTP.PprofListen, err)
 		}
-		psrv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
-		go psrv.Serve(pln)
-		defer psrv.Close()
-		log.Info("pprof listening", "addr", pln.Addr().String())
+	}()
+	if cfg.HTTP.PprofListen != "" {
+		stopPprof, err := listenPprof(cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -343,57 +313,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	pushDone := make(chan struct{})
 	go func() { pusher.Run(runCtx); close(pushDone) }()
 	defer func() { cancel(); <-pushDone }() // before the store closes
-	if cfg.Tracker.UDPListen != "off" {
-		pc, err := net.ListenPacket("udp", cfg.Tracker.UDPListen)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("tracker.udp_listen %s: %w", cfg.Tracker.UDPListen, err)
-		}
-		defer pc.Close()
-		go func() {
-			if err := trk.ServeUDP(runCtx, pc); err != nil && runCtx.Err() == nil {
-				log.Error("udp tracker stopped", "err", err)
-			}
-		}()
-		log.Info("udp tracker listening", "addr", pc.LocalAddr().String())
+	stopTrackerNet, err := startTrackerNet(runCtx, cfg, trk, log)
+	if err != nil {
+		return err
 	}
-	if cfg.Store.Driver == "postgres" {
-		// One swarm across the nodes on this store (NOTIFY: no address is written to a table).
-		mesh, err := postgres.NewMesh(cfg.Store.DSN)
-		if err != nil {
-			srv.Close()
-			return err
-		}
-		defer mesh.Close()
-		trk.SetMesh(mesh)
-		go postgres.ListenMesh(runCtx, cfg.Store.DSN, trk.ApplyMesh, log.With("component", "mesh"))
-	}
+	defer stopTrackerNet()
 	go trk.Run(runCtx)
 
-	seeder, err := seedbox.NewSeeder(seedbox.SeederConfig{
-		ListenAddr:      fmt.Sprintf(":%d", cfg.Seedbox.PeerPort),
-		StateDir:        filepath.Join(cfg.DataDir, "state"),
-		DisableUTP:      cfg.Seedbox.DisableUTP,
-		ICEServers:      cfg.Seedbox.ICEServers,
-		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
-		BootID:          bootID(),
-		DHT:             cfg.Seedbox.DHTEnabled(),
-		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
-	}, log.With("component", "seeder"))
+	seeder, err := newServeSeeder(cfg, log)
 	if err != nil {
-		srv.Close()
-		if errors.Is(err, seedbox.ErrListen) {
-			return fmt.Errorf("seedbox.peer_port %d: %w", cfg.Seedbox.PeerPort, err)
-		}
-		// The state dir or the piece completion DB in it; the error names the path.
-		return fmt.Errorf("data_dir: %w", err)
+		return err
 	}
 	defer seeder.Close()
 
 	scraper := newScraper(cfg, st, log.With("component", "scraper"))
 	mt, stopMetrics, err := serveMetrics(cfg, mux, st, trk, seeder, scraper, log)
 	if err != nil {
-		srv.Close()
 		return err
 	}
 	defer stopMetrics()
@@ -402,23 +337,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	wcfg.Push = pusher
 	w := worker.New(wcfg, st, clients(cfg), seeder, trk, log.With("component", "worker"))
 	mux.Handle("GET /status", statusHandler(st, w, cfg.NodeTimeout(), cfg.Cluster.Replicas, log))
-	if err := w.Restore(runCtx); err != nil {
-		// One unreadable torrent must not keep the others from seeding.
-		log.Error("restore", "err", err)
-	}
-	// Swarms saved at the last shutdown: downloads that straddle a restart still count.
-	if peers, err := st.TakeTrackerPeers(runCtx); err != nil {
-		log.Error("restore tracker peers", "err", err)
-	} else if len(peers) > 0 {
-		log.Info("restored tracker peers", "peers", trk.RestorePeers(peers), "saved", len(peers))
-	}
+	restore(runCtx, w, st, trk, log)
 	mgr := newManager(cfg, st, w, sched, log.With("component", "feeds"))
 	ah := serveAdmin(cfg, late.mux, st, mgr, trk, livestats.New(st, w, trk, seeder, maxBytes(cfg)), events, log.With("component", "admin"))
 	serveSubmissions(cfg, late.mux, st, mgr, ah, trk, log.With("component", "submit"))
 	late.open()
 	all, err := mgr.AllFeeds(runCtx)
 	if err != nil {
-		srv.Close()
 		return err
 	}
 	if n, bytes, err := w.SweepPartials(runCtx, all); err != nil {
@@ -431,38 +356,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 	// Every feed's polls: config.yaml's and those added at run time, on any node (Sync).
 	if err := mgr.Start(runCtx); err != nil {
-		srv.Close()
-		return err
-	}
-	if err := sched.Add(worker.Job{Name: "sync feeds", Spec: "@every 10s", Run: mgr.Sync}); err != nil {
-		srv.Close()
-		return err
-	}
-	// Three heartbeats per node_timeout: one late one does not make the node look dead.
-	beat := fmt.Sprintf("@every %s", cfg.NodeTimeout()/3)
-	if err := sched.Add(worker.Job{Name: "heartbeat", Spec: beat, RunAtStart: true, Run: w.Heartbeat}); err != nil {
-		srv.Close()
-		return err
-	}
-	// Seed what cluster.Assign gives this node among the live ones (one node: everything).
-	if err := sched.Add(worker.Job{Name: "reconcile", Spec: fmt.Sprintf("@every %s", cfg.NodeTimeout()), Run: w.Reconcile}); err != nil {
-		srv.Close()
-		return err
-	}
-	if err := sched.Add(worker.Job{Name: "verify", Spec: cfg.Schedule.Verify, Run: w.VerifyAll}); err != nil {
-		srv.Close()
-		return err
-	}
-	if err := sched.Add(worker.Job{Name: "scrape", Spec: cfg.Schedule.Scrape, RunAtStart: true,
-		Run: scrapeJob(st, scraper)}); err != nil {
-		srv.Close()
 		return err
 	}
 	// What the seeder uploaded, for the reports' bandwidth figures: added to the store each minute
 	// and once more at shutdown.
 	uploads := worker.NewUploads(cfg.Node.Name, seeder, st, log.With("component", "uploads"))
-	if err := sched.Add(worker.Job{Name: "record uploads", Spec: "@every 1m", Run: uploads.Flush}); err != nil {
-		srv.Close()
+	if err := scheduleJobs(cfg, sched, w, mgr, scrapeJob(st, scraper), uploads); err != nil {
 		return err
 	}
 	sched.Start()
