@@ -161,6 +161,11 @@ func TestAudienceClients(t *testing.T) {
 	if b := rep.Episodes[0].Bandwidth; b.DeliveredBytes != n*int64(len(ep.Body)) || b.SeedboxBytes < b.DeliveredBytes {
 		t.Errorf("bandwidth = %+v, want delivered %d and seedbox >= delivered", b, n*int64(len(ep.Body)))
 	}
+
+	// The page, with the seeder's uploads now stored (docs/report.png with -update-docs).
+	g.start()
+	screenshotReport(t, g.baseURL()+"/reports/show?token="+sponsorToken, true)
+	g.stop()
 }
 
 type audienceWindows struct {
