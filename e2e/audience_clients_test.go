@@ -87,7 +87,9 @@ func TestAudienceClients(t *testing.T) {
 			}
 			return nil
 		}
+		start := time.Now()
 		l.download(t, torrent, save, l.addr, counted)
+		t.Logf("%s downloaded the episode in %s", l.app, time.Since(start).Round(time.Millisecond))
 		checkFile(t, filepath.Join(save, info.Name), ep.Body, l.app)
 		waitFor(t, 30*time.Second, "the tracker to count "+l.app, counted)
 	}
