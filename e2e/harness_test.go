@@ -1,5 +1,6 @@
 // Package e2e tests the built seedcast binary against real HTTP origins and
-// real BitTorrent clients: a second anacrolix client, aria2c and libtorrent.
+// real BitTorrent clients: a second anacrolix client, aria2c, libtorrent, qBittorrent and
+// Transmission.
 package e2e
 
 import (

@@ -13,6 +13,7 @@ command -v opentracker >/dev/null || pkgs+=(opentracker)
 command -v mktorrent >/dev/null || pkgs+=(mktorrent)
 command -v prometheus >/dev/null || pkgs+=(prometheus)
 command -v transmission-create >/dev/null || pkgs+=(transmission-cli)
+command -v qbittorrent-nox >/dev/null || pkgs+=(qbittorrent-nox)
 command -v chromium >/dev/null || pkgs+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || pkgs+=(postgresql)
 if [ ${#pkgs[@]} -gt 0 ]; then
