@@ -358,7 +358,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) (err error) 
 	if err := mgr.Start(runCtx); err != nil {
 		return err
 	}
-	// What the seeder uploaded, for the reports' bandwidth figures: added to the store each minute
+	// What the seeder uploaded, for the reports' bandwidth figures: added to the store every 10 s
 	// and once more at shutdown.
 	uploads := worker.NewUploads(cfg.Node.Name, seeder, st, log.With("component", "uploads"))
 	if err := scheduleJobs(cfg, sched, w, mgr, scrapeJob(st, scraper), uploads); err != nil {
