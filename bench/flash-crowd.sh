@@ -32,13 +32,11 @@ export LT_TIMEOUT=${LT_TIMEOUT:-$((SIZE / RATE * 10 + 120))}
 build_seedcast
 build_origin
 machine
+# seed_both's libtorrent seeder (lt.py seed) reads its cap and where to report its uploads from
+# these; the leechers ignore them.
+export LT_UPLOAD_RATE=$RATE LT_STATS=$WORK/ltseed.stats
+rm -f "$LT_STATS"
 METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$RATE seed_both 18550 16950 18551
-# seed_both's libtorrent seeder is uncapped: replace it with a capped one reporting its uploads.
-kill "$LT_PID"
-wait "$LT_PID" 2>/dev/null || true
-LT_UPLOAD_RATE=$RATE LT_STATS=$WORK/ltseed.stats /usr/bin/python3 "$ROOT/bench/lt.py" seed "$WORK/ep.torrent" "$mdir" 18551 >"$WORK/ltseed.out" 2>&1 &
-LT_PID=$!
-PIDS+=($LT_PID)
 for _ in $(seq 600); do grep -q seeding "$WORK/ltseed.out" && [ -s "$WORK/ltseed.stats" ] && break; sleep 0.2; done
 grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified the file" >&2; exit 1; }
 
@@ -49,7 +47,12 @@ uploaded() {
 	libtorrent) cat "$WORK/ltseed.stats" ;;
 	esac
 }
-[ -n "$(uploaded seedcast)" ] || { echo "bench: no seedcast_seeder_uploaded_bytes_total on /metrics" >&2; exit 1; }
+for _ in $(seq 100); do [ -n "$(uploaded seedcast)" ] && break; sleep 0.1; done
+[ -n "$(uploaded seedcast)" ] || {
+	echo "bench: no seedcast_seeder_uploaded_bytes_total on /metrics:" >&2
+	curl -sS http://127.0.0.1:18553/metrics 2>&1 | grep -i upload >&2
+	exit 1
+}
 
 for n in seedcast libtorrent; do
 	for k in all floor copies each; do : >"$WORK/${n}_$k.txt"; done
