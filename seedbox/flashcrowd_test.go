@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,7 +79,17 @@ func TestFlashCrowdFreshTorrentSendsEachBlockOnceFirst(t *testing.T) {
 		limit = 2 << 20
 	)
 	ep := newEpisode(t, t.TempDir(), size, nil)
-	s := newTestSeederLimit(t, t.TempDir(), limit)
+	s, err := NewSeeder(SeederConfig{
+		ListenAddr:      "127.0.0.1:0",
+		StateDir:        t.TempDir(),
+		DisableUTP:      true,
+		UploadRateLimit: limit,
+		ServeOnceFirst:  true,
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
 		t.Fatal(err)
 	}

@@ -376,6 +376,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		DisableUTP:      cfg.Seedbox.DisableUTP,
 		ICEServers:      cfg.Seedbox.ICEServers,
 		UploadRateLimit: cfg.Seedbox.UploadRateLimit,
+		ServeOnceFirst:  cfg.Seedbox.ServeOnceFirst,
 		BootID:          bootID(),
 		DHT:             cfg.Seedbox.DHTEnabled(),
 		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
