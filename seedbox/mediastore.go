@@ -128,8 +128,8 @@ type mediaStorage struct {
 	path  string
 	files *fileCache
 	pc    storage.PieceCompletion
-	// once, when the seeder's upload is capped, serves peers each block once first (see
-	// onceGate); nil serves every request.
+	// once serves peers each block once first (SeederConfig.ServeOnceFirst, see onceGate);
+	// nil serves every request.
 	once *onceGate
 }
 

@@ -1,6 +1,8 @@
 package seedbox
 
 import (
+	"bytes"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -39,4 +41,31 @@ func TestOnceGate(t *testing.T) {
 	held[1] = true
 	step("block 2 after three graces, even though a peer holds piece 1", 2*onceBlock, onceBlock, true)
 	step("a read past the end is left to the client", 4*onceBlock, onceBlock, true)
+}
+
+// With the gate on, one leecher asking for each block once is never refused: it gets the file,
+// and the seeder sends one copy.
+func TestSeederServeOnceFirstOneLeecher(t *testing.T) {
+	const limit = 8 << 20
+	ep := newEpisode(t, t.TempDir(), 2<<20, nil)
+	s, err := NewSeeder(SeederConfig{
+		ListenAddr:      "127.0.0.1:0",
+		StateDir:        t.TempDir(),
+		DisableUTP:      true,
+		UploadRateLimit: limit,
+		ServeOnceFirst:  true,
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.AddTrusted(t.Context(), ep.mi, ep.path); err != nil {
+		t.Fatal(err)
+	}
+	if got := leech(t, ep.mi, s.ListenPort()); !bytes.Equal(got, ep.data) {
+		t.Fatal("leecher got different bytes")
+	}
+	if up := s.Uploaded()[ep.mi.HashInfoBytes()]; up != int64(len(ep.data)) {
+		t.Fatalf("the seeder sent %d bytes for a %d-byte file to one leecher, want exactly one copy", up, len(ep.data))
+	}
 }
