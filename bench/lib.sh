@@ -85,15 +85,20 @@ start_origin() {
 }
 
 # write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed, making
-# torrents of TORRENT_FORMAT (hybrid, the default, or v1).
+# torrents of TORRENT_FORMAT (hybrid, the default, or v1), with the seeder's upload capped at
+# UPLOAD_RATE_LIMIT bytes/s (each block served once first with SERVE_ONCE_FIRST=true) and /metrics
+# served on METRICS_LISTEN when those are set.
 write_config() {
 	mkdir -p "$1"
 	cat >"$1/config.yaml" <<YAML
 data_dir: $1/data
 http:
   listen: 127.0.0.1:$2
+${METRICS_LISTEN:+  metrics_listen: $METRICS_LISTEN}
 seedbox:
   peer_port: $3
+${UPLOAD_RATE_LIMIT:+  upload_rate_limit: $UPLOAD_RATE_LIMIT}
+${SERVE_ONCE_FIRST:+  serve_once_first: $SERVE_ONCE_FIRST}
   disable_utp: true
   dht: false                      # benchmarks stay on this machine
   torrent_format: ${TORRENT_FORMAT:-hybrid}
@@ -136,7 +141,8 @@ wait_items() {
 
 # seed_both HTTP_PORT PEER_PORT LT_PORT: a real gateway ingests a $SIZE-byte episode from the local
 # origin, and a libtorrent seeder (bench/lt.py) shares the same .torrent and file on LT_PORT.
-# Sets g (gateway dir), media, mdir, LT_PID and $WORK/ep.torrent.
+# Sets g (gateway dir), media (the file under the torrent's name, in mdir), mdir, LT_PID and
+# $WORK/ep.torrent.
 seed_both() {
 	local http=$1 peer=$2 ltport=$3
 	f=$WORK/episode.bin
@@ -150,8 +156,16 @@ seed_both() {
 	local ih
 	ih=$(curl -sf "http://127.0.0.1:$http/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1 | cut -c6-)
 	curl -sf -o "$WORK/ep.torrent" "http://127.0.0.1:$http/torrents/$ih.torrent"
-	media=$(ls "$g"/data/media/show/*)
-	mdir=$(dirname "$media")
+	# The gateway stores the file under its own name (a prefix before the enclosure's name); the
+	# other seeders look for the torrent's name, so they get a hard link by that name.
+	local stored name
+	stored=$(ls "$g"/data/media/show/*)
+	name=$(/usr/bin/python3 -c 'import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).name())' "$WORK/ep.torrent")
+	mdir=$WORK/seed
+	rm -rf "$mdir"
+	mkdir -p "$mdir"
+	ln "$stored" "$mdir/$name" 2>/dev/null || cp "$stored" "$mdir/$name"
+	media=$mdir/$name
 	/usr/bin/python3 "$ROOT/bench/lt.py" seed "$WORK/ep.torrent" "$mdir" "$ltport" >"$WORK/ltseed.out" 2>&1 &
 	LT_PID=$!
 	PIDS+=($LT_PID)

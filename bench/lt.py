@@ -18,6 +18,20 @@ On stderr the leecher reports "first_byte SECONDS": when the first piece data ar
 the connection and the seeder's unchoke), a part of the printed total.
 
 LT_TIMEOUT (seconds, default 600): the leecher gives up, prints "timeout ..." on stderr and exits 1.
+
+For bench/flash-crowd.sh (all optional, unset = as above):
+  seed:  LT_UPLOAD_RATE   upload cap in bytes/s, applied to loopback peers too (libtorrent exempts
+                          local peers from its limits unless every address is put in the global
+                          peer class)
+         LT_STATS         file rewritten every 0.1 s with the payload bytes uploaded so far
+         LT_SUPER_SEED=1  libtorrent's own super-seeding (BEP 16)
+  leech: LT_GO            wait, torrent added and paused, until this file exists; the time counts
+                          from then (so the crowd starts together, Python start-up excluded)
+         LT_PEERS         more HOST:PORT peers to dial besides the first (comma-separated): the
+                          other listeners, as a tracker would hand them out
+         LT_LISTEN_PORT   the port to listen on (default: any), so the others can dial it
+         LT_LINGER        once complete, keep seeding to the others until this file exists
+                          (prints "ready" on stderr when the torrent is added, for LT_GO)
 """
 import os
 import sys
@@ -49,23 +63,44 @@ def main():
     mode, path, save = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "seed":
         ses = session(f"127.0.0.1:{int(sys.argv[4])}")
-        h = ses.add_torrent({"ti": torrent(path), "save_path": save})
+        rate = int(os.environ.get("LT_UPLOAD_RATE", "0"))
+        if rate > 0:
+            ses.apply_settings({"upload_rate_limit": rate})
+            f = lt.ip_filter()
+            f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+            ses.set_peer_class_filter(f)
+        flags = lt.torrent_flags.super_seeding if os.environ.get("LT_SUPER_SEED") == "1" else 0
+        h = ses.add_torrent({"ti": torrent(path), "save_path": save, "flags": flags})
         while not h.status().is_seeding:
             time.sleep(0.05)
         print("seeding", flush=True)
+        stats = os.environ.get("LT_STATS")
         while True:
-            time.sleep(3600)
+            if stats:
+                with open(stats + ".tmp", "w") as f:
+                    print(h.status().total_payload_upload, file=f)
+                os.replace(stats + ".tmp", stats)
+            time.sleep(0.1 if stats else 3600)
     host, port = sys.argv[4].rsplit(":", 1)
     source_ip = sys.argv[5] if len(sys.argv) > 5 else None
-    ses = session(f"{source_ip or '127.0.0.1'}:0", source_ip)
+    listen_port = int(os.environ.get("LT_LISTEN_PORT", "0"))
+    ses = session(f"{source_ip or '127.0.0.1'}:{listen_port}", source_ip)
     ti = torrent(path)
-    start = time.monotonic()
     # Added paused so the torrent's trackers can be dropped before any announce: they would
     # otherwise lead to the other seeders of this benchmark.
     h = ses.add_torrent({"ti": ti, "save_path": save, "flags": lt.torrent_flags.paused})
     h.replace_trackers([])
+    go = os.environ.get("LT_GO")
+    if go:
+        print("ready", file=sys.stderr, flush=True)
+        while not os.path.exists(go):
+            time.sleep(0.005)
+    start = time.monotonic()
     h.resume()
     h.connect_peer((host, int(port)))
+    others = [p.rsplit(":", 1) for p in os.environ.get("LT_PEERS", "").split(",") if p]
+    for oh, op in others:
+        h.connect_peer((oh, int(op)))
     deadline = start + float(os.environ.get("LT_TIMEOUT", "600"))
     retry = start + 2
     first = None
@@ -86,8 +121,11 @@ def main():
             h.connect_peer((host, int(port)))
             retry = now + 2
         time.sleep(0.02)
-    print(f"{time.monotonic() - start:.4f}")
-    print(f"first_byte {first:.4f}", file=sys.stderr)
+    print(f"{time.monotonic() - start:.4f}", flush=True)
+    print(f"first_byte {first:.4f}", file=sys.stderr, flush=True)
+    linger = os.environ.get("LT_LINGER")
+    while linger and not os.path.exists(linger) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return 0
 
 

@@ -116,7 +116,10 @@ func parsePrefix(s string) (netip.Prefix, error) {
 type Seedbox struct {
 	PeerPort        int   `yaml:"peer_port"`
 	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
-	DisableUTP      bool  `yaml:"disable_utp"`
+	// ServeOnceFirst, with upload_rate_limit, sends each block of a torrent once before any
+	// block twice (issue 17, experimental: fewer bytes, slower crowds; see docs/BENCHMARKS.md).
+	ServeOnceFirst bool `yaml:"serve_once_first"`
+	DisableUTP     bool `yaml:"disable_utp"`
 	// DHT joins the BitTorrent DHT (BEP 5) on peer_port (UDP) so magnets without a tracker
 	// work; default true.
 	DHT *bool `yaml:"dht"`

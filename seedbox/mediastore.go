@@ -128,6 +128,9 @@ type mediaStorage struct {
 	path  string
 	files *fileCache
 	pc    storage.PieceCompletion
+	// once serves peers each block once first (SeederConfig.ServeOnceFirst, see onceGate);
+	// nil serves every request.
+	once *onceGate
 }
 
 var _ storage.ClientImpl = (*mediaStorage)(nil)
@@ -137,7 +140,7 @@ func (m *mediaStorage) OpenTorrent(_ context.Context, info *metainfo.Info, ih me
 	if len(info.Files) > 0 {
 		return storage.TorrentImpl{}, fmt.Errorf("seedbox: %s: multi-file torrents are not seeded", ih.HexString())
 	}
-	return storage.TorrentImpl{
+	impl := storage.TorrentImpl{
 		Piece: func(p metainfo.Piece) storage.PieceImpl {
 			return mediaPiece{m: m, key: metainfo.PieceKey{InfoHash: ih, Index: p.Index()}, off: p.Offset()}
 		},
@@ -145,7 +148,12 @@ func (m *mediaStorage) OpenTorrent(_ context.Context, info *metainfo.Info, ih me
 			m.files.forget(m.path)
 			return nil
 		},
-	}, nil
+	}
+	if m.once != nil {
+		// Peer requests only read through NewReader; hashing reads the pieces.
+		impl.NewReader = func() storage.TorrentReader { return gatedReader{m: m, gate: m.once} }
+	}
+	return impl, nil
 }
 
 type mediaPiece struct {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
@@ -39,6 +40,8 @@ type SeederConfig struct {
 	StateDir        string // where the bolt piece-completion DB lives (persistent: restart hashes 0 bytes)
 	DisableUTP      bool
 	UploadRateLimit int64 // bytes/s, 0 = unlimited
+	// ServeOnceFirst, with UploadRateLimit, serves a torrent's blocks once first (see onceGate).
+	ServeOnceFirst bool
 	// BootID names this OS boot (Linux's boot_id). With it, piece completion left open by an
 	// earlier boot is not trusted (see openCompletionDB); "" trusts it.
 	BootID string
@@ -85,6 +88,10 @@ type Seeder struct {
 	dht   *dhtNode     // nil without SeederConfig.DHT
 	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
+
+	onceFirst  bool      // SeederConfig.ServeOnceFirst, with a cap
+	uploadRate int64     // SeederConfig.UploadRateLimit
+	gates      *sync.Map // see onceCancels
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
 	// stopAdds is cancelled by Close so an Add waiting on verification, and a peer write waiting
@@ -181,7 +188,9 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		tc.DisableIPv6 = true
 	}
-	tc.Slogger = log.With("component", "torrent")
+	gates := &sync.Map{} // *torrent.Torrent -> *onceGate, for torrents served each block once first
+	onceCancels(tc, gates)
+	tc.Slogger = slog.New(quietServedOnce{log.With("component", "torrent").Handler()})
 	if cfg.DHT {
 		boot, err := newDHTBootstrap(cfg.DHTBootstrap, log)
 		if err != nil {
@@ -223,16 +232,19 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	cl.AddListener(ln)
 	cl.AddDialer(conns)
 	return &Seeder{
-		dht:       node,
-		files:     newFileCache(maxOpenFiles),
-		stopAdds:  stopAdds,
-		cancelAll: cancelAll,
-		log:       log,
-		cl:        cl,
-		ln:        ln,
-		pc:        pc,
-		torrents:  make(map[metainfo.Hash]seeded),
-		retired:   make(map[metainfo.Hash]int64),
+		dht:        node,
+		onceFirst:  cfg.ServeOnceFirst && cfg.UploadRateLimit > 0,
+		uploadRate: cfg.UploadRateLimit,
+		gates:      gates,
+		files:      newFileCache(maxOpenFiles),
+		stopAdds:   stopAdds,
+		cancelAll:  cancelAll,
+		log:        log,
+		cl:         cl,
+		ln:         ln,
+		pc:         pc,
+		torrents:   make(map[metainfo.Hash]seeded),
+		retired:    make(map[metainfo.Hash]int64),
 	}, nil
 }
 
@@ -328,7 +340,11 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	spec.DisallowDataDownload = true
 	// Each torrent reads its own file (wherever it lives, whatever its name) through the
 	// seeder's bounded descriptor cache, sharing the one completion DB.
-	spec.Storage = &mediaStorage{path: absPath, files: s.files, pc: s.pc}
+	ms := &mediaStorage{path: absPath, files: s.files, pc: s.pc}
+	if s.onceFirst {
+		ms.once = newOnceGate(info.Length, info.PieceLength, onceGrace(info.Length, s.uploadRate), time.Now)
+	}
+	spec.Storage = ms
 	// Announced only once every piece is verified: announcing bytes left while checking and
 	// then none would look like a download to a tracker.
 	trackers := spec.Trackers
@@ -336,6 +352,10 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	t, _, err := s.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return err
+	}
+	if ms.once != nil {
+		ms.once.setHeld(heldByPeer(t))
+		s.gates.Store(t, ms.once)
 	}
 	if err := waitComplete(ctx, t); err != nil {
 		s.mu.Lock()
@@ -630,6 +650,7 @@ func (s *Seeder) Uploaded() map[metainfo.Hash]int64 {
 // Uploaded then never see the bytes in both places or in neither.
 func (s *Seeder) retireLocked(ih metainfo.Hash, t *torrent.Torrent) {
 	t.Drop()
+	s.gates.Delete(t)
 	// After Drop no connection is left to add to the counter: this is its final value.
 	st := t.Stats()
 	s.retired[ih] += st.BytesWrittenData.Int64()

@@ -126,6 +126,7 @@ func newServeSeeder(cfg *config.Config, log *slog.Logger) (*seedbox.Seeder, erro
 		BootID:          bootID(),
 		DHT:             cfg.Seedbox.DHTEnabled(),
 		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
+		ServeOnceFirst:  cfg.Seedbox.ServeOnceFirst,
 	}, log.With("component", "seeder"))
 	if err != nil {
 		if errors.Is(err, seedbox.ErrListen) {
