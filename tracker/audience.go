@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/seedcast/seedcast/store"
@@ -96,7 +97,38 @@ func (t *Tracker) recordStart(ctx context.Context, req announceRequest, now time
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	t.recordListen(ctx, t.listen(ctx, req, store.ListenStart, now))
+	l := t.listen(ctx, req, store.ListenStart, now)
+	if !t.starts.first(l.InfoHash+" "+l.Listener, now) {
+		return // recorded today already: the store would keep the first anyway
+	}
+	t.recordListen(ctx, l)
+}
+
+// maxDayOnce bounds dayOnce's memory (~100 MB at its fullest); past it every key is "first"
+// and the store's own dedupe does the work.
+const maxDayOnce = 1 << 20
+
+// dayOnce remembers keys seen on the current UTC day.
+type dayOnce struct {
+	mu   sync.Mutex
+	day  string
+	seen map[string]struct{}
+}
+
+// first reports whether key is new today (or the memory is full).
+func (d *dayOnce) first(key string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if day := now.UTC().Format(time.DateOnly); day != d.day || d.seen == nil {
+		d.day, d.seen = day, make(map[string]struct{})
+	}
+	if _, ok := d.seen[key]; ok {
+		return false
+	}
+	if len(d.seen) < maxDayOnce {
+		d.seen[key] = struct{}{}
+	}
+	return true
 }
 
 // pruneListens deletes the per-listener rows past their retention, at most once per pruneEvery.

@@ -193,3 +193,14 @@ func TestAudienceThroughTrustedProxy(t *testing.T) {
 		t.Fatalf("audience counts:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestDayOnce(t *testing.T) {
+	var d dayOnce
+	t0 := time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC)
+	if !d.first("a", t0) || d.first("a", t0.Add(30*time.Minute)) || !d.first("b", t0) {
+		t.Fatal("first a, then a again, then b")
+	}
+	if !d.first("a", t0.Add(2*time.Hour)) { // the next UTC day
+		t.Fatal("a not new on a new day")
+	}
+}

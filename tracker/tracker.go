@@ -160,6 +160,9 @@ type Tracker struct {
 	aSalt        periodSalt
 	aSaltUnsaved bool
 	lastPrune    time.Time // only Run touches it
+	// starts remembers today's recorded starts, so a listener re-announcing with fresh peer ids
+	// costs the store one write a day, not one per announce.
+	starts dayOnce
 
 	// mesh shares the swarms with the cluster's other nodes (nil: one node); outbox holds the
 	// changes of local announces until the next flush (under mu).
