@@ -15,10 +15,10 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/web/limit"
 )
 
 // Errors a Manager wraps, told apart by the handlers.
@@ -92,7 +92,7 @@ type Handler struct {
 	st     Store
 	m      Manager
 	log    *slog.Logger
-	logins *limiter
+	logins *limit.Window
 	rates  rates
 }
 
@@ -113,7 +113,7 @@ func New(cfg Config, st Store, m Manager, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, st: st, m: m, log: log, logins: newLimiter(10, time.Minute)}
+	return &Handler{cfg: cfg, st: st, m: m, log: log, logins: limit.New(10, time.Minute)}
 }
 
 const (
@@ -158,39 +158,4 @@ func randomHex() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
-}
-
-// limiter bounds attempts per source address in a window, in bounded memory.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	start  time.Time
-	counts map[netip.Prefix]int
-}
-
-// maxLimiterSources bounds the table; past it, everyone shares one count until the window ends.
-const maxLimiterSources = 10000
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, counts: make(map[netip.Prefix]int)}
-}
-
-// allow counts one attempt from addr (IPv6 by /64) at now.
-func (l *limiter) allow(addr netip.Addr, now time.Time) bool {
-	bits := 32
-	if addr.Is6() && !addr.Is4In6() {
-		bits = 64
-	}
-	k, _ := addr.Unmap().Prefix(bits)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.start) >= l.window {
-		l.start, l.counts = now, make(map[netip.Prefix]int)
-	}
-	if _, ok := l.counts[k]; !ok && len(l.counts) >= maxLimiterSources {
-		k = netip.Prefix{}
-	}
-	l.counts[k]++
-	return l.counts[k] <= l.max
 }

@@ -139,7 +139,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !h.logins.allow(h.cfg.ClientIP(r), h.cfg.Now()) {
+	if !h.logins.Allow(h.cfg.ClientIP(r), h.cfg.Now()) {
 		h.renderLogin(w, http.StatusTooManyRequests, "Too many sign-in attempts from your address: wait a minute.")
 		return
 	}

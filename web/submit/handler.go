@@ -13,10 +13,10 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/seedcast/seedcast/store"
+	"github.com/seedcast/seedcast/web/limit"
 )
 
 //go:embed templates/*.html
@@ -48,8 +48,8 @@ type Handler struct {
 	cfg      Config
 	svc      *Service
 	log      *slog.Logger
-	creates  *limiter
-	verifies *limiter
+	creates  *limit.Window
+	verifies *limit.Window
 }
 
 // NewHandler returns the handler.
@@ -76,7 +76,7 @@ func NewHandler(cfg Config, svc *Service, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{cfg: cfg, svc: svc, log: log,
-		creates: newLimiter(cfg.CreatesPerHour, time.Hour), verifies: newLimiter(cfg.VerifiesPerHour, time.Hour)}
+		creates: limit.New(cfg.CreatesPerHour, time.Hour), verifies: limit.New(cfg.VerifiesPerHour, time.Hour)}
 }
 
 // Routes registers the pages and the API on mux.
@@ -180,7 +180,7 @@ func decodeURL(w http.ResponseWriter, r *http.Request) (string, error) {
 }
 
 func (h *Handler) apiCreate(w http.ResponseWriter, r *http.Request) {
-	if !h.creates.allow(h.cfg.ClientIP(r), h.cfg.Now()) {
+	if !h.creates.Allow(h.cfg.ClientIP(r), h.cfg.Now()) {
 		h.apiError(w, r, http.StatusTooManyRequests, "too many submissions from your address: try again in an hour")
 		return
 	}
@@ -199,7 +199,7 @@ func (h *Handler) apiCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) apiVerify(w http.ResponseWriter, r *http.Request) {
-	if !h.verifies.allow(h.cfg.ClientIP(r), h.cfg.Now()) {
+	if !h.verifies.Allow(h.cfg.ClientIP(r), h.cfg.Now()) {
 		h.apiError(w, r, http.StatusTooManyRequests, "too many verifications from your address: try again in an hour")
 		return
 	}
@@ -239,42 +239,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v) // a failed write is the client going away
-}
-
-// limiter bounds attempts per source address in a window, in bounded memory.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	start  time.Time
-	counts map[netip.Prefix]int
-}
-
-// maxSources bounds the table; past it, every new address shares one count until the window ends.
-const maxSources = 10000
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, counts: make(map[netip.Prefix]int)}
-}
-
-// allow counts one attempt from addr (IPv6 by /64) at now.
-func (l *limiter) allow(addr netip.Addr, now time.Time) bool {
-	addr = addr.Unmap()
-	bits := 32
-	if addr.Is6() {
-		bits = 64
-	}
-	k, _ := addr.Prefix(bits)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.start) >= l.window {
-		l.start, l.counts = now, make(map[netip.Prefix]int)
-	}
-	if _, ok := l.counts[k]; !ok && len(l.counts) >= maxSources {
-		k = netip.Prefix{}
-	}
-	l.counts[k]++
-	return l.counts[k] <= l.max
 }
 
 func (h *Handler) render(w http.ResponseWriter, code int, page string, data any) {

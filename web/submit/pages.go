@@ -50,7 +50,7 @@ func (h *Handler) formCreate(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "The form was stale or not sent from this site: try again.")
 		return
 	}
-	if !h.creates.allow(h.cfg.ClientIP(r), h.cfg.Now()) {
+	if !h.creates.Allow(h.cfg.ClientIP(r), h.cfg.Now()) {
 		fail(http.StatusTooManyRequests, "Too many submissions from your address: try again in an hour.")
 		return
 	}
@@ -104,7 +104,7 @@ func (h *Handler) formVerify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the form was stale or not sent from this site: reload the page and try again", http.StatusForbidden)
 		return
 	}
-	if !h.verifies.allow(h.cfg.ClientIP(r), h.cfg.Now()) {
+	if !h.verifies.Allow(h.cfg.ClientIP(r), h.cfg.Now()) {
 		http.Error(w, "too many verifications from your address: try again in an hour", http.StatusTooManyRequests)
 		return
 	}

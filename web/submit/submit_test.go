@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,34 +107,6 @@ func otherID(owner string) string {
 		return "1" + owner[1:]
 	}
 	return "0" + owner[1:]
-}
-
-func TestLimiterByAddressAndV6Prefix(t *testing.T) {
-	l := newLimiter(2, time.Hour)
-	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	a := netip.MustParseAddr("2001:db8:1:2::1")
-	b := netip.MustParseAddr("2001:db8:1:2:ffff::9") // same /64
-	c := netip.MustParseAddr("2001:db8:1:3::1")
-	if !l.allow(a, t0) || !l.allow(b, t0) || l.allow(a, t0) {
-		t.Error("one /64 is one address")
-	}
-	if !l.allow(c, t0) {
-		t.Error("another /64 is another address")
-	}
-	v4 := netip.MustParseAddr("127.0.5.9")
-	if !l.allow(v4, t0) || !l.allow(netip.AddrFrom16(v4.As16()), t0) || l.allow(v4, t0) {
-		t.Error("an IPv4-mapped address is its IPv4 address")
-	}
-	if !l.allow(a, t0.Add(time.Hour)) {
-		t.Error("a new window starts afresh")
-	}
-	// Bounded: past maxSources distinct addresses, new ones share one count.
-	for i := range maxSources + 10 {
-		l.allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), t0.Add(time.Hour))
-	}
-	if len(l.counts) > maxSources+1 {
-		t.Errorf("%d sources kept, want at most %d", len(l.counts), maxSources+1)
-	}
 }
 
 func TestNotFoundNote(t *testing.T) {
