@@ -2,9 +2,7 @@ package tracker
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
 	"sync"
@@ -56,12 +54,7 @@ func (t *Tracker) audienceKey(ctx context.Context, l listener, at time.Time) str
 			}
 		}
 	}
-	m := hmac.New(sha256.New, t.aSalt.salt)
-	b, _ := l.prefix.MarshalBinary()
-	m.Write(b)
-	m.Write([]byte{0})
-	m.Write([]byte(l.family))
-	return hex.EncodeToString(m.Sum(nil))
+	return l.keyUnder(t.aSalt.salt)
 }
 
 // listen is the audience row of req at now (Kind to be set).

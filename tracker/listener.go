@@ -79,7 +79,12 @@ func (t *Tracker) listenerKey(ctx context.Context, l listener, at time.Time) str
 			}
 		}
 	}
-	m := hmac.New(sha256.New, t.salt.salt)
+	return l.keyUnder(t.salt.salt)
+}
+
+// keyUnder is l's HMAC under salt, hex: its prefix and client family, never the address.
+func (l listener) keyUnder(salt []byte) string {
+	m := hmac.New(sha256.New, salt)
 	b, _ := l.prefix.MarshalBinary()
 	m.Write(b)
 	m.Write([]byte{0})
