@@ -121,20 +121,29 @@ func (s *DB) FeedAudienceCounts(ctx context.Context, slug string) (map[string][]
 
 // FeedCompletionEvents is the raw completions of every torrent the feed has had.
 func (s *DB) FeedCompletionEvents(ctx context.Context, slug string) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT info_hash, CAST(SUM(n) AS BIGINT) FROM completion_events
+	out, err := s.sums(ctx, `SELECT info_hash, CAST(SUM(n) AS BIGINT) FROM completion_events
 		WHERE info_hash IN (`+feedHashes+`) GROUP BY info_hash`, slug)
 	if err != nil {
 		return nil, fmt.Errorf("store: completion events of feed %s: %w", slug, err)
 	}
+	return out, nil
+}
+
+// sums runs a query of (key, integer) rows into a map.
+func (s *DB) sums(ctx context.Context, query string, args ...any) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
-		var ih string
+		var k string
 		var n int64
-		if err := rows.Scan(&ih, &n); err != nil {
-			return nil, fmt.Errorf("store: completion events of feed %s: %w", slug, err)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
 		}
-		out[ih] = n
+		out[k] = n
 	}
 	return out, rows.Err()
 }

@@ -47,40 +47,20 @@ func (s *DB) AddSeederUploads(ctx context.Context, node string, at time.Time, by
 
 // FeedSeederUploads sums every node's uploads of every torrent the feed has had, in one query.
 func (s *DB) FeedSeederUploads(ctx context.Context, slug string) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT info_hash, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads
+	out, err := s.sums(ctx, `SELECT info_hash, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads
 		WHERE info_hash IN (`+feedHashes+`) GROUP BY info_hash`, slug)
 	if err != nil {
 		return nil, fmt.Errorf("store: seeder uploads of feed %s: %w", slug, err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var ih string
-		var n int64
-		if err := rows.Scan(&ih, &n); err != nil {
-			return nil, fmt.Errorf("store: seeder uploads of feed %s: %w", slug, err)
-		}
-		out[ih] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DailySeederUploads sums every node's uploads per UTC day, from since's day on.
 func (s *DB) DailySeederUploads(ctx context.Context, since time.Time) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT day, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads_daily
+	out, err := s.sums(ctx, `SELECT day, CAST(SUM(bytes) AS BIGINT) FROM seeder_uploads_daily
 		WHERE day >= $1 GROUP BY day`, since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("store: daily seeder uploads: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var day string
-		var n int64
-		if err := rows.Scan(&day, &n); err != nil {
-			return nil, fmt.Errorf("store: daily seeder uploads: %w", err)
-		}
-		out[day] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
