@@ -16,16 +16,23 @@ type Unsubscriber interface {
 	RemoveFeed(ctx context.Context, slug string) error
 }
 
-// ErrPaused marks a poll asked of a paused feed.
-var ErrPaused = errors.New("feed is paused")
-
-// paused reports whether the store says the feed is paused; a feed not stored yet is not.
-func (w *Worker) paused(ctx context.Context, slug string) (bool, error) {
-	f, err := w.st.Feed(ctx, slug)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+// skipPoll reports whether the store says f is not to be polled now: paused, or a run-time feed
+// removed meanwhile. A config feed not stored yet is polled (its first poll stores it).
+func (w *Worker) skipPoll(ctx context.Context, f Feed) (bool, error) {
+	stored, err := w.st.Feed(ctx, f.Slug)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if f.Runtime {
+			w.log.Debug("poll skipped: feed removed", "feed", f.Slug)
+		}
+		return f.Runtime, nil
+	case err != nil:
+		return false, err
+	case stored.Paused:
+		w.log.Debug("poll skipped: feed paused", "feed", f.Slug)
+		return true, nil
 	}
-	return f.Paused, err
+	return false, nil
 }
 
 // Unsubscribe removes a feed added at run time: its torrents stop seeding here, its rows leave

@@ -464,17 +464,8 @@ func (w *Worker) pollFeed(ctx context.Context, f Feed) error {
 	l.Lock()
 	defer l.Unlock()
 	name := safehttp.RedactURL(f.URL) // errors reach logs and the unauthenticated /status
-	if p, err := w.paused(ctx, f.Slug); err != nil || p {
-		if p {
-			w.log.Debug("poll skipped: feed paused", "feed", f.Slug)
-		}
+	if skip, err := w.skipPoll(ctx, f); err != nil || skip {
 		return err
-	}
-	if f.Runtime {
-		if _, err := w.st.Feed(ctx, f.Slug); errors.Is(err, store.ErrNotFound) {
-			w.log.Debug("poll skipped: feed removed", "feed", f.Slug)
-			return nil
-		}
 	}
 	if w.polledElsewhere(ctx, f) {
 		return nil
