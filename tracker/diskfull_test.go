@@ -47,8 +47,11 @@ func TestCompletionsKeptWhileDiskFull(t *testing.T) {
 		t.Fatalf("downloaded = %d with the disk full, want 1 (the second not yet written)", n)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go tr.Run(ctx)
+	ran := make(chan struct{})
+	go func() { tr.Run(ctx); close(ran) }()
+	// Run has stopped before the store closes and the tmpfs is unmounted (a write still in
+	// flight would keep the mount busy).
+	t.Cleanup(func() { cancel(); <-ran })
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
