@@ -172,6 +172,12 @@ func (t *Tracker) updatePeer(req announceRequest, now time.Time) (completed, sta
 	if !known && seeder && !p.wasLeecher {
 		p.seedOnly = true
 	}
+	// A seed-only peer that starts again with bytes left is a new download, as it would be had it
+	// said stopped first: aria2 announces left=0 while it fetches a magnet's metadata, then
+	// event=started with the whole length under the same peer_id.
+	if known && p.seedOnly && !seeder && req.event == eventStarted && !self {
+		p.seedOnly = false
+	}
 	s.setSeeder(p, seeder)
 	if !seeder && !p.wasLeecher && !p.seedOnly {
 		p.wasLeecher, p.startedAt = true, now
@@ -308,15 +314,17 @@ func (t *Tracker) memCount(key string, now time.Time) bool {
 	return true
 }
 
-// pick returns up to n live peers other than the requester. Seeders get only
-// leechers, as other seeders are of no use to them. Map order is random enough to
-// spread load across the swarm.
+// pick returns up to n live peers other than the requester. A seeder gets leechers first and
+// other seeders only after them: a client fetching a torrent's metadata from a magnet announces
+// left=0 (aria2 1.36 does), and with leechers only it would never hear of anyone who has the
+// torrent. Map order is random enough to spread load across the swarm.
 func (s *swarm) pick(req announceRequest, n int, cutoff time.Time) []peerInfo {
 	if n == 0 {
 		return nil
 	}
 	seeder := req.left == 0
 	out := make([]peerInfo, 0, min(n, len(s.peers)))
+	var seeds []peerInfo // for a seeder, kept for after the leechers
 	for id, p := range s.peers {
 		if len(out) >= n {
 			break
@@ -324,13 +332,16 @@ func (s *swarm) pick(req announceRequest, n int, cutoff time.Time) []peerInfo {
 		if id == req.peerID || p.addr.Port() == 0 || p.lastSeen.Before(cutoff) {
 			continue
 		}
-		if seeder && p.seeder {
+		if req.sameFamily && p.addr.Addr().Is4() != req.addr.Addr().Is4() {
 			continue
 		}
-		if req.sameFamily && p.addr.Addr().Is4() != req.addr.Addr().Is4() {
+		if seeder && p.seeder {
+			if len(seeds) < n {
+				seeds = append(seeds, peerInfo{id: id, addr: p.addr})
+			}
 			continue
 		}
 		out = append(out, peerInfo{id: id, addr: p.addr})
 	}
-	return out
+	return append(out, seeds[:min(len(seeds), n-len(out))]...)
 }

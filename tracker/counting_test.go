@@ -156,6 +156,31 @@ func TestSeederRecheckingNeverCounts(t *testing.T) {
 	}
 }
 
+// aria2 fetching a magnet's metadata announces left=0 (event started), then starts the download
+// itself under the same peer_id: that download counts like any other, and the plausibility window
+// opens at its own start.
+func TestMagnetMetadataAnnounceThenDownloadCounts(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
+	// 1.25 GB at the default 125 MB/s takes at least 10 s.
+	tr := newCountingTracker(t, openStore(t), clk, 1_250_000_000)
+	id := rawID("A2-1-36-0-magnetmagn")
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 0, eventStarted)
+	clk.advance(time.Hour)
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 1_250_000_000, eventStarted)
+	mustAnn(t, tr, hashA, id, "127.0.5.9", 0, eventCompleted) // 0 s after its start: not plausible
+	if n := downloaded(t, tr, hashA); n != 0 {
+		t.Fatalf("completion at the same instant as its start counted: downloaded = %d", n)
+	}
+	id2 := rawID("A2-1-36-0-magnetmag2")
+	mustAnn(t, tr, hashA, id2, "127.0.5.10", 0, eventStarted)
+	mustAnn(t, tr, hashA, id2, "127.0.5.10", 1_250_000_000, eventStarted)
+	clk.advance(10 * time.Second)
+	mustAnn(t, tr, hashA, id2, "127.0.5.10", 0, eventCompleted)
+	if n := downloaded(t, tr, hashA); n != 1 {
+		t.Fatalf("magnet download after its metadata announce: downloaded = %d, want 1", n)
+	}
+}
+
 // Seeders is where a replicating node finds its bytes: seeders only, the freshest first.
 func TestSeedersFreshestFirst(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}

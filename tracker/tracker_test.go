@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -283,13 +284,29 @@ func TestForgetAndAllow(t *testing.T) {
 	wantStats(t, tr, hashB, Stats{Incomplete: 1})
 }
 
-func TestPickSeederGetsOnlyLeechers(t *testing.T) {
+// TestPickSeederGetsLeechersFirst: a seeder hears of leechers before other seeders, and of
+// seeders too when there is room (aria2 fetching metadata from a magnet announces left=0 and
+// would otherwise never find anyone who has the torrent).
+func TestPickSeederGetsLeechersFirst(t *testing.T) {
 	_, base := newTestTracker(t, Config{}, nil, nil)
 	announceHTTP(t, base, hashA, "s1", 7001, 0, anatracker.Started)
 	announceHTTP(t, base, hashA, "l1", 7002, 5, anatracker.Started)
-	resp := announceHTTP(t, base, hashA, "s2", 7003, 0, anatracker.Started)
-	if len(resp.Peers) != 1 || resp.Peers[0].Port != 7002 {
-		t.Fatalf("seeder got peers %v, want only the leecher", resp.Peers)
+	for range 10 { // map order varies: the leecher must come first every time
+		v := announceValues(hashA, "s2", 7003, 0)
+		v.Set("numwant", "1")
+		v.Set("compact", "1")
+		peers, _ := getBencode(t, base+"/announce?"+v.Encode())["peers"].(string)
+		if len(peers) != 6 || binary.BigEndian.Uint16([]byte(peers[4:])) != 7002 {
+			t.Fatalf("seeder asking for one peer got %x, want the leecher on port 7002", peers)
+		}
+	}
+	resp := announceHTTP(t, base, hashA, "s2", 7003, 0, anatracker.None)
+	ports := map[int]bool{}
+	for _, p := range resp.Peers {
+		ports[p.Port] = true
+	}
+	if len(resp.Peers) != 2 || !ports[7001] || !ports[7002] {
+		t.Fatalf("seeder got peers %v, want the leecher and the other seeder", resp.Peers)
 	}
 	if resp.Seeders != 2 || resp.Leechers != 1 {
 		t.Fatalf("counts = %d seeders %d leechers, want 2 and 1", resp.Seeders, resp.Leechers)
