@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -168,11 +169,24 @@ func trustLoopbackProxy(t *testing.T, g *gateway) {
 // included) that presents every client as addr, and returns its URL.
 func listenerProxy(t *testing.T, gw *url.URL, addr string) string {
 	t.Helper()
+	return listenerProxyAt(t, gw, addr, "127.0.0.1:0")
+}
+
+// listenerProxyAt is listenerProxy listening on listen (host:port).
+func listenerProxyAt(t *testing.T, gw *url.URL, addr, listen string) string {
+	t.Helper()
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(gw)
 		r.Out.Header.Set("X-Forwarded-For", addr)
 	}}
-	srv := httptest.NewServer(rp)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		t.Fatalf("listener proxy for %s: %v", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(rp)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -239,8 +253,9 @@ func corsWebSeed(t *testing.T, body []byte) string {
 }
 
 // browser starts headless Chromium; WebRTC between pages needs real host
-// candidates (mDNS hiding off), which the private network gives.
-func browser(t *testing.T) context.Context {
+// candidates (mDNS hiding off), which the private network gives. extra adds
+// flags (see resolveAs).
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath("/usr/bin/chromium"),
@@ -248,6 +263,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
