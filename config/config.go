@@ -119,7 +119,10 @@ type Seedbox struct {
 	// ServeOnceFirst, with upload_rate_limit, sends each block of a torrent once before any
 	// block twice (issue 17, experimental: fewer bytes, slower crowds; see docs/BENCHMARKS.md).
 	ServeOnceFirst bool `yaml:"serve_once_first"`
-	DisableUTP     bool `yaml:"disable_utp"`
+	// InitialSeeding offers each new torrent's pieces to one plaintext TCP peer at a time until
+	// every piece has gone out once (issue 17; BEP 16-style); default true.
+	InitialSeeding *bool `yaml:"initial_seeding"`
+	DisableUTP     bool  `yaml:"disable_utp"`
 	// DHT joins the BitTorrent DHT (BEP 5) on peer_port (UDP) so magnets without a tracker
 	// work; default true.
 	DHT *bool `yaml:"dht"`
@@ -141,6 +144,9 @@ func DefaultDHTBootstrap() []string {
 
 // DHTEnabled reports whether the seeder joins the DHT.
 func (s Seedbox) DHTEnabled() bool { return s.DHT == nil || *s.DHT }
+
+// InitialSeedingEnabled reports seedbox.initial_seeding, true unless set false.
+func (s Seedbox) InitialSeedingEnabled() bool { return s.InitialSeeding == nil || *s.InitialSeeding }
 
 // Hybrid reports whether new torrents are hybrid v1+v2 (seedbox.torrent_format).
 func (s Seedbox) Hybrid() bool { return s.TorrentFormat == "hybrid" }

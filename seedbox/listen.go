@@ -35,6 +35,7 @@ type peerConns struct {
 	network string
 	limit   *rate.Limiter   // nil: unlimited
 	ctx     context.Context // cancelled when the seeder closes, ending waits on limit
+	initial *initialSeeding // nil: connections are not rewritten
 }
 
 // uploadBurst is the largest write the rate limiter lets through at once; writes are cut to it.
@@ -73,6 +74,9 @@ func (p peerConns) wrap(c net.Conn) net.Conn {
 	}
 	pc := &peerConn{TCPConn: tc, rc: rc, limit: p.limit, ctx: p.ctx}
 	pc.quickAckLeft.Store(quickAckBytes)
+	if p.initial != nil {
+		return newSeedConn(pc, p.initial)
+	}
 	return pc
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
 	"github.com/anacrolix/torrent/storage"
 	"github.com/pion/webrtc/v4"
 )
@@ -42,6 +44,9 @@ type SeederConfig struct {
 	UploadRateLimit int64 // bytes/s, 0 = unlimited
 	// ServeOnceFirst, with UploadRateLimit, serves a torrent's blocks once first (see onceGate).
 	ServeOnceFirst bool
+	// InitialSeeding offers each new torrent's pieces to one TCP peer each until every piece
+	// has gone out once (see initialseed.go).
+	InitialSeeding bool
 	// BootID names this OS boot (Linux's boot_id). With it, piece completion left open by an
 	// earlier boot is not trusted (see openCompletionDB); "" trusts it.
 	BootID string
@@ -89,9 +94,10 @@ type Seeder struct {
 	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
 
-	onceFirst  bool      // SeederConfig.ServeOnceFirst, with a cap
-	uploadRate int64     // SeederConfig.UploadRateLimit
-	gates      *sync.Map // see onceCancels
+	onceFirst  bool            // SeederConfig.ServeOnceFirst, with a cap
+	uploadRate int64           // SeederConfig.UploadRateLimit
+	gates      *sync.Map       // see onceCancels
+	initial    *initialSeeding // nil: off
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
 	// stopAdds is cancelled by Close so an Add waiting on verification, and a peer write waiting
@@ -151,6 +157,9 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	// only, so it turns uTP off.
 	stopAdds, cancelAll := context.WithCancel(context.Background())
 	conns := peerConns{network: peerNetwork(host), limit: newUploadLimiter(cfg.UploadRateLimit), ctx: stopAdds}
+	if cfg.InitialSeeding {
+		conns.initial = newInitialSeeding(time.Now)
+	}
 	disableUTP := cfg.DisableUTP
 	if conns.limit != nil && !disableUTP {
 		disableUTP = true
@@ -190,6 +199,14 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	}
 	gates := &sync.Map{} // *torrent.Torrent -> *onceGate, for torrents served each block once first
 	onceCancels(tc, gates)
+	initial := conns.initial
+	if initial != nil {
+		prev := tc.Callbacks.ReadMessage
+		tc.Callbacks.ReadMessage = func(pc *torrent.PeerConn, m *pp.Message) {
+			prev(pc, m)
+			initial.readMessage(pc, m)
+		}
+	}
 	tc.Slogger = slog.New(quietServedOnce{log.With("component", "torrent").Handler()})
 	if cfg.DHT {
 		boot, err := newDHTBootstrap(cfg.DHTBootstrap, log)
@@ -236,6 +253,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		onceFirst:  cfg.ServeOnceFirst && cfg.UploadRateLimit > 0,
 		uploadRate: cfg.UploadRateLimit,
 		gates:      gates,
+		initial:    initial,
 		files:      newFileCache(maxOpenFiles),
 		stopAdds:   stopAdds,
 		cancelAll:  cancelAll,
@@ -365,6 +383,14 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 			return ErrClosed
 		}
 		return err
+	}
+	if s.initial != nil {
+		var v2 *[20]byte
+		if info.HasV2() {
+			sum := sha256.Sum256(mi.InfoBytes)
+			v2 = (*[20]byte)(sum[:20])
+		}
+		s.initial.add(ih, v2, info.Length, info.PieceLength)
 	}
 	t.AddTrackers(trackers)
 
@@ -651,6 +677,9 @@ func (s *Seeder) Uploaded() map[metainfo.Hash]int64 {
 func (s *Seeder) retireLocked(ih metainfo.Hash, t *torrent.Torrent) {
 	t.Drop()
 	s.gates.Delete(t)
+	if s.initial != nil {
+		s.initial.remove(ih)
+	}
 	// After Drop no connection is left to add to the counter: this is its final value.
 	st := t.Stats()
 	s.retired[ih] += st.BytesWrittenData.Int64()

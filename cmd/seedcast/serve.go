@@ -127,6 +127,7 @@ func newServeSeeder(cfg *config.Config, log *slog.Logger) (*seedbox.Seeder, erro
 		DHT:             cfg.Seedbox.DHTEnabled(),
 		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
 		ServeOnceFirst:  cfg.Seedbox.ServeOnceFirst,
+		InitialSeeding:  cfg.Seedbox.InitialSeedingEnabled(),
 	}, log.With("component", "seeder"))
 	if err != nil {
 		if errors.Is(err, seedbox.ErrListen) {

@@ -1,0 +1,422 @@
+package seedbox
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	pp "github.com/anacrolix/torrent/peer_protocol"
+)
+
+// Initial seeding (issue 17, after BEP 16's super-seeding): when a new episode drops, listeners
+// arrive together, and a seeder that says "I have everything" to each of them is asked by all for
+// the same pieces; it then sends the file several times over before the listeners trade among
+// themselves. Instead, each plaintext peer is told at first that the seeder has nothing, then
+// given a few pieces of its own (HAVE messages) that nobody else is offered: when it has received
+// them it is given the next ones. So each piece goes out once, to one listener, who passes it on
+// to the others; every block the seeder sends is one the swarm did not have. Once every piece has
+// gone out once, every peer is told about every piece and seeding goes on as usual.
+//
+// anacrolix v1.61.0 writes a seed's bitfield itself and has no hook on what it advertises, so
+// the rule works on the wire: seedConn (wire.go) rewrites the plaintext BitTorrent stream the
+// client writes to each TCP peer, and the client's ReadMessage callback tells us what each peer
+// already has. Peers whose stream is RC4-encrypted (MSE) are seeded as before: we cannot read
+// their stream, and they are told about every piece at once.
+
+// initialSeeding holds the plans of the torrents being initially seeded, by handshake info hash.
+type initialSeeding struct {
+	now func() time.Time
+
+	mu     sync.Mutex
+	plans  map[[20]byte]*seedPlan
+	hashes map[[20]byte][][20]byte // a torrent's v1 info hash -> its handshake hashes
+	conns  map[string]*seedConn    // by remote address, for the read callback
+}
+
+func newInitialSeeding(now func() time.Time) *initialSeeding {
+	return &initialSeeding{now: now, plans: make(map[[20]byte]*seedPlan),
+		hashes: make(map[[20]byte][][20]byte), conns: make(map[string]*seedConn)}
+}
+
+// add starts a plan for the torrent ih the seeder has just added, under each info hash a peer
+// may send in its handshake: ih, and a hybrid's truncated v2 hash.
+func (is *initialSeeding) add(ih [20]byte, v2 *[20]byte, length, pieceLength int64) {
+	if length <= 0 || pieceLength <= 0 {
+		return
+	}
+	hashes := [][20]byte{ih}
+	if v2 != nil {
+		hashes = append(hashes, *v2)
+	}
+	p := newSeedPlan(length, pieceLength, is.now)
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.hashes[ih] = hashes
+	for _, h := range hashes {
+		is.plans[h] = p
+	}
+}
+
+// remove forgets the torrent ih, no longer seeded.
+func (is *initialSeeding) remove(ih [20]byte) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	for _, h := range is.hashes[ih] {
+		delete(is.plans, h)
+	}
+	delete(is.hashes, ih)
+}
+
+func (is *initialSeeding) plan(h [20]byte) *seedPlan {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	p := is.plans[h]
+	if p != nil && p.finished() {
+		delete(is.plans, h)
+		return nil
+	}
+	return p
+}
+
+func (is *initialSeeding) track(remote string, c *seedConn) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.conns[remote] = c
+}
+
+func (is *initialSeeding) untrack(remote string, c *seedConn) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if is.conns[remote] == c {
+		delete(is.conns, remote)
+	}
+}
+
+// readMessage is the client's ReadMessage callback: what a peer says it has.
+func (is *initialSeeding) readMessage(pc *torrent.PeerConn, m *pp.Message) {
+	switch m.Type {
+	case pp.Have, pp.Bitfield, pp.HaveAll:
+	default:
+		return
+	}
+	is.mu.Lock()
+	c := is.conns[pc.RemoteAddr.String()]
+	is.mu.Unlock()
+	if c == nil {
+		return
+	}
+	p := c.currentPlan()
+	if p == nil {
+		return
+	}
+	switch m.Type {
+	case pp.Have:
+		p.peerHas(c, int(m.Index))
+	case pp.Bitfield:
+		for i, ok := range m.Bitfield {
+			if ok {
+				p.peerHas(c, i)
+			}
+		}
+	case pp.HaveAll:
+		p.peerIsSeed(c)
+	}
+}
+
+// staleAfter is how long a peer may leave its pieces unasked before they go to another peer
+// (it may have no interest: a seed, a peer that has them from elsewhere, a stalled client), and
+// how long a peer may go without getting a piece before it is told of every piece.
+const staleAfter = 5 * time.Second
+
+// aheadBytes is how much of the file a peer is offered at a time: enough to keep its request
+// pipeline full across a round trip, small enough that a crowd spreads over many peers.
+const aheadBytes = 2 << 20
+
+// seedPlan is one torrent's initial seeding. Until every piece has gone out once, a piece not
+// yet sent is offered to one peer at a time. A piece already sent is offered to a peer that
+// lacks it only when no other connected peer has it (the peer that had it left), or when the
+// peer has got no piece from anyone for staleAfter (its other sources choke it, or it cannot
+// reach them): then it is told of every piece.
+type seedPlan struct {
+	now      func() time.Time
+	pieceLen int64
+	length   int64
+	ahead    int // pieces offered to a peer at a time
+
+	mu       sync.Mutex
+	sentOnce []bool
+	left     int         // pieces not yet sent once
+	owner    []*seedConn // who a piece not yet sent once is offered to; nil: nobody
+	holders  []int       // connected peers known to have each piece
+	peers    map[*seedConn]*planPeer
+	checked  time.Time // last stale check
+}
+
+type planPeer struct {
+	advertised []bool
+	told       int // pieces advertised
+	has        []bool
+	nhas       int
+	offered    map[int]bool  // pieces offered to it alone and not yet fully sent to it
+	sending    map[int]int64 // bytes of a piece sent to it so far
+	lastSent   time.Time     // last piece data sent to it, or when it was last offered pieces
+	progress   time.Time     // when it last got a piece (from us or anyone), or joined
+	seed       bool
+}
+
+func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
+	n := int((length + pieceLength - 1) / pieceLength)
+	return &seedPlan{
+		now: now, pieceLen: pieceLength, length: length,
+		ahead:    int(max(2, min(16, aheadBytes/pieceLength))),
+		sentOnce: make([]bool, n), left: n, owner: make([]*seedConn, n), holders: make([]int, n),
+		peers: make(map[*seedConn]*planPeer),
+	}
+}
+
+// finished reports whether the plan is over: every piece has gone out once and the crowd that
+// came for it has left. A peer arriving later is seeded as usual.
+func (p *seedPlan) finished() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.left == 0 && len(p.peers) == 0
+}
+
+func (p *seedPlan) pieceSize(i int) int64 {
+	if i == len(p.sentOnce)-1 {
+		return p.length - int64(i)*p.pieceLen
+	}
+	return p.pieceLen
+}
+
+// join registers c, whose stream has just had its bitfield replaced by "nothing", and returns the
+// HAVE messages for its first pieces.
+func (p *seedPlan) join(c *seedConn) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.sentOnce)
+	now := p.now()
+	pr := &planPeer{advertised: make([]bool, n), has: make([]bool, n), offered: map[int]bool{},
+		sending: map[int]int64{}, lastSent: now, progress: now}
+	p.peers[c] = pr
+	out, _ := p.refillLocked(c, pr)
+	return out
+}
+
+// refill returns the HAVE messages c is due now. last is true when c needs no more rewriting
+// (it has been told of every piece, or has them all).
+func (p *seedPlan) refill(c *seedConn) (haves []byte, last bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr := p.peers[c]
+	if pr == nil {
+		return nil, true
+	}
+	return p.refillLocked(c, pr)
+}
+
+func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
+	var out []byte
+	tell := func(i int) {
+		if !pr.advertised[i] {
+			pr.advertised[i] = true
+			pr.told++
+			out = appendHave(out, i)
+		}
+	}
+	if pr.seed {
+		return nil, false
+	}
+	stalled := p.now().Sub(pr.progress) >= staleAfter
+	for i := 0; i < len(p.sentOnce); i++ {
+		switch {
+		case pr.has[i] || pr.advertised[i]:
+		case !p.sentOnce[i]:
+			if p.owner[i] == nil && len(pr.offered) < p.ahead {
+				p.owner[i] = c
+				pr.offered[i] = true
+				tell(i)
+			}
+		case stalled || p.holders[i] == 0:
+			tell(i)
+		}
+	}
+	if len(out) > 0 {
+		pr.lastSent = p.now()
+	}
+	if pr.told == len(pr.advertised) || pr.nhas == len(pr.has) {
+		p.dropLocked(c, pr)
+		return out, true
+	}
+	return out, false
+}
+
+// sent records n bytes of piece data of piece i written to c. It returns the connections to wake
+// and whether c itself is due a refill.
+func (p *seedPlan) sent(c *seedConn, i int, n int64) (wake []*seedConn, refill bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr := p.peers[c]
+	if pr == nil || i < 0 || i >= len(p.sentOnce) {
+		return nil, false
+	}
+	now := p.now()
+	pr.lastSent = now
+	pr.sending[i] += n
+	if pr.sending[i] < p.pieceSize(i) {
+		return nil, false
+	}
+	delete(pr.sending, i)
+	delete(pr.offered, i)
+	pr.progress = now
+	p.hasLocked(pr, i)
+	if !p.sentOnce[i] {
+		p.sentOnce[i] = true
+		p.owner[i] = nil
+		p.left--
+	}
+	return nil, true
+}
+
+// tick, at most once a second, moves the pieces offered to peers that have asked for nothing in
+// staleAfter back to the pool, and returns the connections to wake: all of them, since some may
+// have stalled and be due every piece.
+func (p *seedPlan) tick() []*seedConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if now.Sub(p.checked) < time.Second {
+		return nil
+	}
+	p.checked = now
+	var wake []*seedConn
+	for c, pr := range p.peers {
+		if now.Sub(pr.progress) >= staleAfter && !pr.seed {
+			wake = append(wake, c)
+		}
+		if len(pr.offered) == 0 || now.Sub(pr.lastSent) < staleAfter {
+			continue
+		}
+		for i := range pr.offered {
+			if pr.sending[i] == 0 {
+				p.owner[i] = nil
+				delete(pr.offered, i)
+			}
+		}
+		wake = append(wake, p.roomLocked(c)...)
+	}
+	return wake
+}
+
+// peerHas records that c's peer has piece i (its bitfield or a HAVE).
+func (p *seedPlan) peerHas(c *seedConn, i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr := p.peers[c]; pr != nil && i >= 0 && i < len(pr.has) {
+		if !pr.has[i] {
+			pr.progress = p.now()
+		}
+		p.hasLocked(pr, i)
+	}
+}
+
+func (p *seedPlan) hasLocked(pr *planPeer, i int) {
+	if !pr.has[i] {
+		pr.has[i] = true
+		pr.nhas++
+		p.holders[i]++
+	}
+}
+
+// peerIsSeed records that c's peer has every piece: it is offered nothing, and what it was
+// offered goes to others.
+func (p *seedPlan) peerIsSeed(c *seedConn) {
+	wake := func() []*seedConn {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		pr := p.peers[c]
+		if pr == nil {
+			return nil
+		}
+		pr.seed = true
+		for i := range pr.has {
+			p.hasLocked(pr, i)
+		}
+		return p.releaseLocked(c, pr)
+	}()
+	kickAll(wake)
+}
+
+// leave forgets c (closed): the pieces it was offered and had not received go to others, and
+// the pieces only it had are offered again.
+func (p *seedPlan) leave(c *seedConn) {
+	wake := func() []*seedConn {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		pr := p.peers[c]
+		if pr == nil {
+			return nil
+		}
+		p.dropLocked(c, pr)
+		return p.othersLocked(c)
+	}()
+	kickAll(wake)
+}
+
+// dropLocked stops following c: its pieces no longer count as held, its offers go back.
+func (p *seedPlan) dropLocked(c *seedConn, pr *planPeer) {
+	for i, ok := range pr.has {
+		if ok {
+			p.holders[i]--
+		}
+	}
+	p.releaseLocked(c, pr)
+	delete(p.peers, c)
+}
+
+func (p *seedPlan) releaseLocked(c *seedConn, pr *planPeer) []*seedConn {
+	if len(pr.offered) == 0 {
+		return nil
+	}
+	for i := range pr.offered {
+		if p.owner[i] == c {
+			p.owner[i] = nil
+		}
+		delete(pr.offered, i)
+	}
+	return p.roomLocked(c)
+}
+
+// roomLocked returns the peers (but not except) that could be offered more pieces.
+func (p *seedPlan) roomLocked(except *seedConn) []*seedConn {
+	var out []*seedConn
+	for c, pr := range p.peers {
+		if c != except && !pr.seed && len(pr.offered) < p.ahead {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p *seedPlan) othersLocked(except *seedConn) []*seedConn {
+	var out []*seedConn
+	for c := range p.peers {
+		if c != except {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func kickAll(cs []*seedConn) {
+	for _, c := range cs {
+		go c.kick()
+	}
+}
+
+func appendHave(b []byte, piece int) []byte {
+	b = binary.BigEndian.AppendUint32(b, 5)
+	b = append(b, byte(pp.Have))
+	return binary.BigEndian.AppendUint32(b, uint32(piece))
+}
