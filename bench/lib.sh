@@ -86,7 +86,8 @@ start_origin() {
 
 # write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed, making
 # torrents of TORRENT_FORMAT (hybrid, the default, or v1), with the seeder's upload capped at
-# UPLOAD_RATE_LIMIT bytes/s (each block served once first with SERVE_ONCE_FIRST=true) and /metrics
+# UPLOAD_RATE_LIMIT bytes/s (each block served once first with SERVE_ONCE_FIRST=true; initial
+# seeding off with INITIAL_SEEDING=false) and /metrics
 # served on METRICS_LISTEN when those are set.
 write_config() {
 	mkdir -p "$1"
@@ -99,6 +100,7 @@ seedbox:
   peer_port: $3
 ${UPLOAD_RATE_LIMIT:+  upload_rate_limit: $UPLOAD_RATE_LIMIT}
 ${SERVE_ONCE_FIRST:+  serve_once_first: $SERVE_ONCE_FIRST}
+${INITIAL_SEEDING:+  initial_seeding: $INITIAL_SEEDING}
   disable_utp: true
   dht: false                      # benchmarks stay on this machine
   torrent_format: ${TORRENT_FORMAT:-hybrid}

@@ -71,12 +71,7 @@ func (is *initialSeeding) remove(ih [20]byte) {
 func (is *initialSeeding) plan(h [20]byte) *seedPlan {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	p := is.plans[h]
-	if p != nil && p.finished() {
-		delete(is.plans, h)
-		return nil
-	}
-	return p
+	return is.plans[h]
 }
 
 func (is *initialSeeding) track(remote string, c *seedConn) {
@@ -142,13 +137,14 @@ type seedPlan struct {
 	now      func() time.Time
 	pieceLen int64
 	length   int64
+	pieces   int
 	ahead    int // pieces offered to a peer at a time
 
 	mu       sync.Mutex
 	sentOnce []bool
 	left     int         // pieces not yet sent once
 	owner    []*seedConn // who a piece not yet sent once is offered to; nil: nobody
-	holders  []int       // connected peers known to have each piece
+	holders  []int32     // connected peers known to have each piece
 	peers    map[*seedConn]*planPeer
 	checked  time.Time // last stale check
 }
@@ -163,28 +159,27 @@ type planPeer struct {
 	lastSent   time.Time     // last piece data sent to it, or when it was last offered pieces
 	progress   time.Time     // when it last got a piece (from us or anyone), or joined
 	seed       bool
+	done       bool // told of every piece, or has them all: no more rewriting
 }
 
 func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
-	n := int((length + pieceLength - 1) / pieceLength)
 	return &seedPlan{
 		now: now, pieceLen: pieceLength, length: length,
-		ahead:    int(max(2, min(16, aheadBytes/pieceLength))),
-		sentOnce: make([]bool, n), left: n, owner: make([]*seedConn, n), holders: make([]int, n),
-		peers: make(map[*seedConn]*planPeer),
+		pieces: int((length + pieceLength - 1) / pieceLength),
+		ahead:  int(max(2, min(16, aheadBytes/pieceLength))),
+		peers:  make(map[*seedConn]*planPeer),
 	}
 }
 
-// finished reports whether the plan is over: every piece has gone out once and the crowd that
-// came for it has left. A peer arriving later is seeded as usual.
-func (p *seedPlan) finished() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.left == 0 && len(p.peers) == 0
+// startLocked begins a round when the first peer of a crowd joins: every piece is to go out
+// once again. Between crowds (no peer connected) a plan holds no per-piece state.
+func (p *seedPlan) startLocked() {
+	n := p.pieces
+	p.sentOnce, p.left, p.owner, p.holders = make([]bool, n), n, make([]*seedConn, n), make([]int32, n)
 }
 
 func (p *seedPlan) pieceSize(i int) int64 {
-	if i == len(p.sentOnce)-1 {
+	if i == p.pieces-1 {
 		return p.length - int64(i)*p.pieceLen
 	}
 	return p.pieceLen
@@ -195,7 +190,10 @@ func (p *seedPlan) pieceSize(i int) int64 {
 func (p *seedPlan) join(c *seedConn) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(p.sentOnce)
+	if len(p.peers) == 0 {
+		p.startLocked()
+	}
+	n := p.pieces
 	now := p.now()
 	pr := &planPeer{advertised: make([]bool, n), has: make([]bool, n), offered: map[int]bool{},
 		sending: map[int]int64{}, lastSent: now, progress: now}
@@ -225,8 +223,8 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 			out = appendHave(out, i)
 		}
 	}
-	if pr.seed {
-		return nil, false
+	if pr.seed || pr.done {
+		return nil, pr.done
 	}
 	stalled := p.now().Sub(pr.progress) >= staleAfter
 	for i := 0; i < len(p.sentOnce); i++ {
@@ -246,7 +244,9 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		pr.lastSent = p.now()
 	}
 	if pr.told == len(pr.advertised) || pr.nhas == len(pr.has) {
-		p.dropLocked(c, pr)
+		// Nothing left to steer: its stream passes through, and what it has still counts.
+		pr.done = true
+		p.releaseLocked(c, pr)
 		return out, true
 	}
 	return out, false
@@ -292,7 +292,7 @@ func (p *seedPlan) tick() []*seedConn {
 	p.checked = now
 	var wake []*seedConn
 	for c, pr := range p.peers {
-		if now.Sub(pr.progress) >= staleAfter && !pr.seed {
+		if now.Sub(pr.progress) >= staleAfter && !pr.seed && !pr.done {
 			wake = append(wake, c)
 		}
 		if len(pr.offered) == 0 || now.Sub(pr.lastSent) < staleAfter {
@@ -373,6 +373,9 @@ func (p *seedPlan) dropLocked(c *seedConn, pr *planPeer) {
 	}
 	p.releaseLocked(c, pr)
 	delete(p.peers, c)
+	if len(p.peers) == 0 {
+		p.sentOnce, p.owner, p.holders = nil, nil, nil
+	}
 }
 
 func (p *seedPlan) releaseLocked(c *seedConn, pr *planPeer) []*seedConn {

@@ -122,9 +122,8 @@ func (c *seedConn) kick() {
 }
 
 // finish stops rewriting: from here on the stream passes through.
+// The plan keeps hearing what the peer has (planRef) until the connection closes.
 func (c *seedConn) finish() {
-	c.plan, c.joined = nil, false
-	c.planRef.Store(nil)
 	c.pass.Store(true)
 }
 
