@@ -45,7 +45,7 @@ grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified t
 # uploaded NAME prints the seeder's payload bytes uploaded so far.
 uploaded() {
 	case $1 in
-	seedcast) curl -sf http://127.0.0.1:18553/metrics | awk '/^seedcast_seeder_uploaded_bytes_total/ { printf "%d\n", $2 }' ;;
+	seedcast) curl -sf http://127.0.0.1:18553/metrics | awk -v m="${SEEDCAST_COUNTER:-seedcast_seeder_uploaded_bytes_total}" '$1 == m { printf "%d\n", $2 }' ;;
 	libtorrent) cat "$WORK/ltseed.stats" ;;
 	esac
 }
@@ -57,7 +57,7 @@ for _ in $(seq 100); do [ -n "$(uploaded seedcast)" ] && break; sleep 0.1; done
 }
 
 for n in seedcast libtorrent; do
-	for k in all floor copies each; do : >"$WORK/${n}_$k.txt"; done
+	for k in all floor copies received each; do : >"$WORK/${n}_$k.txt"; done
 done
 # crowd NAME PORT BLOCK: one run; listener i listens on and dials from 127.0.BLOCK.i.
 crowd() {
@@ -67,14 +67,14 @@ crowd() {
 		mkdir -p "$WORK/leech$i"
 		peers+="127.0.$block.$i:$((20000 + i)),"
 	done
-	rm -f "$WORK/go" "$WORK/linger"
+	rm -f "$WORK/go" "$WORK/linger" "$WORK/sources.log"
 	sync # the previous run's downloads must not be written back during this one
 	local u0
 	u0=$(uploaded "$name")
 	for i in $(seq "$LEECHERS"); do
 		local others=""
 		[ "$KNOWN" = 1 ] && others=$(tr ',' '\n' <<<"$peers" | grep -v "^127.0.$block.$i:" | paste -sd,)
-		LT_GO=$WORK/go LT_LINGER=$WORK/linger LT_PEERS=$others LT_LISTEN_PORT=$((20000 + i)) \
+		LT_GO=$WORK/go LT_LINGER=$WORK/linger LT_PEERS=$others LT_LISTEN_PORT=$((20000 + i)) LT_SOURCES_LOG=$WORK/sources.log \
 			/usr/bin/python3 "$ROOT/bench/lt.py" leech "$WORK/ep.torrent" "$WORK/leech$i" "127.0.0.1:$port" "127.0.$block.$i" \
 			>"$WORK/leech$i.out" 2>"$WORK/leech$i.err" &
 		pids+=($!)
@@ -104,8 +104,8 @@ crowd() {
 		cmp -s "$media" "$WORK/leech$i/$(basename "$media")" || { echo "bench: $name listener $i got different bytes" >&2; exit 1; }
 	done
 	cat "$WORK"/leech*.out | python3 -c '
-import sys
-n, size, rate, u0, u1, name, work = sys.argv[1:]
+import json, sys
+n, size, rate, u0, u1, name, work, port = sys.argv[1:]
 ts = sorted(float(l) for l in sys.stdin if l.strip())
 assert len(ts) == int(n), ts
 size, rate = int(size), int(rate)
@@ -116,8 +116,11 @@ put("all", f"{ts[-1]:.4f}")
 put("floor", f"{ts[-1] / (size / rate):.3f}")
 put("copies", f"{(int(u1) - int(u0)) / size:.3f}")
 put("each", " ".join(f"{t:.2f}" for t in ts))
-' "$LEECHERS" "$SIZE" "$RATE" "$u0" "$u1" "$name" "$WORK"
-	echo "run $name: all complete $(tail -1 "$WORK/${name}_all.txt") s ($(tail -1 "$WORK/${name}_floor.txt") x floor), copies $(tail -1 "$WORK/${name}_copies.txt"), listeners $(tail -1 "$WORK/${name}_each.txt"), load $(cut -d' ' -f1-3 /proc/loadavg)"
+# The same figure from the listeners side: what each received from the seeder.
+got = sum(json.loads(l.split(" ", 1)[1]).get(f"127.0.0.1:{port}", 0) for l in open(f"{work}/sources.log"))
+put("received", f"{got / size:.3f}")
+' "$LEECHERS" "$SIZE" "$RATE" "$u0" "$u1" "$name" "$WORK" "$port"
+	echo "run $name: all complete $(tail -1 "$WORK/${name}_all.txt") s ($(tail -1 "$WORK/${name}_floor.txt") x floor), copies $(tail -1 "$WORK/${name}_copies.txt") (listeners received $(tail -1 "$WORK/${name}_received.txt") from it), listeners $(tail -1 "$WORK/${name}_each.txt"), load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 for r in $(seq "$RUNS"); do
 	crowd seedcast 16950 $((2 * r))
@@ -132,4 +135,6 @@ echo "that time / the floor (target <= 1.5)"
 stats "$WORK/seedcast_floor.txt" "$WORK/libtorrent_floor.txt"
 echo "copies of the file sent by the seeder (target <= 1.3)"
 stats "$WORK/seedcast_copies.txt" "$WORK/libtorrent_copies.txt"
+echo "copies the listeners received from the seeder (their count, a check on the seeder's)"
+stats "$WORK/seedcast_received.txt" "$WORK/libtorrent_received.txt"
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -33,6 +33,7 @@ For bench/flash-crowd.sh (all optional, unset = as above):
          LT_LINGER        once complete, keep seeding to the others until this file exists
                           (prints "ready" on stderr when the torrent is added, for LT_GO)
 """
+import json
 import os
 import sys
 import time
@@ -70,7 +71,11 @@ def main():
             f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
             ses.set_peer_class_filter(f)
         flags = lt.torrent_flags.super_seeding if os.environ.get("LT_SUPER_SEED") == "1" else 0
-        h = ses.add_torrent({"ti": torrent(path), "save_path": save, "flags": flags})
+        # No trackers either: announced to the gateway's tracker, this seeder would be handed to
+        # Seedcast's seeder (seeders hear of other seeders) and through its PEX to its listeners.
+        h = ses.add_torrent({"ti": torrent(path), "save_path": save, "flags": flags | lt.torrent_flags.paused})
+        h.replace_trackers([])
+        h.resume()
         while not h.status().is_seeding:
             time.sleep(0.05)
         print("seeding", flush=True)
@@ -104,6 +109,10 @@ def main():
     deadline = start + float(os.environ.get("LT_TIMEOUT", "600"))
     retry = start + 2
     first = None
+    # LT_SOURCES_LOG=FILE: bytes received per source (the seeder by address, listeners together)
+    # are appended to FILE, to check a seeder's own count of what it sent against.
+    sources_log = os.environ.get("LT_SOURCES_LOG")
+    seen = {}
     while True:
         st = h.status()
         now = time.monotonic()
@@ -120,9 +129,19 @@ def main():
         if now > retry and st.num_peers == 0:
             h.connect_peer((host, int(port)))
             retry = now + 2
+        if sources_log:
+            for p in h.get_peer_info():
+                seen[p.ip] = max(seen.get(p.ip, 0), p.total_download)
         time.sleep(0.02)
     print(f"{time.monotonic() - start:.4f}", flush=True)
     print(f"first_byte {first:.4f}", file=sys.stderr, flush=True)
+    if sources_log:
+        by = {}
+        for (ip, p), n in seen.items():
+            key = f"{ip}:{p}" if ip == host else "listeners"
+            by[key] = by.get(key, 0) + n
+        with open(sources_log, "a") as f:
+            print(port, json.dumps(by), file=f)
     linger = os.environ.get("LT_LINGER")
     while linger and not os.path.exists(linger) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -79,6 +79,9 @@ func TestMetrics(t *testing.T) {
 		if up := value(body, "seedcast_seeder_uploaded_bytes_total"); up < float64(len(ep.Body)) {
 			return fmt.Errorf("seeder uploaded %v bytes, want at least %d", up, len(ep.Body))
 		}
+		if sent, up := value(body, "seedcast_seeder_sent_bytes_total"), value(body, "seedcast_seeder_uploaded_bytes_total"); sent < up {
+			return fmt.Errorf("seeder wrote %v bytes to its sockets, fewer than the %v of piece data it counts", sent, up)
+		}
 		return nil
 	})
 }

@@ -20,7 +20,7 @@ import (
 type Sources struct {
 	Announces func() tracker.AnnounceCounts
 	Swarms    func() (seeders, leechers int64) // summed over the tracked torrents
-	Seeder    func() (bytesUploaded int64, peers int)
+	Seeder    func() (bytesUploaded, bytesSent int64, peers int)
 	// ScrapeErrors counts the failed scrapes of the torrents' trackers (for the report).
 	ScrapeErrors func() int64
 	// EpisodeStates counts the episodes of every feed by state (store.State*).
@@ -117,6 +117,8 @@ var (
 	descLeechers = prometheus.NewDesc("seedcast_tracker_leechers", "Leechers in the tracked swarms, summed.", nil, nil)
 	descUploaded = prometheus.NewDesc("seedcast_seeder_uploaded_bytes_total",
 		"Piece bytes the seeder sent to peers since the gateway started, torrents no longer seeded included.", nil, nil)
+	descSent = prometheus.NewDesc("seedcast_seeder_sent_bytes_total",
+		"Bytes the seeder wrote to its TCP peers since the gateway started, protocol messages included (counted at the socket).", nil, nil)
 	descPeers        = prometheus.NewDesc("seedcast_seeder_peers", "Peers connected to the seeder.", nil, nil)
 	descScrapeErrors = prometheus.NewDesc("seedcast_tracker_scrape_errors_total",
 		"Scrapes of a torrent tracker (embedded or extra) that failed.", nil, nil)
@@ -130,7 +132,7 @@ type readCollector struct {
 }
 
 func (c *readCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAnnounces, descSeeders, descLeechers, descUploaded, descPeers, descScrapeErrors, descEpisodes} {
+	for _, d := range []*prometheus.Desc{descAnnounces, descSeeders, descLeechers, descUploaded, descSent, descPeers, descScrapeErrors, descEpisodes} {
 		ch <- d
 	}
 }
@@ -151,8 +153,9 @@ func (c *readCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descLeechers, prometheus.GaugeValue, float64(l))
 	}
 	if c.src.Seeder != nil {
-		up, peers := c.src.Seeder()
+		up, sent, peers := c.src.Seeder()
 		ch <- prometheus.MustNewConstMetric(descUploaded, prometheus.CounterValue, float64(up))
+		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(sent))
 		ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers))
 	}
 	if c.src.ScrapeErrors != nil {

@@ -36,6 +36,7 @@ type peerConns struct {
 	limit   *rate.Limiter   // nil: unlimited
 	ctx     context.Context // cancelled when the seeder closes, ending waits on limit
 	initial *initialSeeding // nil: connections are not rewritten
+	written *atomic.Int64   // bytes written to every TCP peer, protocol included
 }
 
 // uploadBurst is the largest write the rate limiter lets through at once; writes are cut to it.
@@ -72,7 +73,7 @@ func (p peerConns) wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	pc := &peerConn{TCPConn: tc, rc: rc, limit: p.limit, ctx: p.ctx}
+	pc := &peerConn{TCPConn: tc, rc: rc, limit: p.limit, ctx: p.ctx, written: p.written}
 	pc.quickAckLeft.Store(quickAckBytes)
 	if p.initial != nil {
 		return newSeedConn(pc, p.initial)
@@ -124,6 +125,7 @@ type peerConn struct {
 	quickAckLeft atomic.Int64
 	limit        *rate.Limiter
 	ctx          context.Context
+	written      *atomic.Int64
 }
 
 // Read asks for an immediate ACK after each read until quickAckBytes have been read.
@@ -142,7 +144,9 @@ func (c *peerConn) Read(b []byte) (int, error) {
 // keep-alive (a missed wake-up in anacrolix v1.61.0; a test's leecher got 0 bytes in 30 s).
 func (c *peerConn) Write(b []byte) (int, error) {
 	if c.limit == nil {
-		return c.TCPConn.Write(b)
+		n, err := c.TCPConn.Write(b)
+		c.written.Add(int64(n))
+		return n, err
 	}
 	written := 0
 	for len(b) > 0 {
@@ -152,6 +156,7 @@ func (c *peerConn) Write(b []byte) (int, error) {
 		}
 		n, err := c.TCPConn.Write(part)
 		written += n
+		c.written.Add(int64(n))
 		if err != nil {
 			return written, err
 		}

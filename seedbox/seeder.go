@@ -79,6 +79,9 @@ type SeederStats struct {
 	BytesUploaded int64
 	Peers         int
 	BytesHashed   int64
+	// BytesSent is every byte written to TCP peers, protocol messages included: an upper bound
+	// on the piece data among them, counted at the socket rather than by the client.
+	BytesSent int64
 }
 
 // maxOpenFiles bounds the media descriptors the seeder keeps open: enough
@@ -98,6 +101,7 @@ type Seeder struct {
 	uploadRate int64           // SeederConfig.UploadRateLimit
 	gates      *sync.Map       // see onceCancels
 	initial    *initialSeeding // nil: off
+	sent       *atomic.Int64   // SeederStats.BytesSent
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
 	// stopAdds is cancelled by Close so an Add waiting on verification, and a peer write waiting
@@ -156,7 +160,8 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	// stays the library's, on the same port. The upload limit is applied to our TCP connections
 	// only, so it turns uTP off.
 	stopAdds, cancelAll := context.WithCancel(context.Background())
-	conns := peerConns{network: peerNetwork(host), limit: newUploadLimiter(cfg.UploadRateLimit), ctx: stopAdds}
+	conns := peerConns{network: peerNetwork(host), limit: newUploadLimiter(cfg.UploadRateLimit), ctx: stopAdds,
+		written: new(atomic.Int64)}
 	if cfg.InitialSeeding {
 		conns.initial = newInitialSeeding(time.Now)
 	}
@@ -254,6 +259,7 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 		uploadRate: cfg.UploadRateLimit,
 		gates:      gates,
 		initial:    initial,
+		sent:       conns.written,
 		files:      newFileCache(maxOpenFiles),
 		stopAdds:   stopAdds,
 		cancelAll:  cancelAll,
@@ -653,6 +659,7 @@ func (s *Seeder) Stats() SeederStats {
 		return bytes.Compare(a.InfoHash[:], b.InfoHash[:])
 	})
 	out.BytesHashed = s.BytesHashed()
+	out.BytesSent = s.sent.Load()
 	return out
 }
 

@@ -41,9 +41,9 @@ func serveMetrics(cfg *config.Config, mux *http.ServeMux, st *sqldb.DB, trk *tra
 }
 
 // seederTotals gives the metrics the seeder's upload and peer totals.
-func seederTotals(s *seedbox.Seeder) func() (int64, int) {
-	return func() (int64, int) {
+func seederTotals(s *seedbox.Seeder) func() (uploaded, sent int64, peers int) {
+	return func() (int64, int64, int) {
 		st := s.Stats()
-		return st.BytesUploaded, st.Peers
+		return st.BytesUploaded, st.BytesSent, st.Peers
 	}
 }
