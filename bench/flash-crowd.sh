@@ -18,8 +18,7 @@
 # in which the seeder can send every piece once), copies sent (seeder payload bytes uploaded over
 # the run / SIZE; a perfect seeder sends 1), and the ratio libtorrent / Seedcast time (>= 1.5 is
 # the issue's target). LT_SUPER_SEED=1 turns on libtorrent's own super-seeding for its seeder;
-# ONCE=1 sets seedbox.serve_once_first for Seedcast's; INITIAL=0 turns its seedbox.initial_seeding
-# (on by default) off.
+# INITIAL=0 turns Seedcast's seedbox.initial_seeding (on by default) off.
 source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 -c 'import libtorrent' || { echo "bench: apt-get install python3-libtorrent" >&2; exit 1; }
 [ $# = 3 ] || { echo "usage: bench/flash-crowd.sh LEECHERS SIZE RATE" >&2; exit 2; }
@@ -38,7 +37,7 @@ machine
 # these; the leechers ignore them.
 export LT_UPLOAD_RATE=$RATE LT_STATS=$WORK/ltseed.stats
 rm -f "$LT_STATS"
-SERVE_ONCE_FIRST=$([ "${ONCE:-0}" = 1 ] && echo true) INITIAL_SEEDING=$([ "${INITIAL:-1}" = 0 ] && echo false) METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$RATE seed_both 18550 16950 18551
+INITIAL_SEEDING=$([ "${INITIAL:-1}" = 0 ] && echo false) METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$RATE seed_both 18550 16950 18551
 for _ in $(seq 600); do grep -q seeding "$WORK/ltseed.out" && [ -s "$WORK/ltseed.stats" ] && break; sleep 0.2; done
 grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified the file" >&2; exit 1; }
 
@@ -128,7 +127,7 @@ for r in $(seq "$RUNS"); do
 done
 for i in $(seq "$LEECHERS"); do rm -rf "$WORK/leech$i"; done
 floor=$(awk -v s="$SIZE" -v r="$RATE" 'BEGIN { printf "%.2f", s / r }')
-echo "$LEECHERS listeners, $SIZE bytes, seeder upload capped at $RATE B/s (floor $floor s), KNOWN=$KNOWN, ONCE=${ONCE:-0}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
+echo "$LEECHERS listeners, $SIZE bytes, seeder upload capped at $RATE B/s (floor $floor s), KNOWN=$KNOWN, INITIAL=${INITIAL:-1}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
 echo "seconds until every listener is complete (lower is better)"
 stats "$WORK/seedcast_all.txt" "$WORK/libtorrent_all.txt"
 echo "that time / the floor (target <= 1.5)"

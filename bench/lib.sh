@@ -86,8 +86,7 @@ start_origin() {
 
 # write_config DIR HTTP_PORT PEER_PORT FEED_URL writes DIR/config.yaml for one feed, making
 # torrents of TORRENT_FORMAT (hybrid, the default, or v1), with the seeder's upload capped at
-# UPLOAD_RATE_LIMIT bytes/s (each block served once first with SERVE_ONCE_FIRST=true; initial
-# seeding off with INITIAL_SEEDING=false) and /metrics
+# UPLOAD_RATE_LIMIT bytes/s (initial seeding off with INITIAL_SEEDING=false) and /metrics
 # served on METRICS_LISTEN when those are set.
 write_config() {
 	mkdir -p "$1"
@@ -99,7 +98,6 @@ ${METRICS_LISTEN:+  metrics_listen: $METRICS_LISTEN}
 seedbox:
   peer_port: $3
 ${UPLOAD_RATE_LIMIT:+  upload_rate_limit: $UPLOAD_RATE_LIMIT}
-${SERVE_ONCE_FIRST:+  serve_once_first: $SERVE_ONCE_FIRST}
 ${INITIAL_SEEDING:+  initial_seeding: $INITIAL_SEEDING}
   disable_utp: true
   dht: false                      # benchmarks stay on this machine

@@ -116,9 +116,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 type Seedbox struct {
 	PeerPort        int   `yaml:"peer_port"`
 	UploadRateLimit int64 `yaml:"upload_rate_limit"` // bytes per second, 0 = unlimited
-	// ServeOnceFirst, with upload_rate_limit, sends each block of a torrent once before any
-	// block twice (issue 17, experimental: fewer bytes, slower crowds; see docs/BENCHMARKS.md).
-	ServeOnceFirst bool `yaml:"serve_once_first"`
 	// InitialSeeding offers each new torrent's pieces to one plaintext TCP peer at a time until
 	// every piece has gone out once (issue 17; BEP 16-style); default true.
 	InitialSeeding *bool `yaml:"initial_seeding"`

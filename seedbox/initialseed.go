@@ -7,6 +7,7 @@ import (
 
 	"github.com/anacrolix/torrent"
 	pp "github.com/anacrolix/torrent/peer_protocol"
+	"github.com/anacrolix/torrent/types/infohash"
 )
 
 // Initial seeding (issue 17, after BEP 16's super-seeding): when a new episode drops, listeners
@@ -88,6 +89,16 @@ func (is *initialSeeding) untrack(remote string, c *seedConn) {
 	}
 }
 
+// completedHandshake is the client's CompletedHandshake callback: which peer a connection is.
+func (is *initialSeeding) completedHandshake(pc *torrent.PeerConn, _ infohash.T) {
+	is.mu.Lock()
+	c := is.conns[pc.RemoteAddr.String()]
+	is.mu.Unlock()
+	if c != nil {
+		c.setPeerID(pc.PeerID)
+	}
+}
+
 // readMessage is the client's ReadMessage callback: what a peer says it has.
 func (is *initialSeeding) readMessage(pc *torrent.PeerConn, m *pp.Message) {
 	switch m.Type {
@@ -124,8 +135,10 @@ func (is *initialSeeding) readMessage(pc *torrent.PeerConn, m *pp.Message) {
 // how long a peer may go without getting a piece before it is told of every piece.
 const staleAfter = 5 * time.Second
 
-// aheadBytes is how much of the file a peer is offered at a time: enough to keep its request
-// pipeline full across a round trip, small enough that a crowd spreads over many peers.
+// aheadBytes is how much of the file a peer is offered at least at a time: enough to keep its
+// request pipeline full across a round trip, small enough that a crowd spreads over many peers.
+// A peer that takes more is offered four times what it took in the last whole second: a lone fast
+// listener is then not held to a window (each piece still goes out once).
 const aheadBytes = 2 << 20
 
 // seedPlan is one torrent's initial seeding. Until every piece has gone out once, a piece not
@@ -158,6 +171,10 @@ type planPeer struct {
 	sending    map[int]int64 // bytes of a piece sent to it so far
 	lastSent   time.Time     // last piece data sent to it, or when it was last offered pieces
 	progress   time.Time     // when it last got a piece (from us or anyone), or joined
+	winStart   time.Time     // the current second of piece data sent to it
+	winBytes   int64         // bytes sent to it in that second
+	lastWin    int64         // bytes sent to it in the second before
+	peerID     [20]byte      // from its handshake; zero if unknown
 	seed       bool
 	done       bool // told of every piece, or has them all: no more rewriting
 }
@@ -166,7 +183,7 @@ func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
 	return &seedPlan{
 		now: now, pieceLen: pieceLength, length: length,
 		pieces: int((length + pieceLength - 1) / pieceLength),
-		ahead:  int(max(2, min(16, aheadBytes/pieceLength))),
+		ahead:  int(max(2, min(64, aheadBytes/pieceLength))),
 		peers:  make(map[*seedConn]*planPeer),
 	}
 }
@@ -196,7 +213,7 @@ func (p *seedPlan) join(c *seedConn) []byte {
 	n := p.pieces
 	now := p.now()
 	pr := &planPeer{advertised: make([]bool, n), has: make([]bool, n), offered: map[int]bool{},
-		sending: map[int]int64{}, lastSent: now, progress: now}
+		sending: map[int]int64{}, lastSent: now, progress: now, peerID: c.peerID()}
 	p.peers[c] = pr
 	out, _ := p.refillLocked(c, pr)
 	return out
@@ -227,14 +244,17 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		return nil, pr.done
 	}
 	stalled := p.now().Sub(pr.progress) >= staleAfter
+	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
 	for i := 0; i < len(p.sentOnce); i++ {
 		switch {
 		case pr.has[i] || pr.advertised[i]:
 		case !p.sentOnce[i]:
-			if p.owner[i] == nil && len(pr.offered) < p.ahead {
+			if p.owner[i] == nil && len(pr.offered) < ahead {
 				p.owner[i] = c
 				pr.offered[i] = true
-				tell(i)
+			}
+			if p.owner[i] == c {
+				tell(i) // new, or handed over from another connection of the same peer
 			}
 		case stalled || p.holders[i] == 0:
 			tell(i)
@@ -263,6 +283,13 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (wake []*seedConn, refill b
 	}
 	now := p.now()
 	pr.lastSent = now
+	if gap := now.Sub(pr.winStart); gap >= time.Second {
+		pr.lastWin, pr.winBytes, pr.winStart = pr.winBytes, 0, now
+		if gap >= 2*time.Second { // a quiet second in between
+			pr.lastWin = 0
+		}
+	}
+	pr.winBytes += n
 	pr.sending[i] += n
 	if pr.sending[i] < p.pieceSize(i) {
 		return nil, false
@@ -358,10 +385,41 @@ func (p *seedPlan) leave(c *seedConn) {
 		if pr == nil {
 			return nil
 		}
+		if twin := p.twinLocked(c, pr); twin != nil {
+			// The same peer on another connection (a client dropping a duplicate): it has what
+			// this one got, and takes over its offers and the pieces half sent on it.
+			tp := p.peers[twin]
+			for i, ok := range pr.has {
+				if ok {
+					p.hasLocked(tp, i)
+				}
+			}
+			for i := range pr.offered {
+				p.owner[i] = twin
+				tp.offered[i] = true
+				tp.sending[i] += pr.sending[i]
+			}
+			clear(pr.offered)
+			p.dropLocked(c, pr)
+			return append(p.othersLocked(c), twin)
+		}
 		p.dropLocked(c, pr)
 		return p.othersLocked(c)
 	}()
 	kickAll(wake)
+}
+
+// twinLocked returns another connection of c's peer (the same peer ID), if any.
+func (p *seedPlan) twinLocked(c *seedConn, pr *planPeer) *seedConn {
+	if pr.peerID == ([20]byte{}) {
+		return nil
+	}
+	for o, op := range p.peers {
+		if o != c && op.peerID == pr.peerID && !op.done && !op.seed {
+			return o
+		}
+	}
+	return nil
 }
 
 // dropLocked stops following c: its pieces no longer count as held, its offers go back.

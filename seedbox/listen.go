@@ -138,6 +138,12 @@ func (c *peerConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+func (c *peerConn) count(n int) {
+	if c.written != nil {
+		c.written.Add(int64(n))
+	}
+}
+
 // Write waits for the upload rate limit, shared by every peer connection, before each part of b.
 // We limit here rather than through the client's own limiter: with it, a connection whose
 // retry timer fired before its writer went back to sleep stopped uploading until its next
@@ -145,7 +151,7 @@ func (c *peerConn) Read(b []byte) (int, error) {
 func (c *peerConn) Write(b []byte) (int, error) {
 	if c.limit == nil {
 		n, err := c.TCPConn.Write(b)
-		c.written.Add(int64(n))
+		c.count(n)
 		return n, err
 	}
 	written := 0
@@ -156,7 +162,7 @@ func (c *peerConn) Write(b []byte) (int, error) {
 		}
 		n, err := c.TCPConn.Write(part)
 		written += n
-		c.written.Add(int64(n))
+		c.count(n)
 		if err != nil {
 			return written, err
 		}

@@ -128,9 +128,6 @@ type mediaStorage struct {
 	path  string
 	files *fileCache
 	pc    storage.PieceCompletion
-	// once serves peers each block once first (SeederConfig.ServeOnceFirst, see onceGate);
-	// nil serves every request.
-	once *onceGate
 }
 
 var _ storage.ClientImpl = (*mediaStorage)(nil)
@@ -148,10 +145,6 @@ func (m *mediaStorage) OpenTorrent(_ context.Context, info *metainfo.Info, ih me
 			m.files.forget(m.path)
 			return nil
 		},
-	}
-	if m.once != nil {
-		// Peer requests only read through NewReader; hashing reads the pieces.
-		impl.NewReader = func() storage.TorrentReader { return gatedReader{m: m, gate: m.once} }
 	}
 	return impl, nil
 }

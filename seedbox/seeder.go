@@ -22,7 +22,6 @@ import (
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
-	pp "github.com/anacrolix/torrent/peer_protocol"
 	"github.com/anacrolix/torrent/storage"
 	"github.com/pion/webrtc/v4"
 )
@@ -42,8 +41,6 @@ type SeederConfig struct {
 	StateDir        string // where the bolt piece-completion DB lives (persistent: restart hashes 0 bytes)
 	DisableUTP      bool
 	UploadRateLimit int64 // bytes/s, 0 = unlimited
-	// ServeOnceFirst, with UploadRateLimit, serves a torrent's blocks once first (see onceGate).
-	ServeOnceFirst bool
 	// InitialSeeding offers each new torrent's pieces to one TCP peer each until every piece
 	// has gone out once (see initialseed.go).
 	InitialSeeding bool
@@ -97,11 +94,8 @@ type Seeder struct {
 	pc    *completionDB
 	files *fileCache // open media files shared by every torrent's storage
 
-	onceFirst  bool            // SeederConfig.ServeOnceFirst, with a cap
-	uploadRate int64           // SeederConfig.UploadRateLimit
-	gates      *sync.Map       // see onceCancels
-	initial    *initialSeeding // nil: off
-	sent       *atomic.Int64   // SeederStats.BytesSent
+	initial *initialSeeding // nil: off
+	sent    *atomic.Int64   // SeederStats.BytesSent
 
 	addMu sync.Mutex // serialises Add so concurrent adds of one hash cannot both verify
 	// stopAdds is cancelled by Close so an Add waiting on verification, and a peer write waiting
@@ -202,17 +196,12 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		tc.DisableIPv6 = true
 	}
-	gates := &sync.Map{} // *torrent.Torrent -> *onceGate, for torrents served each block once first
-	onceCancels(tc, gates)
 	initial := conns.initial
 	if initial != nil {
-		prev := tc.Callbacks.ReadMessage
-		tc.Callbacks.ReadMessage = func(pc *torrent.PeerConn, m *pp.Message) {
-			prev(pc, m)
-			initial.readMessage(pc, m)
-		}
+		tc.Callbacks.ReadMessage = initial.readMessage
+		tc.Callbacks.CompletedHandshake = initial.completedHandshake
 	}
-	tc.Slogger = slog.New(quietServedOnce{log.With("component", "torrent").Handler()})
+	tc.Slogger = log.With("component", "torrent")
 	if cfg.DHT {
 		boot, err := newDHTBootstrap(cfg.DHTBootstrap, log)
 		if err != nil {
@@ -254,21 +243,18 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	cl.AddListener(ln)
 	cl.AddDialer(conns)
 	return &Seeder{
-		dht:        node,
-		onceFirst:  cfg.ServeOnceFirst && cfg.UploadRateLimit > 0,
-		uploadRate: cfg.UploadRateLimit,
-		gates:      gates,
-		initial:    initial,
-		sent:       conns.written,
-		files:      newFileCache(maxOpenFiles),
-		stopAdds:   stopAdds,
-		cancelAll:  cancelAll,
-		log:        log,
-		cl:         cl,
-		ln:         ln,
-		pc:         pc,
-		torrents:   make(map[metainfo.Hash]seeded),
-		retired:    make(map[metainfo.Hash]int64),
+		dht:       node,
+		initial:   initial,
+		sent:      conns.written,
+		files:     newFileCache(maxOpenFiles),
+		stopAdds:  stopAdds,
+		cancelAll: cancelAll,
+		log:       log,
+		cl:        cl,
+		ln:        ln,
+		pc:        pc,
+		torrents:  make(map[metainfo.Hash]seeded),
+		retired:   make(map[metainfo.Hash]int64),
 	}, nil
 }
 
@@ -365,9 +351,6 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	// Each torrent reads its own file (wherever it lives, whatever its name) through the
 	// seeder's bounded descriptor cache, sharing the one completion DB.
 	ms := &mediaStorage{path: absPath, files: s.files, pc: s.pc}
-	if s.onceFirst {
-		ms.once = newOnceGate(info.Length, info.PieceLength, onceGrace(info.Length, s.uploadRate), time.Now)
-	}
 	spec.Storage = ms
 	// Announced only once every piece is verified: announcing bytes left while checking and
 	// then none would look like a download to a tracker.
@@ -376,10 +359,6 @@ func (s *Seeder) addInner(ctx context.Context, mi *metainfo.MetaInfo, ih metainf
 	t, _, err := s.cl.AddTorrentSpec(spec)
 	if err != nil {
 		return err
-	}
-	if ms.once != nil {
-		ms.once.setHeld(heldByPeer(t))
-		s.gates.Store(t, ms.once)
 	}
 	if err := waitComplete(ctx, t); err != nil {
 		s.mu.Lock()
@@ -683,7 +662,6 @@ func (s *Seeder) Uploaded() map[metainfo.Hash]int64 {
 // Uploaded then never see the bytes in both places or in neither.
 func (s *Seeder) retireLocked(ih metainfo.Hash, t *torrent.Torrent) {
 	t.Drop()
-	s.gates.Delete(t)
 	if s.initial != nil {
 		s.initial.remove(ih)
 	}

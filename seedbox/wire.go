@@ -24,6 +24,7 @@ type seedConn struct {
 	pass    atomic.Bool              // nothing more to rewrite: Write goes straight through
 	kicked  atomic.Bool              // a refill is due at the next message boundary
 	planRef atomic.Pointer[seedPlan] // set while joined, for the read callback (which must not wait for mu)
+	peer    atomic.Pointer[[20]byte] // the remote peer ID, once its handshake is read
 
 	mu     sync.Mutex
 	state  wireState
@@ -70,6 +71,15 @@ func newSeedConn(c net.Conn, is *initialSeeding) *seedConn {
 }
 
 func (c *seedConn) currentPlan() *seedPlan { return c.planRef.Load() }
+
+func (c *seedConn) setPeerID(id [20]byte) { c.peer.Store(&id) }
+
+func (c *seedConn) peerID() [20]byte {
+	if id := c.peer.Load(); id != nil {
+		return *id
+	}
+	return [20]byte{}
+}
 
 func (c *seedConn) Close() error {
 	c.mu.Lock()
@@ -197,6 +207,10 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 	}
 	if c.hdrN < 5 && c.bodyLeft == 0 {
 		start := i
+		// held: the header is not wholly in b, so its first bytes wait in c.hdr until the type
+		// says whether the message is passed on (the common case, a header inside one write,
+		// costs no copy).
+		held := c.hdrN > 0 || len(b)-i < 5
 		for c.hdrN < 5 && i < len(b) {
 			c.hdr[c.hdrN] = b[i]
 			c.hdrN++
@@ -205,18 +219,24 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 				break // keep-alive: a length and no type
 			}
 		}
-		r.keep(start)
-		r.skip(i) // held until we know the type
+		if held {
+			r.keep(start)
+			r.skip(i)
+		}
 		length := int(binary.BigEndian.Uint32(c.hdr[:4]))
 		switch {
 		case c.hdrN == 4 && length == 0:
-			r.insert(c.hdr[:4])
+			if held {
+				r.insert(c.hdr[:4])
+			}
 			c.hdrN = 0
 			return i, wake
 		case c.hdrN < 5:
 			return i, wake
 		case length > maxMessage:
-			r.insert(c.hdr[:5])
+			if held {
+				r.insert(c.hdr[:5])
+			}
 			c.hdrN = 0
 			c.pass.Store(true) // not a stream we understand: stop touching it
 			return i, wake
@@ -225,7 +245,11 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 		c.drop = c.typ == pp.Bitfield || c.typ == pp.HaveAll
 		c.dropLen = c.bodyLeft
 		c.piece, c.block = c.piece[:0], 0
-		if !c.drop {
+		switch {
+		case c.drop && !held:
+			r.keep(start)
+			r.skip(i)
+		case !c.drop && held:
 			r.insert(c.hdr[:5])
 		}
 		if c.bodyLeft == 0 {

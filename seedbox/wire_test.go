@@ -86,7 +86,7 @@ func rewriteThrough(t *testing.T, is *initialSeeding, stream []byte, seed uint64
 // pieces offered to this peer, every other message passes unchanged, and each piece fully sent
 // brings a HAVE for the next piece not yet offered.
 func TestSeedConnRewritesTheSeedsAdvert(t *testing.T) {
-	const pieceLen, pieces = 16 << 10, 40
+	const pieceLen, pieces = 256 << 10, 40 // more pieces than a peer is offered at once
 	ih := [20]byte{1, 2, 3}
 	junk := bytes.Repeat([]byte{0xa5, 0x5a, 0x13}, 111) // stands for an MSE handshake choosing plaintext
 	hs := append([]byte(btProtocol), make([]byte, 8)...)

@@ -126,7 +126,6 @@ func newServeSeeder(cfg *config.Config, log *slog.Logger) (*seedbox.Seeder, erro
 		BootID:          bootID(),
 		DHT:             cfg.Seedbox.DHTEnabled(),
 		DHTBootstrap:    cfg.Seedbox.DHTBootstrap,
-		ServeOnceFirst:  cfg.Seedbox.ServeOnceFirst,
 		InitialSeeding:  cfg.Seedbox.InitialSeedingEnabled(),
 	}, log.With("component", "seeder"))
 	if err != nil {

@@ -1,0 +1,73 @@
+package seedbox
+
+import (
+	"encoding/binary"
+	"slices"
+	"testing"
+	"time"
+)
+
+// haveIndexes decodes a run of HAVE messages.
+func haveIndexes(t *testing.T, b []byte) []int {
+	t.Helper()
+	var out []int
+	for len(b) > 0 {
+		if len(b) < 9 || binary.BigEndian.Uint32(b) != 5 || b[4] != 4 {
+			t.Fatalf("not a HAVE: %x", b)
+		}
+		out = append(out, int(binary.BigEndian.Uint32(b[5:9])))
+		b = b[9:]
+	}
+	return out
+}
+
+// TestSeedPlanOffersEachPieceToOnePeer walks a plan through a small crowd: pieces not yet sent
+// go to one peer each, a leaver's offers and pieces go to the others, a latecomer after every piece has gone
+// out once is told only of what no connected peer has, and a peer that gets nothing for
+// staleAfter is told of everything.
+func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	const pieceLen = 1 << 20 // ahead = 2 pieces
+	p := newSeedPlan(6*pieceLen, pieceLen, func() time.Time { return now })
+	a, b, d := &seedConn{}, &seedConn{}, &seedConn{}
+	want := func(what string, got []byte, idx ...int) {
+		t.Helper()
+		if g := haveIndexes(t, got); !slices.Equal(g, idx) && !(len(g) == 0 && len(idx) == 0) {
+			t.Fatalf("%s: HAVEs %v, want %v", what, g, idx)
+		}
+	}
+	want("a joins", p.join(a), 0, 1)
+	want("b joins", p.join(b), 2, 3)
+	if _, refill := p.sent(a, 0, pieceLen/2); refill {
+		t.Fatal("half a piece sent: refill due")
+	}
+	if _, refill := p.sent(a, 0, pieceLen/2); !refill {
+		t.Fatal("a whole piece sent: no refill due")
+	}
+	// A megabyte sent to a within the second: a is offered four times that ahead (4 pieces).
+	h, _ := p.refill(a)
+	want("a after piece 0", h, 4, 5)
+	p.leave(a) // had 0; was offered 1, 4 and 5
+	p.sent(b, 2, pieceLen)
+	h, _ = p.refill(b)
+	// a's offers go to b, and so does piece 0: it left the swarm with a.
+	want("b after piece 2", h, 0, 1, 4, 5)
+	for _, i := range []int{3, 1, 4, 5} {
+		p.sent(b, i, pieceLen)
+	}
+	h, last := p.refill(b)
+	want("b once every piece has gone out", h)
+	if !last {
+		t.Fatal("b has been told of every piece: rewriting should end")
+	}
+	// d arrives: b holds 1-5 (piece 0 it has not asked for yet), so d is told of 0 only.
+	want("d joins after every piece went out once", p.join(d), 0)
+	h, _ = p.refill(d)
+	want("d", h)
+	now = now.Add(staleAfter)
+	h, last = p.refill(d)
+	want("d after staleAfter with nothing", h, 1, 2, 3, 4, 5)
+	if !last {
+		t.Fatal("d has been told of every piece: rewriting should end")
+	}
+}
