@@ -359,18 +359,25 @@ func (p *seedPlan) hasLocked(pr *planPeer, i int) {
 // peerIsSeed records that c's peer has every piece: it is offered nothing, and what it was
 // offered goes to others.
 func (p *seedPlan) peerIsSeed(c *seedConn) {
-	wake := func() []*seedConn {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		pr := p.peers[c]
-		if pr == nil {
-			return nil
-		}
+	p.update(c, func(pr *planPeer) []*seedConn {
 		pr.seed = true
 		for i := range pr.has {
 			p.hasLocked(pr, i)
 		}
 		return p.releaseLocked(c, pr)
+	})
+}
+
+// update runs f on c's state under the lock, if c is in the plan, then wakes the connections f
+// returns (after the lock: waking takes their locks).
+func (p *seedPlan) update(c *seedConn, f func(pr *planPeer) []*seedConn) {
+	wake := func() []*seedConn {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if pr := p.peers[c]; pr != nil {
+			return f(pr)
+		}
+		return nil
 	}()
 	kickAll(wake)
 }
@@ -378,13 +385,7 @@ func (p *seedPlan) peerIsSeed(c *seedConn) {
 // leave forgets c (closed): the pieces it was offered and had not received go to others, and
 // the pieces only it had are offered again.
 func (p *seedPlan) leave(c *seedConn) {
-	wake := func() []*seedConn {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		pr := p.peers[c]
-		if pr == nil {
-			return nil
-		}
+	p.update(c, func(pr *planPeer) []*seedConn {
 		if twin := p.twinLocked(c, pr); twin != nil {
 			// The same peer on another connection (a client dropping a duplicate): it has what
 			// this one got, and takes over its offers and the pieces half sent on it.
@@ -405,8 +406,7 @@ func (p *seedPlan) leave(c *seedConn) {
 		}
 		p.dropLocked(c, pr)
 		return p.othersLocked(c)
-	}()
-	kickAll(wake)
+	})
 }
 
 // twinLocked returns another connection of c's peer (the same peer ID), if any.
