@@ -95,16 +95,7 @@ func TestEndToEnd(t *testing.T) {
 	// Closing the client sends `stopped` with left=0: that is a completion.
 	cl.Close()
 	for _, ih := range hashes {
-		waitFor(t, 30*time.Second, "scrape to count the completion of "+ih.HexString(), func() error {
-			_, _, downloaded, err := g.scrape(ih)
-			if err != nil {
-				return err
-			}
-			if downloaded != 1 {
-				return fmt.Errorf("downloaded = %d, want 1", downloaded)
-			}
-			return nil
-		})
+		g.waitDownloads(t, ih, 1, 30*time.Second, "scrape to count the completion of "+ih.HexString())
 	}
 	g.stop()
 }

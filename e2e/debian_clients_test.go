@@ -92,16 +92,7 @@ func TestDebianClients(t *testing.T) {
 		}
 		checkFile(t, filepath.Join(ltDir, info.Name), e.Body, "libtorrent")
 
-		waitFor(t, 30*time.Second, "scrape to count aria2c and libtorrent for "+ih.HexString(), func() error {
-			_, _, downloaded, err := g.scrape(ih)
-			if err != nil {
-				return err
-			}
-			if downloaded != 2 {
-				return fmt.Errorf("downloaded = %d, want 2", downloaded)
-			}
-			return nil
-		})
+		g.waitDownloads(t, ih, 2, 30*time.Second, "scrape to count aria2c and libtorrent for "+ih.HexString())
 	}
 	g.stop()
 }

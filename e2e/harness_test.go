@@ -455,6 +455,22 @@ func loadTorrent(url string) (*metainfo.MetaInfo, error) {
 }
 
 // scrape asks the gateway's HTTP tracker for a torrent's figures.
+// waitDownloads waits up to timeout for the tracker's scrape to count want downloads of ih; what
+// says what is awaited.
+func (g *gateway) waitDownloads(t *testing.T, ih metainfo.Hash, want int64, timeout time.Duration, what string) {
+	t.Helper()
+	waitFor(t, timeout, what, func() error {
+		_, _, downloaded, err := g.scrape(ih)
+		if err != nil {
+			return err
+		}
+		if downloaded != want {
+			return fmt.Errorf("downloaded = %d, want %d", downloaded, want)
+		}
+		return nil
+	})
+}
+
 func (g *gateway) scrape(ih metainfo.Hash) (complete, incomplete, downloaded int64, err error) {
 	resp, err := http.Get(g.baseURL() + "/scrape?info_hash=" + urlEscapeBytes(ih[:]))
 	if err != nil {

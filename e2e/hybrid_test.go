@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -47,15 +46,6 @@ func TestHybridByV2InfoHash(t *testing.T) {
 	checkFile(t, filepath.Join(dir, info.Name), e.Body, "libtorrent (v2)")
 
 	ih := mi.HashInfoBytes()
-	waitFor(t, 30*time.Second, "scrape to count libtorrent under "+ih.HexString(), func() error {
-		_, _, downloaded, err := g.scrape(ih)
-		if err != nil {
-			return err
-		}
-		if downloaded != 1 {
-			return fmt.Errorf("downloaded = %d, want 1", downloaded)
-		}
-		return nil
-	})
+	g.waitDownloads(t, ih, 1, 30*time.Second, "scrape to count libtorrent under "+ih.HexString())
 	g.stop()
 }

@@ -61,16 +61,7 @@ func TestEpisodePageListeners(t *testing.T) {
 		}
 		t.Logf("listener %d: %s", i+1, st)
 	}
-	waitFor(t, 30*time.Second, "the tracker to count both listeners", func() error {
-		_, _, downloaded, err := g.scrape(ih)
-		if err != nil {
-			return err
-		}
-		if downloaded != 2 {
-			return fmt.Errorf("downloaded = %d, want 2", downloaded)
-		}
-		return nil
-	})
+	g.waitDownloads(t, ih, 2, 30*time.Second, "the tracker to count both listeners")
 }
 
 // resolveAs makes Chromium resolve host to addr, whatever the system says.

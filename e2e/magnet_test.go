@@ -41,15 +41,6 @@ func TestAria2Magnet(t *testing.T) {
 		t.Fatalf("aria2c by magnet: %v\n%s", err, out)
 	}
 	checkFile(t, filepath.Join(dir, info.Name), e.Body, "aria2c (magnet)")
-	waitFor(t, 30*time.Second, "scrape to count aria2 once", func() error {
-		_, _, downloaded, err := g.scrape(ih)
-		if err != nil {
-			return err
-		}
-		if downloaded != 1 {
-			return fmt.Errorf("downloaded = %d, want 1", downloaded)
-		}
-		return nil
-	})
+	g.waitDownloads(t, ih, 1, 30*time.Second, "scrape to count aria2 once")
 	g.stop()
 }

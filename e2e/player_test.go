@@ -140,16 +140,7 @@ func TestBrowserPlayer(t *testing.T) {
 	waitPlayer(t, wrong, `el.dataset.verified === "false" && (el.dataset.verifyMessage || "").includes("mismatch")`,
 		"a page with the wrong checksum to say so")
 
-	waitFor(t, 30*time.Second, "the tracker to count both listeners", func() error {
-		_, _, downloaded, err := g.scrape(ih)
-		if err != nil {
-			return err
-		}
-		if downloaded != 2 {
-			return fmt.Errorf("downloaded = %d, want 2", downloaded)
-		}
-		return nil
-	})
+	g.waitDownloads(t, ih, 2, 30*time.Second, "the tracker to count both listeners")
 }
 
 // trustLoopbackProxy makes the gateway believe X-Forwarded-For from loopback.

@@ -72,14 +72,5 @@ func TestWebTorrentLeecher(t *testing.T) {
 		t.Fatal("downloaded bytes differ from the episode")
 	}
 	// Its completed announce: one counted download.
-	waitFor(t, 60*time.Second, "the tracker to count the WebRTC download", func() error {
-		_, _, downloaded, err := g.scrape(tor.InfoHash())
-		if err != nil {
-			return err
-		}
-		if downloaded != 1 {
-			return fmt.Errorf("downloaded = %d, want 1", downloaded)
-		}
-		return nil
-	})
+	g.waitDownloads(t, tor.InfoHash(), 1, 60*time.Second, "the tracker to count the WebRTC download")
 }
