@@ -16,8 +16,8 @@ import (
 // themselves. Instead, each plaintext peer is told at first that the seeder has nothing, then
 // given a few pieces of its own (HAVE messages) that nobody else is offered: when it has received
 // them it is given the next ones. So each piece goes out once, to one listener, who passes it on
-// to the others; every block the seeder sends is one the swarm did not have. Once every piece has
-// gone out once, every peer is told about every piece and seeding goes on as usual.
+// to the others; every block the seeder sends is one the swarm did not have. After that a peer is
+// told of a piece only when nobody connected can give it to it (see seedPlan).
 //
 // anacrolix v1.61.0 writes a seed's bitfield itself and has no hook on what it advertises, so
 // the rule works on the wire: seedConn (wire.go) rewrites the plaintext BitTorrent stream the
@@ -89,12 +89,16 @@ func (is *initialSeeding) untrack(remote string, c *seedConn) {
 	}
 }
 
+// connOf is our connection under the client's pc (matched by remote address), or nil.
+func (is *initialSeeding) connOf(pc *torrent.PeerConn) *seedConn {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return is.conns[pc.RemoteAddr.String()]
+}
+
 // completedHandshake is the client's CompletedHandshake callback: which peer a connection is.
 func (is *initialSeeding) completedHandshake(pc *torrent.PeerConn, _ infohash.T) {
-	is.mu.Lock()
-	c := is.conns[pc.RemoteAddr.String()]
-	is.mu.Unlock()
-	if c != nil {
+	if c := is.connOf(pc); c != nil {
 		c.setPeerID(pc.PeerID)
 	}
 }
@@ -106,9 +110,7 @@ func (is *initialSeeding) readMessage(pc *torrent.PeerConn, m *pp.Message) {
 	default:
 		return
 	}
-	is.mu.Lock()
-	c := is.conns[pc.RemoteAddr.String()]
-	is.mu.Unlock()
+	c := is.connOf(pc)
 	if c == nil {
 		return
 	}
@@ -137,7 +139,7 @@ const staleAfter = 5 * time.Second
 
 // aheadBytes is how much of the file a peer is offered at least at a time: enough to keep its
 // request pipeline full across a round trip, small enough that a crowd spreads over many peers.
-// A peer that takes more is offered four times what it took in the last whole second: a lone fast
+// A peer that takes more is offered four times what it took in the last second: a lone fast
 // listener is then not held to a window (each piece still goes out once).
 const aheadBytes = 2 << 20
 
@@ -155,7 +157,6 @@ type seedPlan struct {
 
 	mu       sync.Mutex
 	sentOnce []bool
-	left     int         // pieces not yet sent once
 	owner    []*seedConn // who a piece not yet sent once is offered to; nil: nobody
 	holders  []int32     // connected peers known to have each piece
 	peers    map[*seedConn]*planPeer
@@ -192,7 +193,7 @@ func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
 // once again. Between crowds (no peer connected) a plan holds no per-piece state.
 func (p *seedPlan) startLocked() {
 	n := p.pieces
-	p.sentOnce, p.left, p.owner, p.holders = make([]bool, n), n, make([]*seedConn, n), make([]int32, n)
+	p.sentOnce, p.owner, p.holders = make([]bool, n), make([]*seedConn, n), make([]int32, n)
 }
 
 func (p *seedPlan) pieceSize(i int) int64 {
@@ -272,14 +273,14 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 	return out, false
 }
 
-// sent records n bytes of piece data of piece i written to c. It returns the connections to wake
-// and whether c itself is due a refill.
-func (p *seedPlan) sent(c *seedConn, i int, n int64) (wake []*seedConn, refill bool) {
+// sent records n bytes of piece data of piece i written to c, and reports whether c is due a
+// refill (the piece is now wholly sent to it).
+func (p *seedPlan) sent(c *seedConn, i int, n int64) (refill bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pr := p.peers[c]
 	if pr == nil || i < 0 || i >= len(p.sentOnce) {
-		return nil, false
+		return false
 	}
 	now := p.now()
 	pr.lastSent = now
@@ -292,7 +293,7 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (wake []*seedConn, refill b
 	pr.winBytes += n
 	pr.sending[i] += n
 	if pr.sending[i] < p.pieceSize(i) {
-		return nil, false
+		return false
 	}
 	delete(pr.sending, i)
 	delete(pr.offered, i)
@@ -301,9 +302,8 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (wake []*seedConn, refill b
 	if !p.sentOnce[i] {
 		p.sentOnce[i] = true
 		p.owner[i] = nil
-		p.left--
 	}
-	return nil, true
+	return true
 }
 
 // tick, at most once a second, moves the pieces offered to peers that have asked for nothing in
@@ -318,6 +318,7 @@ func (p *seedPlan) tick() []*seedConn {
 	}
 	p.checked = now
 	var wake []*seedConn
+	freed := false
 	for c, pr := range p.peers {
 		if now.Sub(pr.progress) >= staleAfter && !pr.seed && !pr.done {
 			wake = append(wake, c)
@@ -329,9 +330,12 @@ func (p *seedPlan) tick() []*seedConn {
 			if pr.sending[i] == 0 {
 				p.owner[i] = nil
 				delete(pr.offered, i)
+				freed = true
 			}
 		}
-		wake = append(wake, p.roomLocked(c)...)
+	}
+	if freed {
+		wake = append(wake, p.roomLocked(nil)...)
 	}
 	return wake
 }

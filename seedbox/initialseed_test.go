@@ -38,10 +38,10 @@ func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 	}
 	want("a joins", p.join(a), 0, 1)
 	want("b joins", p.join(b), 2, 3)
-	if _, refill := p.sent(a, 0, pieceLen/2); refill {
+	if p.sent(a, 0, pieceLen/2) {
 		t.Fatal("half a piece sent: refill due")
 	}
-	if _, refill := p.sent(a, 0, pieceLen/2); !refill {
+	if !p.sent(a, 0, pieceLen/2) {
 		t.Fatal("a whole piece sent: no refill due")
 	}
 	// A megabyte sent to a within the second: a is offered four times that ahead (4 pieces).

@@ -253,7 +253,7 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 			r.insert(c.hdr[:5])
 		}
 		if c.bodyLeft == 0 {
-			wake = append(wake, c.endMessage(r)...)
+			c.endMessage(r)
 		}
 		return i, wake
 	}
@@ -276,13 +276,13 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 	c.bodyLeft -= n
 	i += n
 	if c.bodyLeft == 0 {
-		wake = append(wake, c.endMessage(r)...)
+		c.endMessage(r)
 	}
 	return i, wake
 }
 
 // endMessage is called once a message's last byte has been seen.
-func (c *seedConn) endMessage(r *rewriter) []*seedConn {
+func (c *seedConn) endMessage(r *rewriter) {
 	c.hdrN = 0
 	switch {
 	case c.drop:
@@ -301,13 +301,10 @@ func (c *seedConn) endMessage(r *rewriter) []*seedConn {
 			r.insert(c.plan.join(c))
 		}
 	case c.typ == pp.Piece && len(c.piece) == 8 && c.joined:
-		wake, refill := c.plan.sent(c, c.index, c.block)
-		if refill {
+		if c.plan.sent(c, c.index, c.block) {
 			c.kicked.Store(true)
 		}
-		return wake
 	}
-	return nil
 }
 
 // between runs between two messages: HAVEs due go in here.
