@@ -18,7 +18,10 @@
 # in which the seeder can send every piece once), copies sent (seeder payload bytes uploaded over
 # the run / SIZE; a perfect seeder sends 1), and the ratio libtorrent / Seedcast time (>= 1.5 is
 # the issue's target). LT_SUPER_SEED=1 turns on libtorrent's own super-seeding for its seeder;
-# INITIAL=0 turns Seedcast's seedbox.initial_seeding (on by default) off.
+# INITIAL=0 turns Seedcast's seedbox.initial_seeding (on by default) off. WITH_OFF=1 adds a third
+# seeder to the alternation: a second gateway with initial seeding off (seedcast_off), making the
+# same torrent from the same origin, so "no slower than without initial seeding" is a ratio
+# measured in one run.
 source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 -c 'import libtorrent' || { echo "bench: apt-get install python3-libtorrent" >&2; exit 1; }
 [ $# = 3 ] || { echo "usage: bench/flash-crowd.sh LEECHERS SIZE RATE" >&2; exit 2; }
@@ -29,6 +32,7 @@ RUNS=${RUNS:-3}
 KNOWN=${KNOWN:-1}
 [ "$LEECHERS" -ge 1 ] && [ "$LEECHERS" -le 200 ] || { echo "bench: LEECHERS 1-200" >&2; exit 2; }
 [ "$RUNS" -le 60 ] || { echo "bench: RUNS at most 60 (one address block per run and seeder)" >&2; exit 2; }
+port_of() { case $1 in seedcast) echo 16950 ;; seedcast_off) echo 16960 ;; libtorrent) echo 18551 ;; esac; }
 export LT_TIMEOUT=${LT_TIMEOUT:-$((SIZE / RATE * 10 + 120))}
 build_seedcast
 build_origin
@@ -38,6 +42,19 @@ machine
 export LT_UPLOAD_RATE=$RATE LT_STATS=$WORK/ltseed.stats
 rm -f "$LT_STATS"
 INITIAL_SEEDING=$([ "${INITIAL:-1}" = 0 ] && echo false) METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$RATE seed_both 18550 16950 18551
+seeders="seedcast libtorrent"
+if [ "${WITH_OFF:-0}" = 1 ]; then
+	[ "${INITIAL:-1}" = 1 ] || { echo "bench: WITH_OFF=1 compares against INITIAL=1" >&2; exit 2; }
+	g_off=$WORK/gw-off
+	rm -rf "$g_off"
+	INITIAL_SEEDING=false METRICS_LISTEN=127.0.0.1:18563 UPLOAD_RATE_LIMIT=$RATE write_config "$g_off" 18560 16960 "$ORIGIN/feed.xml"
+	start_gateway "$g_off"
+	wait_items "http://127.0.0.1:18560/feeds/show.rss" 1
+	ih_on=$(curl -sf "http://127.0.0.1:18550/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	ih_off=$(curl -sf "http://127.0.0.1:18560/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
+	seeders="seedcast seedcast_off libtorrent"
+fi
 for _ in $(seq 600); do grep -q seeding "$WORK/ltseed.out" && [ -s "$WORK/ltseed.stats" ] && break; sleep 0.2; done
 grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified the file" >&2; exit 1; }
 
@@ -45,6 +62,7 @@ grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified t
 uploaded() {
 	case $1 in
 	seedcast) curl -sf http://127.0.0.1:18553/metrics | awk -v m="${SEEDCAST_COUNTER:-seedcast_seeder_uploaded_bytes_total}" '$1 == m { printf "%d\n", $2 }' ;;
+	seedcast_off) curl -sf http://127.0.0.1:18563/metrics | awk -v m="${SEEDCAST_COUNTER:-seedcast_seeder_uploaded_bytes_total}" '$1 == m { printf "%d\n", $2 }' ;;
 	libtorrent) cat "$WORK/ltseed.stats" ;;
 	esac
 }
@@ -55,7 +73,7 @@ for _ in $(seq 100); do [ -n "$(uploaded seedcast)" ] && break; sleep 0.1; done
 	exit 1
 }
 
-for n in seedcast libtorrent; do
+for n in $seeders; do
 	for k in all floor copies received each; do : >"$WORK/${n}_$k.txt"; done
 done
 # crowd NAME PORT BLOCK: one run; listener i listens on and dials from 127.0.BLOCK.i.
@@ -121,19 +139,25 @@ put("received", f"{got / size:.3f}")
 ' "$LEECHERS" "$SIZE" "$RATE" "$u0" "$u1" "$name" "$WORK" "$port"
 	echo "run $name: all complete $(tail -1 "$WORK/${name}_all.txt") s ($(tail -1 "$WORK/${name}_floor.txt") x floor), copies $(tail -1 "$WORK/${name}_copies.txt") (listeners received $(tail -1 "$WORK/${name}_received.txt") from it), listeners $(tail -1 "$WORK/${name}_each.txt"), load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+# Each run starts with the next seeder in turn, so none is always the first after set-up.
+read -ra order <<<"$seeders"
+block=1
 for r in $(seq "$RUNS"); do
-	crowd seedcast 16950 $((2 * r))
-	crowd libtorrent 18551 $((2 * r + 1))
+	for k in $(seq 0 $((${#order[@]} - 1))); do
+		n=${order[$(((r - 1 + k) % ${#order[@]}))]}
+		block=$((block + 1))
+		crowd "$n" "$(port_of "$n")" "$block"
+	done
 done
 for i in $(seq "$LEECHERS"); do rm -rf "$WORK/leech$i"; done
 floor=$(awk -v s="$SIZE" -v r="$RATE" 'BEGIN { printf "%.2f", s / r }')
-echo "$LEECHERS listeners, $SIZE bytes, seeder upload capped at $RATE B/s (floor $floor s), KNOWN=$KNOWN, INITIAL=${INITIAL:-1}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
+echo "$LEECHERS listeners, $SIZE bytes, seeder upload capped at $RATE B/s (floor $floor s), KNOWN=$KNOWN, INITIAL=${INITIAL:-1}, WITH_OFF=${WITH_OFF:-0}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
 echo "seconds until every listener is complete (lower is better)"
-stats "$WORK/seedcast_all.txt" "$WORK/libtorrent_all.txt"
+stats $(for n in $seeders; do echo "$WORK/${n}_all.txt"; done)
 echo "that time / the floor (target <= 1.5)"
-stats "$WORK/seedcast_floor.txt" "$WORK/libtorrent_floor.txt"
+stats $(for n in $seeders; do echo "$WORK/${n}_floor.txt"; done)
 echo "copies of the file sent by the seeder (target <= 1.3)"
-stats "$WORK/seedcast_copies.txt" "$WORK/libtorrent_copies.txt"
+stats $(for n in $seeders; do echo "$WORK/${n}_copies.txt"; done)
 echo "copies the listeners received from the seeder (their count, a check on the seeder's)"
-stats "$WORK/seedcast_received.txt" "$WORK/libtorrent_received.txt"
+stats $(for n in $seeders; do echo "$WORK/${n}_received.txt"; done)
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
