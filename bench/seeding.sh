@@ -24,6 +24,22 @@ build_seedcast
 build_origin
 machine
 seed_both 18520 16920 18521
+# PEERS picks who is measured: seedcast, libtorrent, transmission, and seedcast_off, a second
+# gateway with seedbox.initial_seeding off making the same torrent (issue 17: initial seeding
+# must not cost a lone leecher time).
+PEERS=${PEERS:-seedcast libtorrent transmission}
+if [[ " $PEERS " == *" seedcast_off "* ]]; then
+	g_off=$WORK/gw-off
+	rm -rf "$g_off"
+	INITIAL_SEEDING=false write_config "$g_off" 18530 16930 "$ORIGIN/feed.xml"
+	on_pid=$GATEWAY_PID
+	start_gateway "$g_off"
+	OFF_PID=$GATEWAY_PID GATEWAY_PID=$on_pid
+	wait_items "http://127.0.0.1:18530/feeds/show.rss" 1
+	ih_on=$(curl -sf "http://127.0.0.1:18520/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	ih_off=$(curl -sf "http://127.0.0.1:18530/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
+fi
 
 # transmission-daemon with its defaults except: no DHT, LSD, PEX, uTP or port forwarding (the
 # leecher must be its only peer, TCP only, as for the other two seeders), RPC open on loopback, no
@@ -61,7 +77,7 @@ transmission-remote 18523 -t all -i | grep -q 'Percent Done: 100%' || { echo "be
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, clock ticks
 hz=$(getconf CLK_TCK)
-for n in seedcast libtorrent transmission; do
+for n in seedcast seedcast_off libtorrent transmission; do
 	for k in "" _first _cpu _fail; do : >"$WORK/$n$k.txt"; done
 done
 export LT_TIMEOUT=${LT_TIMEOUT:-300}
@@ -90,12 +106,12 @@ leech() { # NAME PID PORT SOURCE_IP
 	# CPU milliseconds per MiB sent
 	awk -v a="$c0" -v b="$c1" -v hz="$hz" -v s="$SIZE" 'BEGIN { printf "%.3f\n", (b - a) * 1000 / hz / (s / 1048576) }' >>"$WORK/$1_cpu.txt"
 }
-# PEERS picks who is measured. Run R's leech from peer number P dials from 127.0.R.P (R <= 250).
-PEERS=${PEERS:-seedcast libtorrent transmission}
+# Run R's leech from peer number P dials from 127.0.R.P (R <= 250).
 for i in $(seq "$RUNS"); do
 	[[ " $PEERS " == *" seedcast "* ]] && leech seedcast "$GATEWAY_PID" 16920 "127.0.$i.1"
 	[[ " $PEERS " == *" libtorrent "* ]] && leech libtorrent "$LT_PID" 18521 "127.0.$i.2"
 	[[ " $PEERS " == *" transmission "* ]] && leech transmission "$TR_PID" 18522 "127.0.$i.3"
+	[[ " $PEERS " == *" seedcast_off "* ]] && leech seedcast_off "$OFF_PID" 16930 "127.0.$i.4"
 done
 rm -rf "$WORK/leech"
 ok=()
