@@ -74,7 +74,7 @@ for _ in $(seq 100); do [ -n "$(uploaded seedcast)" ] && break; sleep 0.1; done
 }
 
 for n in $seeders; do
-	for k in all floor copies received each; do : >"$WORK/${n}_$k.txt"; done
+	for k in all floor copies received each onecopy; do : >"$WORK/${n}_$k.txt"; done
 done
 # crowd NAME PORT BLOCK: one run; listener i listens on and dials from 127.0.BLOCK.i.
 crowd() {
@@ -100,6 +100,15 @@ crowd() {
 		for _ in $(seq 3000); do grep -q '^ready' "$WORK/leech$i.err" 2>/dev/null && break; sleep 0.01; done
 	done
 	touch "$WORK/go"
+	# When the seeder had sent one copy: the end of the first round, whatever came after it.
+	(
+		local t0=$EPOCHREALTIME
+		while [ ! -e "$WORK/linger" ]; do
+			echo "$(awk -v s="$t0" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", e - s }') $(uploaded "$name")"
+			sleep 0.1
+		done
+	) >"$WORK/timeline.txt" 2>/dev/null &
+	local sampler=$!
 	local failed=0 done_n
 	while :; do
 		done_n=0
@@ -115,6 +124,9 @@ crowd() {
 	local u1
 	u1=$(uploaded "$name")
 	touch "$WORK/linger"
+	wait "$sampler" || true
+	awk -v u0="$u0" -v size="$SIZE" '$2 != "" && $2 - u0 >= size { print $1; found = 1; exit } END { if (!found) print "never" }' \
+		"$WORK/timeline.txt" >>"$WORK/${name}_onecopy.txt"
 	for p in "${pids[@]}"; do wait "$p" || failed=1; done
 	[ "$failed" = 0 ] || { echo "bench: a $name listener failed:" >&2; cat "$WORK"/leech*.err >&2; exit 1; }
 	for i in $(seq "$LEECHERS"); do
@@ -137,7 +149,7 @@ put("each", " ".join(f"{t:.2f}" for t in ts))
 got = sum(json.loads(l.split(" ", 1)[1]).get(f"127.0.0.1:{port}", 0) for l in open(f"{work}/sources.log"))
 put("received", f"{got / size:.3f}")
 ' "$LEECHERS" "$SIZE" "$RATE" "$u0" "$u1" "$name" "$WORK" "$port"
-	echo "run $name: all complete $(tail -1 "$WORK/${name}_all.txt") s ($(tail -1 "$WORK/${name}_floor.txt") x floor), copies $(tail -1 "$WORK/${name}_copies.txt") (listeners received $(tail -1 "$WORK/${name}_received.txt") from it), listeners $(tail -1 "$WORK/${name}_each.txt"), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "run $name: all complete $(tail -1 "$WORK/${name}_all.txt") s ($(tail -1 "$WORK/${name}_floor.txt") x floor), copies $(tail -1 "$WORK/${name}_copies.txt") (listeners received $(tail -1 "$WORK/${name}_received.txt") from it), one copy sent at $(tail -1 "$WORK/${name}_onecopy.txt") s, listeners $(tail -1 "$WORK/${name}_each.txt"), load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 # Each run starts with the next seeder in turn, so none is always the first after set-up.
 read -ra order <<<"$seeders"
