@@ -264,8 +264,11 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 	if len(out) > 0 {
 		pr.lastSent = p.now()
 	}
-	if pr.told == len(pr.advertised) || pr.nhas == len(pr.has) {
-		// Nothing left to steer: its stream passes through, and what it has still counts.
+	if pr.nhas == len(pr.has) || pr.told == len(pr.advertised) && len(pr.offered) == 0 {
+		// Nothing left to steer: its stream passes through, and what it has still counts. A
+		// peer told of every piece while some are still its alone to be sent (a lone or fast
+		// peer can be offered all that is left) is followed until they are: released early,
+		// they would be offered to the next peer too, and go out twice.
 		pr.done = true
 		p.releaseLocked(c, pr)
 		return out, true

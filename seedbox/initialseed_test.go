@@ -71,3 +71,37 @@ func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 		t.Fatal("d has been told of every piece: rewriting should end")
 	}
 }
+
+// A peer offered every piece at once (a small file, or a fast peer whose offers grew to what was
+// left) keeps them until they are sent: told of every piece is not done with them.
+func TestSeedPlanKeepsAPeersOffersWhenItIsToldEverything(t *testing.T) {
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	const pieceLen = 1 << 20 // ahead = 2 pieces: the whole file
+	p := newSeedPlan(2*pieceLen, pieceLen, func() time.Time { return now })
+	a, b := &seedConn{}, &seedConn{}
+	if got := haveIndexes(t, p.join(a)); !slices.Equal(got, []int{0, 1}) {
+		t.Fatalf("a joins: HAVEs %v, want [0 1]", got)
+	}
+	if _, last := p.refill(a); last {
+		t.Fatal("a still has pieces of its own to be sent: rewriting ended")
+	}
+	if got := haveIndexes(t, p.join(b)); len(got) != 0 {
+		t.Fatalf("b joins: HAVEs %v, want none (both pieces are a's to pass on)", got)
+	}
+	p.sent(a, 0, pieceLen)
+	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
+		t.Fatalf("b after a got piece 0: HAVEs %v, want none (a has it, a is offered 1)", got)
+	}
+	if !p.sent(a, 1, pieceLen) {
+		t.Fatal("a's last piece sent: no refill due")
+	}
+	if _, last := p.refill(a); !last {
+		t.Fatal("a has been sent its pieces: rewriting should end")
+	}
+}
+
+func mustRefill(t *testing.T, p *seedPlan, c *seedConn) []byte {
+	t.Helper()
+	h, _ := p.refill(c)
+	return h
+}
