@@ -143,11 +143,18 @@ const staleAfter = 5 * time.Second
 // listener is then not held to a window (each piece still goes out once).
 const aheadBytes = 2 << 20
 
+// revealAfter is, as a fraction of the time the round took to send every piece once, how long
+// the crowd then has to trade among itself before the seeder offers everything to everyone. A
+// crowd that has not finished by then is held back by its own links, not the seeder's: the
+// seeder has upload to spare (uncapped, or listeners on slow uplinks), and spends it.
+const revealAfter = 4 // a quarter of the round
+
 // seedPlan is one torrent's initial seeding. Until every piece has gone out once, a piece not
 // yet sent is offered to one peer at a time. A piece already sent is offered to a peer that
-// lacks it only when no other connected peer has it (the peer that had it left), or when the
-// peer has got no piece from anyone for staleAfter (its other sources choke it, or it cannot
-// reach them): then it is told of every piece.
+// lacks it only when no peer known to the seeder has it (the peer that had it left short of the
+// whole file), or when the peer has got no piece from anyone for staleAfter (its other sources
+// choke it, or it cannot reach them): then it is told of every piece. A quarter of the round's
+// time after every piece went out once, every peer still short is told of every piece.
 type seedPlan struct {
 	now      func() time.Time
 	pieceLen int64
@@ -157,10 +164,14 @@ type seedPlan struct {
 
 	mu       sync.Mutex
 	sentOnce []bool
+	unsent   int         // pieces not yet sent once this round
 	owner    []*seedConn // who a piece not yet sent once is offered to; nil: nobody
-	holders  []int32     // connected peers known to have each piece
+	holders  []int32     // peers of this round known to have each piece (see dropLocked)
 	peers    map[*seedConn]*planPeer
-	checked  time.Time // last stale check
+	checked  time.Time   // last stale check
+	started  time.Time   // when the round began
+	revealAt time.Time   // when every peer is told of every piece; zero until every piece went out
+	reveal   *time.Timer // wakes the peers then
 }
 
 type planPeer struct {
@@ -194,6 +205,33 @@ func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
 func (p *seedPlan) startLocked() {
 	n := p.pieces
 	p.sentOnce, p.owner, p.holders = make([]bool, n), make([]*seedConn, n), make([]int32, n)
+	p.unsent, p.started, p.revealAt = n, p.now(), time.Time{}
+}
+
+// endLocked ends the round: the last peer has left.
+func (p *seedPlan) endLocked() {
+	p.sentOnce, p.owner, p.holders = nil, nil, nil
+	if p.reveal != nil {
+		p.reveal.Stop()
+		p.reveal = nil
+	}
+}
+
+// sentOnceLocked records that piece i has gone out once; after the last, the reveal is set.
+func (p *seedPlan) sentOnceLocked(i int, now time.Time) {
+	p.sentOnce[i] = true
+	p.owner[i] = nil
+	if p.unsent--; p.unsent > 0 {
+		return
+	}
+	wait := now.Sub(p.started) / revealAfter
+	p.revealAt = now.Add(wait)
+	p.reveal = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		wake := p.othersLocked(nil)
+		p.mu.Unlock()
+		kickAll(wake)
+	})
 }
 
 func (p *seedPlan) pieceSize(i int) int64 {
@@ -244,7 +282,8 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 	if pr.seed || pr.done {
 		return nil, pr.done
 	}
-	stalled := p.now().Sub(pr.progress) >= staleAfter
+	now := p.now()
+	stalled := now.Sub(pr.progress) >= staleAfter || !p.revealAt.IsZero() && !now.Before(p.revealAt)
 	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
 	for i := 0; i < len(p.sentOnce); i++ {
 		switch {
@@ -262,7 +301,7 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		}
 	}
 	if len(out) > 0 {
-		pr.lastSent = p.now()
+		pr.lastSent = now
 	}
 	if pr.nhas == len(pr.has) || pr.told == len(pr.advertised) && len(pr.offered) == 0 {
 		// Nothing left to steer: its stream passes through, and what it has still counts. A
@@ -303,8 +342,7 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (refill bool) {
 	pr.progress = now
 	p.hasLocked(pr, i)
 	if !p.sentOnce[i] {
-		p.sentOnce[i] = true
-		p.owner[i] = nil
+		p.sentOnceLocked(i, now)
 	}
 	return true
 }
@@ -408,10 +446,14 @@ func (p *seedPlan) leave(c *seedConn) {
 				tp.sending[i] += pr.sending[i]
 			}
 			clear(pr.offered)
-			p.dropLocked(c, pr)
+			p.dropLocked(c, pr, false)
 			return append(p.othersLocked(c), twin)
 		}
-		p.dropLocked(c, pr)
+		// A peer that leaves with every piece most likely closed a connection it no longer
+		// needs (libtorrent closes redundant ones once complete) and seeds on to the others:
+		// what it has stays counted, or each completing listener would have the seeder offer
+		// its pieces to everyone again. One that leaves short takes its pieces with it.
+		p.dropLocked(c, pr, pr.nhas == len(pr.has))
 		return p.othersLocked(c)
 	})
 }
@@ -429,17 +471,20 @@ func (p *seedPlan) twinLocked(c *seedConn, pr *planPeer) *seedConn {
 	return nil
 }
 
-// dropLocked stops following c: its pieces no longer count as held, its offers go back.
-func (p *seedPlan) dropLocked(c *seedConn, pr *planPeer) {
-	for i, ok := range pr.has {
-		if ok {
-			p.holders[i]--
+// dropLocked stops following c: its offers go back and, unless held, its pieces no longer
+// count as held.
+func (p *seedPlan) dropLocked(c *seedConn, pr *planPeer, held bool) {
+	if !held {
+		for i, ok := range pr.has {
+			if ok {
+				p.holders[i]--
+			}
 		}
 	}
 	p.releaseLocked(c, pr)
 	delete(p.peers, c)
 	if len(p.peers) == 0 {
-		p.sentOnce, p.owner, p.holders = nil, nil, nil
+		p.endLocked()
 	}
 }
 

@@ -38,6 +38,7 @@ func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 	}
 	want("a joins", p.join(a), 0, 1)
 	want("b joins", p.join(b), 2, 3)
+	now = now.Add(40 * time.Second) // the round will have taken 40 s: no reveal in this test
 	if p.sent(a, 0, pieceLen/2) {
 		t.Fatal("half a piece sent: refill due")
 	}
@@ -104,4 +105,40 @@ func mustRefill(t *testing.T, p *seedPlan, c *seedConn) []byte {
 	t.Helper()
 	h, _ := p.refill(c)
 	return h
+}
+
+// After every piece has gone out once, the crowd trades among itself for a quarter of the
+// round's time; who is still short then is told of every piece. A peer that leaves complete
+// still counts as holding its pieces (it seeds on; it only closed its connection to us).
+func TestSeedPlanRevealsEverythingAQuarterRoundAfterTheFirstCopy(t *testing.T) {
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	const pieceLen = 1 << 20 // ahead = 2 pieces
+	p := newSeedPlan(4*pieceLen, pieceLen, func() time.Time { return now })
+	a, b := &seedConn{}, &seedConn{}
+	p.join(a) // 0, 1
+	p.join(b) // 2, 3
+	now = now.Add(8 * time.Second)
+	for _, i := range []int{0, 1} {
+		p.sent(a, i, pieceLen)
+	}
+	for _, i := range []int{2, 3} {
+		p.sent(b, i, pieceLen)
+		p.peerHas(a, i) // a gets 2 and 3 from b: a is complete
+	}
+	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
+		t.Fatalf("b right after the first copy: HAVEs %v, want none (a has 0 and 1)", got)
+	}
+	p.leave(a) // complete: libtorrent closes a redundant connection and seeds on
+	now = now.Add(2*time.Second - time.Millisecond)
+	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
+		t.Fatalf("b just before the reveal, a gone complete: HAVEs %v, want none", got)
+	}
+	now = now.Add(time.Millisecond)
+	h, last := p.refill(b)
+	if got := haveIndexes(t, h); !slices.Equal(got, []int{0, 1}) {
+		t.Fatalf("b a quarter of the 8 s round later: HAVEs %v, want [0 1]", got)
+	}
+	if !last {
+		t.Fatal("b has been told of every piece: rewriting should end")
+	}
 }
