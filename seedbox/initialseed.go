@@ -154,7 +154,8 @@ const revealAfter = 4 // a quarter of the round
 // lacks it only when no peer known to the seeder has it (the peer that had it left short of the
 // whole file), or when the peer has got no piece from anyone for staleAfter (its other sources
 // choke it, or it cannot reach them): then it is told of every piece. A quarter of the round's
-// time after every piece went out once, every peer still short is told of every piece.
+// time after every piece went out once, every peer of that crowd still short is told of every
+// piece (a later arrival is not: the crowd can give it what it needs).
 type seedPlan struct {
 	now      func() time.Time
 	pieceLen int64
@@ -187,6 +188,7 @@ type planPeer struct {
 	winBytes   int64         // bytes sent to it in that second
 	lastWin    int64         // bytes sent to it in the second before
 	peerID     [20]byte      // from its handshake; zero if unknown
+	crowd      bool          // here when every piece had gone out once: told all at the reveal
 	seed       bool
 	done       bool // told of every piece, or has them all: no more rewriting
 }
@@ -223,6 +225,9 @@ func (p *seedPlan) sentOnceLocked(i int, now time.Time) {
 	p.owner[i] = nil
 	if p.unsent--; p.unsent > 0 {
 		return
+	}
+	for _, pr := range p.peers {
+		pr.crowd = true
 	}
 	wait := now.Sub(p.started) / revealAfter
 	p.revealAt = now.Add(wait)
@@ -283,7 +288,7 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		return nil, pr.done
 	}
 	now := p.now()
-	stalled := now.Sub(pr.progress) >= staleAfter || !p.revealAt.IsZero() && !now.Before(p.revealAt)
+	stalled := now.Sub(pr.progress) >= staleAfter || pr.crowd && !now.Before(p.revealAt)
 	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
 	for i := 0; i < len(p.sentOnce); i++ {
 		switch {

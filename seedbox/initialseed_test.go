@@ -133,7 +133,12 @@ func TestSeedPlanRevealsEverythingAQuarterRoundAfterTheFirstCopy(t *testing.T) {
 	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
 		t.Fatalf("b just before the reveal, a gone complete: HAVEs %v, want none", got)
 	}
+	late := &seedConn{}
+	p.join(late)
 	now = now.Add(time.Millisecond)
+	if got := haveIndexes(t, mustRefill(t, p, late)); len(got) != 0 {
+		t.Fatalf("a peer that came after the first copy, at the reveal: HAVEs %v, want none (the crowd holds every piece)", got)
+	}
 	h, last := p.refill(b)
 	if got := haveIndexes(t, h); !slices.Equal(got, []int{0, 1}) {
 		t.Fatalf("b a quarter of the 8 s round later: HAVEs %v, want [0 1]", got)
