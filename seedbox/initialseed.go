@@ -169,7 +169,7 @@ type seedPlan struct {
 	owner    []*seedConn // who a piece not yet sent once is offered to; nil: nobody
 	holders  []int32     // peers of this round known to have each piece (see dropLocked)
 	peers    map[*seedConn]*planPeer
-	checked  time.Time   // last stale check
+	ticker   *time.Timer // the stale check, once a second while the round lasts
 	started  time.Time   // when the round began
 	revealAt time.Time   // when every peer is told of every piece; zero until every piece went out
 	reveal   *time.Timer // wakes the peers then
@@ -208,11 +208,28 @@ func (p *seedPlan) startLocked() {
 	n := p.pieces
 	p.sentOnce, p.owner, p.holders = make([]bool, n), make([]*seedConn, n), make([]int32, n)
 	p.unsent, p.started, p.revealAt = n, p.now(), time.Time{}
+	// On a timer, not on the connections' writes: a seeder nobody asks for anything writes
+	// nothing, and a stalled peer must still be told of every piece.
+	p.ticker = time.AfterFunc(time.Second, p.onTick)
+}
+
+func (p *seedPlan) onTick() {
+	wake := p.tick()
+	p.mu.Lock()
+	if p.ticker != nil {
+		p.ticker.Reset(time.Second)
+	}
+	p.mu.Unlock()
+	kickAll(wake)
 }
 
 // endLocked ends the round: the last peer has left.
 func (p *seedPlan) endLocked() {
 	p.sentOnce, p.owner, p.holders = nil, nil, nil
+	if p.ticker != nil {
+		p.ticker.Stop()
+		p.ticker = nil
+	}
 	if p.reveal != nil {
 		p.reveal.Stop()
 		p.reveal = nil
@@ -352,17 +369,13 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (refill bool) {
 	return true
 }
 
-// tick, at most once a second, moves the pieces offered to peers that have asked for nothing in
-// staleAfter back to the pool, and returns the connections to wake: all of them, since some may
-// have stalled and be due every piece.
+// tick, once a second, moves the pieces offered to peers that have asked for nothing in
+// staleAfter back to the pool, and returns the connections to wake: those that have stalled and
+// are due every piece, and those with room for the freed pieces.
 func (p *seedPlan) tick() []*seedConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if now.Sub(p.checked) < time.Second {
-		return nil
-	}
-	p.checked = now
 	var wake []*seedConn
 	freed := false
 	for c, pr := range p.peers {

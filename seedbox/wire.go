@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	pp "github.com/anacrolix/torrent/peer_protocol"
 )
@@ -45,7 +44,6 @@ type seedConn struct {
 	piece    []byte // a piece message's index and begin, as read so far
 	index    int
 	block    int64
-	lastTick time.Time
 }
 
 type wireState int
@@ -101,8 +99,7 @@ func (c *seedConn) Write(b []byte) (int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out, wake := c.rewrite(b)
-	kickAll(wake)
+	out := c.rewrite(b)
 	if _, err := c.Conn.Write(out); err != nil {
 		return 0, err
 	}
@@ -137,10 +134,9 @@ func (c *seedConn) finish() {
 	c.pass.Store(true)
 }
 
-// rewrite returns what to write for b, and connections to wake.
-func (c *seedConn) rewrite(b []byte) ([]byte, []*seedConn) {
+// rewrite returns what to write for b.
+func (c *seedConn) rewrite(b []byte) []byte {
 	r := rewriter{b: b}
-	var wake []*seedConn
 	i := 0
 	for i < len(b) && !c.pass.Load() {
 		switch c.state {
@@ -162,17 +158,15 @@ func (c *seedConn) rewrite(b []byte) ([]byte, []*seedConn) {
 				}
 			}
 		case wireMessages:
-			var w []*seedConn
-			i, w = c.message(&r, b, i)
-			wake = append(wake, w...)
+			i = c.message(&r, b, i)
 		}
 	}
 	// Ending between two messages: HAVEs due now must not wait for the client's next write (it
 	// may have nothing to send until the peer, told of new pieces, asks for them).
 	if c.state == wireMessages && !c.pass.Load() && c.hdrN == 0 && c.bodyLeft == 0 {
-		wake = append(wake, c.between(&r, len(b))...)
+		c.between(&r, len(b))
 	}
-	return r.result(), wake
+	return r.result()
 }
 
 // scan looks for the protocol string in b (and the tail of earlier writes), and returns where
@@ -196,13 +190,12 @@ func (c *seedConn) scan(b []byte) int {
 }
 
 // message parses from b[i], the middle of our message stream, and returns where it stopped.
-func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
-	var wake []*seedConn
+func (c *seedConn) message(r *rewriter, b []byte, i int) int {
 	if c.hdrN == 0 && c.bodyLeft == 0 {
 		// Between messages: the place to add HAVEs.
-		wake = append(wake, c.between(r, i)...)
+		c.between(r, i)
 		if c.pass.Load() {
-			return i, wake
+			return i
 		}
 	}
 	if c.hdrN < 5 && c.bodyLeft == 0 {
@@ -230,16 +223,16 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 				r.insert(c.hdr[:4])
 			}
 			c.hdrN = 0
-			return i, wake
+			return i
 		case c.hdrN < 5:
-			return i, wake
+			return i
 		case length > maxMessage:
 			if held {
 				r.insert(c.hdr[:5])
 			}
 			c.hdrN = 0
 			c.pass.Store(true) // not a stream we understand: stop touching it
-			return i, wake
+			return i
 		}
 		c.typ, c.bodyLeft = pp.MessageType(c.hdr[4]), length-1
 		c.drop = c.typ == pp.Bitfield || c.typ == pp.HaveAll
@@ -255,7 +248,7 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 		if c.bodyLeft == 0 {
 			c.endMessage(r)
 		}
-		return i, wake
+		return i
 	}
 	n := min(c.bodyLeft, len(b)-i)
 	if c.drop {
@@ -278,7 +271,7 @@ func (c *seedConn) message(r *rewriter, b []byte, i int) (int, []*seedConn) {
 	if c.bodyLeft == 0 {
 		c.endMessage(r)
 	}
-	return i, wake
+	return i
 }
 
 // endMessage is called once a message's last byte has been seen.
@@ -308,17 +301,9 @@ func (c *seedConn) endMessage(r *rewriter) {
 }
 
 // between runs between two messages: HAVEs due go in here.
-func (c *seedConn) between(r *rewriter, i int) []*seedConn {
-	if !c.joined {
-		return nil
-	}
-	var wake []*seedConn
-	if now := time.Now(); now.Sub(c.lastTick) >= time.Second {
-		c.lastTick = now
-		wake = c.plan.tick()
-	}
-	if !c.kicked.Swap(false) {
-		return wake
+func (c *seedConn) between(r *rewriter, i int) {
+	if !c.joined || !c.kicked.Swap(false) {
+		return
 	}
 	haves, last := c.plan.refill(c)
 	if len(haves) > 0 {
@@ -329,7 +314,6 @@ func (c *seedConn) between(r *rewriter, i int) []*seedConn {
 		r.keep(i)
 		c.finish()
 	}
-	return wake
 }
 
 // rewriter builds the bytes to write from b: kept runs of b, with bytes skipped or inserted.

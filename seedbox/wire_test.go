@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +174,76 @@ func TestSeedConnBitfieldAndPassThrough(t *testing.T) {
 	rc4 = append(rc4, bf...)
 	if out := rewriteThrough(t, is, rc4, 3); !bytes.Equal(out, rc4) {
 		t.Fatal("an unreadable stream: changed")
+	}
+}
+
+// TestSeedConnTellsAStalledPeerWithoutAWrite: a peer that has got nothing for staleAfter is told
+// of the pieces others hold even though the client writes nothing more to it (a seeder nobody
+// asks for anything is silent): the plan's own once-a-second check wakes it.
+func TestSeedConnTellsAStalledPeerWithoutAWrite(t *testing.T) {
+	const pieceLen = 1 << 20 // ahead = 2 pieces
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ih := [20]byte{7}
+	is := newInitialSeeding(clock)
+	is.add(ih, nil, 4*pieceLen, pieceLen)
+
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	hs := append([]byte(btProtocol), make([]byte, 8)...)
+	hs = append(append(hs, ih[:]...), bytes.Repeat([]byte("p"), 20)...)
+	haves := make(chan int, 16)
+	go func() { // the peer: our handshake, then messages
+		if _, err := io.ReadFull(b, make([]byte, len(hs))); err != nil {
+			return
+		}
+		for {
+			var n [4]byte
+			if _, err := io.ReadFull(b, n[:]); err != nil {
+				return
+			}
+			body := make([]byte, binary.BigEndian.Uint32(n[:]))
+			if _, err := io.ReadFull(b, body); err != nil {
+				return
+			}
+			if len(body) == 5 && pp.MessageType(body[0]) == pp.Have {
+				haves <- int(binary.BigEndian.Uint32(body[1:]))
+			}
+		}
+	}()
+	c := newSeedConn(a, is)
+	if _, err := c.Write(slices.Concat(hs, wireMsg(pp.HaveAll))); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) int {
+		t.Helper()
+		select {
+		case i := <-haves:
+			return i
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no HAVE within 10 s", what)
+			return -1
+		}
+	}
+	if got := []int{next("join"), next("join")}; !slices.Equal(got, []int{0, 1}) {
+		t.Fatalf("offered on joining: %v, want [0 1]", got)
+	}
+	// Another peer is offered 2 and 3 and gets them: c is not told of them, it can ask that peer.
+	p := is.plan(ih)
+	other := &seedConn{}
+	p.join(other)
+	p.sent(other, 2, pieceLen)
+	p.sent(other, 3, pieceLen)
+	select {
+	case i := <-haves:
+		t.Fatalf("HAVE %d before c stalled", i)
+	default:
+	}
+	mu.Lock()
+	now = now.Add(staleAfter)
+	mu.Unlock()
+	if got := []int{next("stalled"), next("stalled")}; !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("told once stalled, with no write from the client: %v, want [2 3]", got)
 	}
 }
