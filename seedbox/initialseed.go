@@ -27,7 +27,8 @@ import (
 
 // initialSeeding holds the plans of the torrents being initially seeded, by handshake info hash.
 type initialSeeding struct {
-	now func() time.Time
+	now    func() time.Time
+	reveal bool // seedPlan.reveal for every plan
 
 	mu     sync.Mutex
 	plans  map[[20]byte]*seedPlan
@@ -35,8 +36,8 @@ type initialSeeding struct {
 	conns  map[string]*seedConn    // by remote address, for the read callback
 }
 
-func newInitialSeeding(now func() time.Time) *initialSeeding {
-	return &initialSeeding{now: now, plans: make(map[[20]byte]*seedPlan),
+func newInitialSeeding(now func() time.Time, reveal bool) *initialSeeding {
+	return &initialSeeding{now: now, reveal: reveal, plans: make(map[[20]byte]*seedPlan),
 		hashes: make(map[[20]byte][][20]byte), conns: make(map[string]*seedConn)}
 }
 
@@ -50,7 +51,7 @@ func (is *initialSeeding) add(ih [20]byte, v2 *[20]byte, length, pieceLength int
 	if v2 != nil {
 		hashes = append(hashes, *v2)
 	}
-	p := newSeedPlan(length, pieceLength, is.now)
+	p := newSeedPlan(length, pieceLength, is.reveal, is.now)
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	is.hashes[ih] = hashes
@@ -155,13 +156,14 @@ const revealAfter = 4 // a quarter of the round
 // whole file), or when the peer has got no piece from anyone for staleAfter (its other sources
 // choke it, or it cannot reach them): then it is told of every piece. A quarter of the round's
 // time after every piece went out once, every peer of that crowd still short is told of every
-// piece (a later arrival is not: the crowd can give it what it needs).
+// piece (a later arrival is not: the crowd can give it what it needs), if reveal is set.
 type seedPlan struct {
 	now      func() time.Time
 	pieceLen int64
 	length   int64
 	pieces   int
-	ahead    int // pieces offered to a peer at a time
+	ahead    int  // pieces offered to a peer at a time
+	reveals  bool // the reveal is on: the seeder's upload has no configured cap
 
 	mu       sync.Mutex
 	sentOnce []bool
@@ -193,9 +195,9 @@ type planPeer struct {
 	done       bool // told of every piece, or has them all: no more rewriting
 }
 
-func newSeedPlan(length, pieceLength int64, now func() time.Time) *seedPlan {
+func newSeedPlan(length, pieceLength int64, reveals bool, now func() time.Time) *seedPlan {
 	return &seedPlan{
-		now: now, pieceLen: pieceLength, length: length,
+		now: now, pieceLen: pieceLength, length: length, reveals: reveals,
 		pieces: int((length + pieceLength - 1) / pieceLength),
 		ahead:  int(max(2, min(64, aheadBytes/pieceLength))),
 		peers:  make(map[*seedConn]*planPeer),
@@ -240,7 +242,7 @@ func (p *seedPlan) endLocked() {
 func (p *seedPlan) sentOnceLocked(i int, now time.Time) {
 	p.sentOnce[i] = true
 	p.owner[i] = nil
-	if p.unsent--; p.unsent > 0 {
+	if p.unsent--; p.unsent > 0 || !p.reveals {
 		return
 	}
 	for _, pr := range p.peers {

@@ -28,7 +28,7 @@ func haveIndexes(t *testing.T, b []byte) []int {
 func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	const pieceLen = 1 << 20 // ahead = 2 pieces
-	p := newSeedPlan(6*pieceLen, pieceLen, func() time.Time { return now })
+	p := newSeedPlan(6*pieceLen, pieceLen, true, func() time.Time { return now })
 	a, b, d := &seedConn{}, &seedConn{}, &seedConn{}
 	want := func(what string, got []byte, idx ...int) {
 		t.Helper()
@@ -78,7 +78,7 @@ func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 func TestSeedPlanKeepsAPeersOffersWhenItIsToldEverything(t *testing.T) {
 	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	const pieceLen = 1 << 20 // ahead = 2 pieces: the whole file
-	p := newSeedPlan(2*pieceLen, pieceLen, func() time.Time { return now })
+	p := newSeedPlan(2*pieceLen, pieceLen, true, func() time.Time { return now })
 	a, b := &seedConn{}, &seedConn{}
 	if got := haveIndexes(t, p.join(a)); !slices.Equal(got, []int{0, 1}) {
 		t.Fatalf("a joins: HAVEs %v, want [0 1]", got)
@@ -108,42 +108,51 @@ func mustRefill(t *testing.T, p *seedPlan, c *seedConn) []byte {
 }
 
 // After every piece has gone out once, the crowd trades among itself for a quarter of the
-// round's time; who is still short then is told of every piece. A peer that leaves complete
-// still counts as holding its pieces (it seeds on; it only closed its connection to us).
+// round's time; who is still short then is told of every piece, unless the reveal is off (the
+// operator capped the seeder's upload). A peer that leaves complete still counts as holding its
+// pieces (it seeds on; it only closed its connection to us).
 func TestSeedPlanRevealsEverythingAQuarterRoundAfterTheFirstCopy(t *testing.T) {
-	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	const pieceLen = 1 << 20 // ahead = 2 pieces
-	p := newSeedPlan(4*pieceLen, pieceLen, func() time.Time { return now })
-	a, b := &seedConn{}, &seedConn{}
-	p.join(a) // 0, 1
-	p.join(b) // 2, 3
-	now = now.Add(8 * time.Second)
-	for _, i := range []int{0, 1} {
-		p.sent(a, i, pieceLen)
-	}
-	for _, i := range []int{2, 3} {
-		p.sent(b, i, pieceLen)
-		p.peerHas(a, i) // a gets 2 and 3 from b: a is complete
-	}
-	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
-		t.Fatalf("b right after the first copy: HAVEs %v, want none (a has 0 and 1)", got)
-	}
-	p.leave(a) // complete: libtorrent closes a redundant connection and seeds on
-	now = now.Add(2*time.Second - time.Millisecond)
-	if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
-		t.Fatalf("b just before the reveal, a gone complete: HAVEs %v, want none", got)
-	}
-	late := &seedConn{}
-	p.join(late)
-	now = now.Add(time.Millisecond)
-	if got := haveIndexes(t, mustRefill(t, p, late)); len(got) != 0 {
-		t.Fatalf("a peer that came after the first copy, at the reveal: HAVEs %v, want none (the crowd holds every piece)", got)
-	}
-	h, last := p.refill(b)
-	if got := haveIndexes(t, h); !slices.Equal(got, []int{0, 1}) {
-		t.Fatalf("b a quarter of the 8 s round later: HAVEs %v, want [0 1]", got)
-	}
-	if !last {
-		t.Fatal("b has been told of every piece: rewriting should end")
+	for _, reveals := range []bool{true, false} {
+		now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+		const pieceLen = 1 << 20 // ahead = 2 pieces
+		p := newSeedPlan(4*pieceLen, pieceLen, reveals, func() time.Time { return now })
+		a, b := &seedConn{}, &seedConn{}
+		p.join(a) // 0, 1
+		p.join(b) // 2, 3
+		now = now.Add(8 * time.Second)
+		for _, i := range []int{0, 1} {
+			p.sent(a, i, pieceLen)
+		}
+		for _, i := range []int{2, 3} {
+			p.sent(b, i, pieceLen)
+			p.peerHas(a, i) // a gets 2 and 3 from b: a is complete
+		}
+		if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
+			t.Fatalf("b right after the first copy: HAVEs %v, want none (a has 0 and 1)", got)
+		}
+		p.leave(a) // complete: libtorrent closes a redundant connection and seeds on
+		now = now.Add(2*time.Second - time.Millisecond)
+		if got := haveIndexes(t, mustRefill(t, p, b)); len(got) != 0 {
+			t.Fatalf("b just before the reveal, a gone complete: HAVEs %v, want none", got)
+		}
+		late := &seedConn{}
+		p.join(late)
+		now = now.Add(time.Millisecond)
+		if got := haveIndexes(t, mustRefill(t, p, late)); len(got) != 0 {
+			t.Fatalf("a peer that came after the first copy, at the reveal: HAVEs %v, want none (the crowd holds every piece)", got)
+		}
+		h, last := p.refill(b)
+		if !reveals {
+			if got := haveIndexes(t, h); len(got) != 0 || last {
+				t.Fatalf("reveal off: b told %v (last %v) a quarter round later, want nothing", got, last)
+			}
+			continue
+		}
+		if got := haveIndexes(t, h); !slices.Equal(got, []int{0, 1}) {
+			t.Fatalf("b a quarter of the 8 s round later: HAVEs %v, want [0 1]", got)
+		}
+		if !last {
+			t.Fatal("b has been told of every piece: rewriting should end")
+		}
 	}
 }

@@ -157,7 +157,9 @@ func NewSeeder(cfg SeederConfig, log *slog.Logger) (*Seeder, error) {
 	conns := peerConns{network: peerNetwork(host), limit: newUploadLimiter(cfg.UploadRateLimit), ctx: stopAdds,
 		written: new(atomic.Int64)}
 	if cfg.InitialSeeding {
-		conns.initial = newInitialSeeding(time.Now)
+		// The reveal spends upload the seeder has to spare; an operator who capped it has
+		// none to spare, and is paying for each byte.
+		conns.initial = newInitialSeeding(time.Now, cfg.UploadRateLimit == 0)
 	}
 	disableUTP := cfg.DisableUTP
 	if conns.limit != nil && !disableUTP {

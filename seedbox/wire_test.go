@@ -101,7 +101,7 @@ func TestSeedConnRewritesTheSeedsAdvert(t *testing.T) {
 	stream := slices.Concat(append([][]byte{junk, hs}, msgs...)...)
 
 	for seed := range uint64(20) {
-		is := newInitialSeeding(time.Now)
+		is := newInitialSeeding(time.Now, true)
 		is.add(ih, nil, pieces*pieceLen, pieceLen)
 		out := rewriteThrough(t, is, stream, seed)
 		prefix := slices.Concat(junk, hs)
@@ -118,7 +118,7 @@ func TestSeedConnRewritesTheSeedsAdvert(t *testing.T) {
 			}
 			types = append(types, m.typ)
 		}
-		ahead := newSeedPlan(pieces*pieceLen, pieceLen, time.Now).ahead
+		ahead := newSeedPlan(pieces*pieceLen, pieceLen, true, time.Now).ahead
 		want := []pp.MessageType{pp.Extended, pp.HaveNone, pp.Port, 255, pp.Unchoke, pp.Piece, pp.Piece, pp.Piece}
 		if !slices.Equal(types, want) {
 			t.Fatalf("seed %d: messages %v, want %v", seed, types, want)
@@ -156,7 +156,7 @@ func TestSeedConnBitfieldAndPassThrough(t *testing.T) {
 	bf := wireMsg(pp.Bitfield, 0xff, 0xc0)
 	stream := slices.Concat(hs, bf, wireMsg(pp.Unchoke))
 
-	is := newInitialSeeding(time.Now)
+	is := newInitialSeeding(time.Now, true)
 	is.add(ih, nil, 10*16<<10, 16<<10)
 	out := rewriteThrough(t, is, stream, 1)
 	got := parseMsgs(t, out[len(hs):])
@@ -167,7 +167,7 @@ func TestSeedConnBitfieldAndPassThrough(t *testing.T) {
 		t.Fatalf("messages %v: want HAVEs after the bitfield, then the unchoke", got)
 	}
 
-	if out := rewriteThrough(t, newInitialSeeding(time.Now), stream, 2); !bytes.Equal(out, stream) {
+	if out := rewriteThrough(t, newInitialSeeding(time.Now, true), stream, 2); !bytes.Equal(out, stream) {
 		t.Fatal("a torrent without a plan: stream changed")
 	}
 	rc4 := bytes.Repeat([]byte{0x42}, scanLimit+500) // never shows the protocol string
@@ -186,7 +186,7 @@ func TestSeedConnTellsAStalledPeerWithoutAWrite(t *testing.T) {
 	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	ih := [20]byte{7}
-	is := newInitialSeeding(clock)
+	is := newInitialSeeding(clock, true)
 	is.add(ih, nil, 4*pieceLen, pieceLen)
 
 	a, b := net.Pipe()
