@@ -6,7 +6,8 @@
 # gateway, `seedcast serve`, seedbox.upload_rate_limit = RATE) and (b) a libtorrent-rasterbar
 # seeder (bench/lt.py seed) capped at RATE with its local-peer exemption removed (every address in
 # the global peer class), both seeding the same .torrent and file (set up as in bench/seeding.sh),
-# runs alternating. Web seeds and trackers are removed.
+# runs alternating, and (c) transmission-daemon with its upload capped at RATE where it runs (v1
+# torrents: TORRENT_FORMAT=v1). Web seeds and trackers are removed.
 #
 # The listeners trade with each other: each dials the seeder and every other listener, as a
 # tracker would hand them out (KNOWN=0: the seeder only, so they find each other by PEX alone).
@@ -32,7 +33,7 @@ RUNS=${RUNS:-3}
 KNOWN=${KNOWN:-1}
 [ "$LEECHERS" -ge 1 ] && [ "$LEECHERS" -le 200 ] || { echo "bench: LEECHERS 1-200" >&2; exit 2; }
 [ "$RUNS" -le 60 ] || { echo "bench: RUNS at most 60 (one address block per run and seeder)" >&2; exit 2; }
-port_of() { case $1 in seedcast) echo 16950 ;; seedcast_off) echo 16960 ;; libtorrent) echo 18551 ;; esac; }
+port_of() { case $1 in seedcast) echo 16950 ;; seedcast_off) echo 16960 ;; libtorrent) echo 18551 ;; transmission) echo 18572 ;; esac; }
 export LT_TIMEOUT=${LT_TIMEOUT:-$((SIZE / RATE * 10 + 120))}
 build_seedcast
 build_origin
@@ -55,6 +56,32 @@ if [ "${WITH_OFF:-0}" = 1 ]; then
 	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
 	seeders="seedcast seedcast_off libtorrent"
 fi
+# transmission-daemon, where it runs (TRANSMISSION=0 leaves it out; v1 torrents only: Transmission
+# 3.00 refuses hybrids): its defaults, as in bench/seeding.sh, but uploads capped at RATE (its
+# speed units are kB/s of 1000 bytes; it has no exemption for local peers).
+if [ "${TRANSMISSION:-1}" = 1 ] && command -v transmission-daemon >/dev/null && [ "${TORRENT_FORMAT:-hybrid}" = v1 ]; then
+	rm -rf "$WORK/tr"
+	mkdir -p "$WORK/tr"
+	cat >"$WORK/tr/settings.json" <<JSON
+{"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+ "port-forwarding-enabled": false, "peer-port": 18572, "rpc-port": 18573, "rpc-authentication-required": false,
+ "rpc-whitelist-enabled": false, "download-dir": "$mdir", "speed-limit-up-enabled": true,
+ "speed-limit-up": $((RATE / 1000)), "ratio-limit-enabled": false, "message-level": 1}
+JSON
+	transmission-daemon -f -g "$WORK/tr" >"$WORK/tr.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do transmission-remote 18573 -l >/dev/null 2>&1 && break; sleep 0.1; done
+	transmission-remote 18573 -a "$WORK/ep.torrent" -w "$mdir" >/dev/null
+	for _ in $(seq 600); do transmission-remote 18573 -t all -i | grep -q 'Percent Done: 100%' && break; sleep 0.2; done
+	transmission-remote 18573 -t all -i | grep -q 'Percent Done: 100%' || { echo "bench: transmission never verified the file" >&2; exit 1; }
+	seeders+=" transmission"
+fi
+# tr_rpc JSON: one call to transmission-daemon's RPC (its session id first).
+tr_rpc() {
+	local sid
+	sid=$(curl -s -o /dev/null -D - http://127.0.0.1:18573/transmission/rpc | tr -d '\r' | sed -n 's/^X-Transmission-Session-Id: //p')
+	curl -sf -H "X-Transmission-Session-Id: $sid" -d "$1" http://127.0.0.1:18573/transmission/rpc
+}
 for _ in $(seq 600); do grep -q seeding "$WORK/ltseed.out" && [ -s "$WORK/ltseed.stats" ] && break; sleep 0.2; done
 grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified the file" >&2; exit 1; }
 
@@ -64,6 +91,7 @@ uploaded() {
 	seedcast) curl -sf http://127.0.0.1:18553/metrics | awk -v m="${SEEDCAST_COUNTER:-seedcast_seeder_uploaded_bytes_total}" '$1 == m { printf "%d\n", $2 }' ;;
 	seedcast_off) curl -sf http://127.0.0.1:18563/metrics | awk -v m="${SEEDCAST_COUNTER:-seedcast_seeder_uploaded_bytes_total}" '$1 == m { printf "%d\n", $2 }' ;;
 	libtorrent) cat "$WORK/ltseed.stats" ;;
+	transmission) tr_rpc '{"method":"torrent-get","arguments":{"fields":["uploadedEver"]}}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["arguments"]["torrents"][0]["uploadedEver"])' ;;
 	esac
 }
 for _ in $(seq 100); do [ -n "$(uploaded seedcast)" ] && break; sleep 0.1; done
