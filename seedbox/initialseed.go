@@ -28,7 +28,7 @@ import (
 // initialSeeding holds the plans of the torrents being initially seeded, by handshake info hash.
 type initialSeeding struct {
 	now    func() time.Time
-	reveal bool // seedPlan.reveal for every plan
+	reveal bool // seedPlan.reveals for every plan
 
 	mu     sync.Mutex
 	plans  map[[20]byte]*seedPlan
@@ -174,7 +174,7 @@ type seedPlan struct {
 	ticker   *time.Timer // the stale check, once a second while the round lasts
 	started  time.Time   // when the round began
 	revealAt time.Time   // when every peer is told of every piece; zero until every piece went out
-	reveal   *time.Timer // wakes the peers then
+	revealer *time.Timer // wakes the peers then
 }
 
 type planPeer struct {
@@ -232,9 +232,9 @@ func (p *seedPlan) endLocked() {
 		p.ticker.Stop()
 		p.ticker = nil
 	}
-	if p.reveal != nil {
-		p.reveal.Stop()
-		p.reveal = nil
+	if p.revealer != nil {
+		p.revealer.Stop()
+		p.revealer = nil
 	}
 }
 
@@ -250,7 +250,7 @@ func (p *seedPlan) sentOnceLocked(i int, now time.Time) {
 	}
 	wait := now.Sub(p.started) / revealAfter
 	p.revealAt = now.Add(wait)
-	p.reveal = time.AfterFunc(wait, func() {
+	p.revealer = time.AfterFunc(wait, func() {
 		p.mu.Lock()
 		wake := p.othersLocked(nil)
 		p.mu.Unlock()
