@@ -38,42 +38,24 @@ export LT_TIMEOUT=${LT_TIMEOUT:-$((SIZE / RATE * 10 + 120))}
 build_seedcast
 build_origin
 machine
+# RATE 1000000000 or more means no cap at all: no seedbox.upload_rate_limit (so the gateway's
+# initial seeding reveals, as it does for operators who set no cap), no libtorrent or
+# transmission limit. The floor figure is then SIZE / RATE, not a physical floor.
+capped=$([ "$RATE" -lt 1000000000 ] && echo "$RATE" || true)
 # seed_both's libtorrent seeder (lt.py seed) reads its cap and where to report its uploads from
 # these; the leechers ignore them.
-export LT_UPLOAD_RATE=$RATE LT_STATS=$WORK/ltseed.stats
+export LT_UPLOAD_RATE=${capped:-0} LT_STATS=$WORK/ltseed.stats
 rm -f "$LT_STATS"
-INITIAL_SEEDING=$([ "${INITIAL:-1}" = 0 ] && echo false) METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$RATE seed_both 18550 16950 18551
+INITIAL_SEEDING=$([ "${INITIAL:-1}" = 0 ] && echo false) METRICS_LISTEN=127.0.0.1:18553 UPLOAD_RATE_LIMIT=$capped seed_both 18550 16950 18551
 seeders="seedcast libtorrent"
 if [ "${WITH_OFF:-0}" = 1 ]; then
 	[ "${INITIAL:-1}" = 1 ] || { echo "bench: WITH_OFF=1 compares against INITIAL=1" >&2; exit 2; }
-	g_off=$WORK/gw-off
-	rm -rf "$g_off"
-	INITIAL_SEEDING=false METRICS_LISTEN=127.0.0.1:18563 UPLOAD_RATE_LIMIT=$RATE write_config "$g_off" 18560 16960 "$ORIGIN/feed.xml"
-	start_gateway "$g_off"
-	wait_items "http://127.0.0.1:18560/feeds/show.rss" 1
-	ih_on=$(curl -sf "http://127.0.0.1:18550/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
-	ih_off=$(curl -sf "http://127.0.0.1:18560/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
-	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
+	METRICS_LISTEN=127.0.0.1:18563 UPLOAD_RATE_LIMIT=$capped start_gateway_off 18560 16960 18550
 	seeders="seedcast seedcast_off libtorrent"
 fi
-# transmission-daemon, where it runs (TRANSMISSION=0 leaves it out; v1 torrents only: Transmission
-# 3.00 refuses hybrids): its defaults, as in bench/seeding.sh, but uploads capped at RATE (its
-# speed units are kB/s of 1000 bytes; it has no exemption for local peers).
+# transmission-daemon, where it runs (TRANSMISSION=0 leaves it out; v1 torrents only).
 if [ "${TRANSMISSION:-1}" = 1 ] && command -v transmission-daemon >/dev/null && [ "${TORRENT_FORMAT:-hybrid}" = v1 ]; then
-	rm -rf "$WORK/tr"
-	mkdir -p "$WORK/tr"
-	cat >"$WORK/tr/settings.json" <<JSON
-{"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
- "port-forwarding-enabled": false, "peer-port": 18572, "rpc-port": 18573, "rpc-authentication-required": false,
- "rpc-whitelist-enabled": false, "download-dir": "$mdir", "speed-limit-up-enabled": true,
- "speed-limit-up": $((RATE / 1000)), "ratio-limit-enabled": false, "message-level": 1}
-JSON
-	transmission-daemon -f -g "$WORK/tr" >"$WORK/tr.log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 100); do transmission-remote 18573 -l >/dev/null 2>&1 && break; sleep 0.1; done
-	transmission-remote 18573 -a "$WORK/ep.torrent" -w "$mdir" >/dev/null
-	for _ in $(seq 600); do transmission-remote 18573 -t all -i | grep -q 'Percent Done: 100%' && break; sleep 0.2; done
-	transmission-remote 18573 -t all -i | grep -q 'Percent Done: 100%' || { echo "bench: transmission never verified the file" >&2; exit 1; }
+	start_transmission 18572 18573 "${capped:-0}"
 	seeders+=" transmission"
 fi
 # tr_rpc JSON: one call to transmission-daemon's RPC (its session id first).
@@ -191,7 +173,7 @@ for r in $(seq "$RUNS"); do
 done
 for i in $(seq "$LEECHERS"); do rm -rf "$WORK/leech$i"; done
 floor=$(awk -v s="$SIZE" -v r="$RATE" 'BEGIN { printf "%.2f", s / r }')
-echo "$LEECHERS listeners, $SIZE bytes, seeder upload capped at $RATE B/s (floor $floor s), KNOWN=$KNOWN, INITIAL=${INITIAL:-1}, WITH_OFF=${WITH_OFF:-0}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
+echo "$LEECHERS listeners, $SIZE bytes, seeder upload $([ -n "$capped" ] && echo "capped at $RATE B/s" || echo "not capped") (floor $floor s), KNOWN=$KNOWN, INITIAL=${INITIAL:-1}, WITH_OFF=${WITH_OFF:-0}, LT_SUPER_SEED=${LT_SUPER_SEED:-0}, $RUNS runs each"
 echo "seconds until every listener is complete (lower is better)"
 stats $(for n in $seeders; do echo "$WORK/${n}_all.txt"; done)
 echo "that time / the floor (target <= 1.5)"

@@ -170,3 +170,46 @@ seed_both() {
 	LT_PID=$!
 	PIDS+=($LT_PID)
 }
+
+# start_gateway_off HTTP_PORT PEER_PORT ON_HTTP_PORT: a second gateway ($WORK/gw-off) on the same
+# origin with seedbox.initial_seeding off (issue 17's "no slower than without it", measured in one
+# run), checked to have made the same torrent as the gateway on ON_HTTP_PORT. Sets OFF_PID and
+# leaves GATEWAY_PID the first gateway's. METRICS_LISTEN and UPLOAD_RATE_LIMIT apply as for
+# write_config.
+start_gateway_off() {
+	local on_pid=$GATEWAY_PID d=$WORK/gw-off ih_on ih_off
+	rm -rf "$d"
+	INITIAL_SEEDING=false write_config "$d" "$1" "$2" "$ORIGIN/feed.xml"
+	start_gateway "$d"
+	OFF_PID=$GATEWAY_PID GATEWAY_PID=$on_pid
+	wait_items "http://127.0.0.1:$1/feeds/show.rss" 1
+	ih_on=$(curl -sf "http://127.0.0.1:$3/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	ih_off=$(curl -sf "http://127.0.0.1:$1/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
+	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
+}
+
+# start_transmission PEER_PORT RPC_PORT [UP_LIMIT_BYTES]: transmission-daemon ($WORK/tr) seeding
+# $WORK/ep.torrent from $mdir, once it has verified the file. Its defaults except: no DHT, LSD,
+# PEX, uTP or port forwarding (the bench's peers are its only peers, TCP only, as for the other
+# seeders), RPC open on loopback, no ratio limit, and uploads capped at UP_LIMIT_BYTES/s when
+# given (its speed units are kB/s of 1000 bytes; it has no exemption for local peers). v1
+# torrents only: transmission 3.00 refuses hybrids. Sets TR_PID.
+start_transmission() {
+	local limit=${3:-0}
+	rm -rf "$WORK/tr" # no settings, resume data or remembered peers from an earlier BENCH_DIR run
+	mkdir -p "$WORK/tr"
+	cat >"$WORK/tr/settings.json" <<JSON
+{"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+ "port-forwarding-enabled": false, "peer-port": $1, "rpc-port": $2, "rpc-authentication-required": false,
+ "rpc-whitelist-enabled": false, "download-dir": "$mdir",
+ "speed-limit-up-enabled": $([ "$limit" -gt 0 ] && echo true || echo false), "speed-limit-up": $((limit / 1000)),
+ "ratio-limit-enabled": false, "encryption": 1, "message-level": 2}
+JSON
+	transmission-daemon -f -g "$WORK/tr" >"$WORK/tr.log" 2>&1 &
+	TR_PID=$!
+	PIDS+=($TR_PID)
+	for _ in $(seq 100); do transmission-remote "$2" -l >/dev/null 2>&1 && break; sleep 0.1; done
+	transmission-remote "$2" -a "$WORK/ep.torrent" -w "$mdir" >/dev/null
+	for _ in $(seq 600); do transmission-remote "$2" -t all -i | grep -q 'Percent Done: 100%' && break; sleep 0.2; done
+	transmission-remote "$2" -t all -i | grep -q 'Percent Done: 100%' || { echo "bench: transmission never verified the file" >&2; exit 1; }
+}

@@ -28,26 +28,14 @@ seed_both 18520 16920 18521
 # gateway with seedbox.initial_seeding off making the same torrent (issue 17: initial seeding
 # must not cost a lone leecher time).
 PEERS=${PEERS:-seedcast libtorrent transmission}
-if [[ " $PEERS " == *" seedcast_off "* ]]; then
-	g_off=$WORK/gw-off
-	rm -rf "$g_off"
-	INITIAL_SEEDING=false write_config "$g_off" 18530 16930 "$ORIGIN/feed.xml"
-	on_pid=$GATEWAY_PID
-	start_gateway "$g_off"
-	OFF_PID=$GATEWAY_PID GATEWAY_PID=$on_pid
-	wait_items "http://127.0.0.1:18530/feeds/show.rss" 1
-	ih_on=$(curl -sf "http://127.0.0.1:18520/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
-	ih_off=$(curl -sf "http://127.0.0.1:18530/feeds/show.rss" | grep -o 'btih:[0-9a-f]\{40\}' | head -1)
-	[ "$ih_on" = "$ih_off" ] || { echo "bench: the two gateways made different torrents ($ih_on, $ih_off)" >&2; exit 1; }
-fi
+[[ " $PEERS " == *" seedcast_off "* ]] && start_gateway_off 18530 16930 18520
 
-# transmission-daemon with its defaults except: no DHT, LSD, PEX, uTP or port forwarding (the
-# leecher must be its only peer, TCP only, as for the other two seeders), RPC open on loopback, no
-# speed or ratio limit. Left at the defaults on purpose, each checked not to be the bottleneck:
-# cache-size-mb 4 (64 gave the same times; the file is in the page cache), upload-slots-per-torrent
-# 14 and the peer limits (one peer here), prefetch-enabled, and "encryption": 1 ("prefer"): lt.py
-# offers RC4 or plaintext and transmission then picks RC4, the only seeder here that does; that
-# costs it CPU (encryption 0 halved its CPU per MiB in one test) but not time.
+# transmission-daemon (lib.sh's start_transmission), no speed limit. Left at its defaults on
+# purpose, each checked not to be the bottleneck: cache-size-mb 4 (64 gave the same times; the file
+# is in the page cache), upload-slots-per-torrent 14 and the peer limits (one peer here),
+# prefetch-enabled, and "encryption": 1 ("prefer"): lt.py offers RC4 or plaintext and transmission
+# then picks RC4, the only seeder here that does; that costs it CPU (encryption 0 halved its CPU
+# per MiB in one test) but not time.
 # What does bound it is transmission 3.00 itself, not a setting: it serves a peer's requests in
 # step with its 500 ms bandwidth pulse and takes at most 512 outstanding requests (the reqq it
 # advertises; libtorrent adopts it as its queue limit, so lt's max_out_request_queue at 250 or 2000
@@ -55,25 +43,9 @@ fi
 # debug log, TR_DEBUG_FD=2: ~511 requests in, ~2,790 writes of 3,000 bytes out, in one burst every
 # 0.5 s, the new requests waiting for the next pulse). It also unchokes a new peer only at its next
 # rechoke, every 10 s, so its first byte comes 0-10 s after the connection (the first-byte line).
-rm -rf "$WORK/tr" # no settings, resume data or remembered peers from an earlier BENCH_DIR run
-mkdir -p "$WORK/tr"
-cat >"$WORK/tr/settings.json" <<JSON
-{"dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
- "port-forwarding-enabled": false, "peer-port": 18522, "rpc-port": 18523, "rpc-authentication-required": false,
- "rpc-whitelist-enabled": false, "download-dir": "$mdir", "speed-limit-up-enabled": false,
- "ratio-limit-enabled": false, "encryption": 1, "message-level": 2}
-JSON
-transmission-daemon -f -g "$WORK/tr" >"$WORK/tr.log" 2>&1 &
-TR_PID=$!
-PIDS+=($TR_PID)
-for _ in $(seq 100); do transmission-remote 18523 -l >/dev/null 2>&1 && break; sleep 0.1; done
-transmission-remote 18523 -a "$WORK/ep.torrent" -w "$mdir" >/dev/null
-for _ in $(seq 600); do
-	grep -q seeding "$WORK/ltseed.out" && transmission-remote 18523 -t all -i | grep -q 'Percent Done: 100%' && break
-	sleep 0.2
-done
+start_transmission 18522 18523
+for _ in $(seq 600); do grep -q seeding "$WORK/ltseed.out" && break; sleep 0.2; done
 grep -q seeding "$WORK/ltseed.out" || { echo "bench: libtorrent never verified the file" >&2; exit 1; }
-transmission-remote 18523 -t all -i | grep -q 'Percent Done: 100%' || { echo "bench: transmission never verified the file" >&2; exit 1; }
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime, clock ticks
 hz=$(getconf CLK_TCK)
