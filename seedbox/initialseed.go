@@ -309,6 +309,11 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 	now := p.now()
 	stalled := now.Sub(pr.progress) >= staleAfter || pr.crowd && !now.Before(p.revealAt)
 	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
+	if n := p.steeredLocked(); n > 1 {
+		// A fast peer is offered more, but no more than its share of what is still to go out
+		// once while others wait: the first copy spread over the crowd is what it trades.
+		ahead = min(ahead, max(p.ahead, (p.unsent+n-1)/n))
+	}
 	for i := 0; i < len(p.sentOnce); i++ {
 		switch {
 		case pr.has[i] || pr.advertised[i]:
@@ -337,6 +342,17 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		return out, true
 	}
 	return out, false
+}
+
+// steeredLocked is how many peers are still offered pieces one share at a time.
+func (p *seedPlan) steeredLocked() int {
+	n := 0
+	for _, pr := range p.peers {
+		if !pr.seed && !pr.done {
+			n++
+		}
+	}
+	return n
 }
 
 // sent records n bytes of piece data of piece i written to c, and reports whether c is due a

@@ -156,3 +156,29 @@ func TestSeedPlanRevealsEverythingAQuarterRoundAfterTheFirstCopy(t *testing.T) {
 		}
 	}
 }
+
+// A fast peer's offers grow with what it takes, but while others wait they stop at its share of
+// what is still to go out once: the first copy is spread over the crowd, which trades it. Alone,
+// it is held to no share.
+func TestSeedPlanHoldsAFastPeerToItsShareOfTheFirstCopy(t *testing.T) {
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	const pieceLen = 1 << 20 // ahead = 2 pieces
+	p := newSeedPlan(12*pieceLen, pieceLen, true, func() time.Time { return now })
+	a, b, c := &seedConn{}, &seedConn{}, &seedConn{}
+	p.join(a) // 0, 1
+	p.join(b) // 2, 3
+	p.join(c) // 4, 5
+	p.sent(a, 0, pieceLen)
+	p.sent(a, 1, pieceLen)
+	// 2 MiB in its first second: four times that is 8 pieces, but 10 are left to go out once
+	// among three peers: a's share is 4.
+	if got := haveIndexes(t, mustRefill(t, p, a)); !slices.Equal(got, []int{6, 7, 8, 9}) {
+		t.Fatalf("fast a among three: HAVEs %v, want [6 7 8 9]", got)
+	}
+	p.leave(b)
+	p.leave(c)
+	// Alone, a takes as many as its rate asks for: 8 offered, 4 of them new.
+	if got := haveIndexes(t, mustRefill(t, p, a)); !slices.Equal(got, []int{2, 3, 4, 5}) {
+		t.Fatalf("fast a alone: HAVEs %v, want [2 3 4 5]", got)
+	}
+}
