@@ -140,8 +140,10 @@ const staleAfter = 5 * time.Second
 
 // aheadBytes is how much of the file a peer is offered at least at a time: enough to keep its
 // request pipeline full across a round trip, small enough that a crowd spreads over many peers.
-// A peer that takes more is offered four times what it took in the last second: a lone fast
-// listener is then not held to a window (each piece still goes out once).
+// A peer that takes more is offered four times what it took in the last second, up to its share
+// of what is still to go out once while other peers wait: a lone fast listener is then not held
+// to a window (each piece still goes out once), and a fast one in a crowd does not take the whole
+// first copy, which the others would then have to fetch from it alone.
 const aheadBytes = 2 << 20
 
 // revealAfter is, as a fraction of the time the round took to send every piece once, how long
