@@ -1,7 +1,9 @@
 package seedbox
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 
@@ -135,7 +137,7 @@ func (is *initialSeeding) readMessage(pc *torrent.PeerConn, m *pp.Message) {
 
 // staleAfter is how long a peer may leave its pieces unasked before they go to another peer
 // (it may have no interest: a seed, a peer that has them from elsewhere, a stalled client), and
-// how long a peer may go without getting a piece before it is told of every piece.
+// how long a peer may go without getting a piece before the seeder feeds it itself.
 const staleAfter = 5 * time.Second
 
 // aheadBytes is how much of the file a peer is offered at least at a time: enough to keep its
@@ -156,7 +158,10 @@ const revealAfter = 4 // a quarter of the round
 // yet sent is offered to one peer at a time. A piece already sent is offered to a peer that
 // lacks it only when no peer known to the seeder has it (the peer that had it left short of the
 // whole file), or when the peer has got no piece from anyone for staleAfter (its other sources
-// choke it, or it cannot reach them): then it is told of every piece. A quarter of the round's
+// choke it, or it cannot reach them): then it is starved, and told of the pieces it lacks that
+// the fewest peers hold, a window at a time, refilled as it gets them (told of every piece at
+// once, it asked the seeder for all of them while the crowd could still give it most). A
+// quarter of the round's
 // time after every piece went out once, every peer of that crowd still short is told of every
 // piece (a later arrival is not: the crowd can give it what it needs), if reveal is set.
 type seedPlan struct {
@@ -192,6 +197,7 @@ type planPeer struct {
 	winBytes   int64         // bytes sent to it in that second
 	lastWin    int64         // bytes sent to it in the second before
 	peerID     [20]byte      // from its handshake; zero if unknown
+	starved    bool          // got no piece from anyone for staleAfter: fed a window at a time
 	crowd      bool          // here when every piece had gone out once: told all at the reveal
 	seed       bool
 	done       bool // told of every piece, or has them all: no more rewriting
@@ -213,7 +219,7 @@ func (p *seedPlan) startLocked() {
 	p.sentOnce, p.owner, p.holders = make([]bool, n), make([]*seedConn, n), make([]int32, n)
 	p.unsent, p.started, p.revealAt = n, p.now(), time.Time{}
 	// On a timer, not on the connections' writes: a seeder nobody asks for anything writes
-	// nothing, and a stalled peer must still be told of every piece.
+	// nothing, and a stalled peer must still be fed.
 	p.ticker = time.AfterFunc(time.Second, p.onTick)
 }
 
@@ -309,7 +315,10 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		return nil, pr.done
 	}
 	now := p.now()
-	stalled := now.Sub(pr.progress) >= staleAfter || pr.crowd && !now.Before(p.revealAt)
+	revealed := pr.crowd && !now.Before(p.revealAt)
+	if now.Sub(pr.progress) >= staleAfter {
+		pr.starved = true
+	}
 	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
 	if n := p.steeredLocked(); n > 1 {
 		// A fast peer is offered more, but no more than its share of what is still to go out
@@ -327,9 +336,12 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 			if p.owner[i] == c {
 				tell(i) // new, or handed over from another connection of the same peer
 			}
-		case stalled || p.holders[i] == 0:
+		case revealed || p.holders[i] == 0:
 			tell(i)
 		}
+	}
+	if pr.starved && !revealed {
+		p.feedStarvedLocked(pr, ahead, tell)
 	}
 	if len(out) > 0 {
 		pr.lastSent = now
@@ -344,6 +356,30 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 		return out, true
 	}
 	return out, false
+}
+
+// feedStarvedLocked tells a starved peer of the pieces it lacks that the fewest peers hold, until
+// ahead of them are told and not yet had: it is served at the seeder's pace (refilled on every
+// piece it gets) while the crowd can still give it the rest.
+func (p *seedPlan) feedStarvedLocked(pr *planPeer, ahead int, tell func(int)) {
+	pending := 0
+	var lack []int
+	for i := range pr.has {
+		switch {
+		case pr.has[i] || !p.sentOnce[i]: // not yet out once: its owner's (or its own offer)
+		case pr.advertised[i]:
+			pending++
+		default:
+			lack = append(lack, i)
+		}
+	}
+	if pending >= ahead {
+		return
+	}
+	slices.SortStableFunc(lack, func(a, b int) int { return cmp.Compare(p.holders[a], p.holders[b]) })
+	for _, i := range lack[:min(len(lack), ahead-pending)] {
+		tell(i)
+	}
 }
 
 // steeredLocked is how many peers are still offered pieces one share at a time.
@@ -391,7 +427,7 @@ func (p *seedPlan) sent(c *seedConn, i int, n int64) (refill bool) {
 
 // tick, once a second, moves the pieces offered to peers that have asked for nothing in
 // staleAfter back to the pool, and returns the connections to wake: those that have stalled and
-// are due every piece, and those with room for the freed pieces.
+// are due a window of pieces, and those with room for the freed pieces.
 func (p *seedPlan) tick() []*seedConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()

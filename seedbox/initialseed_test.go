@@ -67,9 +67,47 @@ func TestSeedPlanOffersEachPieceToOnePeer(t *testing.T) {
 	want("d", h)
 	now = now.Add(staleAfter)
 	h, last = p.refill(d)
-	want("d after staleAfter with nothing", h, 1, 2, 3, 4, 5)
+	// Starved, d is told of what it lacks a window at a time (ahead = 2, piece 0 already told).
+	want("d after staleAfter with nothing", h, 1)
+	if last {
+		t.Fatal("d starved: rewriting ended before it was told of every piece")
+	}
+	// Fed on as it gets them: a megabyte in its second, so four ahead.
+	p.sent(d, 1, pieceLen)
+	want("d after piece 1", mustRefill(t, p, d), 2, 3, 4)
+	for _, i := range []int{0, 2, 3, 4} {
+		p.sent(d, i, pieceLen)
+	}
+	h, last = p.refill(d)
+	want("d after 0, 2, 3 and 4", h, 5)
 	if !last {
 		t.Fatal("d has been told of every piece: rewriting should end")
+	}
+}
+
+// A starved peer is told first of the pieces the fewest peers hold: those the crowd can least
+// give it.
+func TestSeedPlanFeedsAStarvedPeerTheRarestPiecesFirst(t *testing.T) {
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	const pieceLen = 1 << 20 // ahead = 2 pieces
+	p := newSeedPlan(4*pieceLen, pieceLen, false, func() time.Time { return now })
+	a, b, c := &seedConn{}, &seedConn{}, &seedConn{}
+	p.join(a) // 0, 1
+	p.join(b) // 2, 3
+	now = now.Add(40 * time.Second)
+	for _, i := range []int{0, 1} {
+		p.sent(a, i, pieceLen)
+		p.peerHas(b, i) // b gets them from a: b holds all four, a only 0 and 1
+	}
+	for _, i := range []int{2, 3} {
+		p.sent(b, i, pieceLen)
+	}
+	if got := haveIndexes(t, p.join(c)); len(got) != 0 {
+		t.Fatalf("c joins: HAVEs %v, want none (the crowd holds every piece)", got)
+	}
+	now = now.Add(staleAfter)
+	if got := haveIndexes(t, mustRefill(t, p, c)); !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("c starved: HAVEs %v, want [2 3] (held by b alone)", got)
 	}
 }
 
