@@ -160,10 +160,10 @@ const revealAfter = 4 // a quarter of the round
 // whole file), or when the peer has got no piece from anyone for staleAfter (its other sources
 // choke it, or it cannot reach them): then it is starved, and told of the pieces it lacks that
 // the fewest peers hold, a window at a time, refilled as it gets them (told of every piece at
-// once, it asked the seeder for all of them while the crowd could still give it most). A
-// quarter of the round's
-// time after every piece went out once, every peer of that crowd still short is told of every
-// piece (a later arrival is not: the crowd can give it what it needs), if reveal is set.
+// once, it asked the seeder for all of them while the crowd could still give it most). A quarter
+// of the round's time after every piece went out once, every peer of that crowd still short is
+// told of every piece (a later arrival is not: the crowd can give it what it needs), if reveal
+// is set.
 type seedPlan struct {
 	now      func() time.Time
 	pieceLen int64
@@ -321,8 +321,7 @@ func (p *seedPlan) refillLocked(c *seedConn, pr *planPeer) ([]byte, bool) {
 	}
 	ahead := max(p.ahead, int(4*max(pr.winBytes, pr.lastWin)/p.pieceLen))
 	if n := p.steeredLocked(); n > 1 {
-		// A fast peer is offered more, but no more than its share of what is still to go out
-		// once while others wait: the first copy spread over the crowd is what it trades.
+		// Its share of what is still to go out once (see aheadBytes).
 		ahead = min(ahead, max(p.ahead, (p.unsent+n-1)/n))
 	}
 	for i := 0; i < len(p.sentOnce); i++ {
